@@ -1,0 +1,1 @@
+"""The ``qexpr`` command line (typer). Each command lives in its own module."""
