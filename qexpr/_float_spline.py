@@ -239,8 +239,30 @@ def _odd_clusters(roots: np.ndarray) -> np.ndarray:
     return centres[(centres > -1 + EDGE_TOL) & (centres < 1 - EDGE_TOL)]
 
 
-def _midpoints(bounds_t: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([(b[:-1] + b[1:]) / 2 for b in bounds_t])
+#: Where each new cell's ReLU states are read, as fractions of the cell (in t).
+_SAMPLES = np.array([0.25, 0.5, 0.75])
+
+
+def _samples(bounds_t: list[np.ndarray]) -> np.ndarray:
+    """Three sample points (in t) inside each new cell, shape (cells, 3)."""
+    lo = np.concatenate([b[:-1] for b in bounds_t])[:, None]
+    hi = np.concatenate([b[1:] for b in bounds_t])[:, None]
+    return lo + (hi - lo) * _SAMPLES
+
+
+def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """ReLU states from values at a cell's sample points (cells, samples, neurons).
+
+    A pre-activation keeps its sign on the cell except at even-multiplicity roots, so the
+    sign is read where it is largest relative to its envelope (a sample can sit on a
+    tangent root, where the value is 0).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strength = np.where(e > 0, np.abs(z) / e, 0.0)
+    best = np.argmax(strength, axis=1)[:, None, :]
+    z_best = np.take_along_axis(z, best, axis=1)[:, 0, :]
+    e_best = np.take_along_axis(e, best, axis=1)[:, 0, :]
+    return z_best > RTOL * e_best
 
 
 def float_cells(
@@ -292,7 +314,7 @@ def float_cells(
                 cell_roots = cell_roots[keep]
             cuts_t.append(np.concatenate([[-1.0], cell_roots, [1.0]]))
         parent = np.repeat(np.arange(len(left)), [len(c) - 1 for c in cuts_t])
-        t_mid = _midpoints(cuts_t)
+        t_samples = _samples(cuts_t)
         x_cuts = [
             _to_x(c[None, :], left[i : i + 1], right[i : i + 1])[0] for i, c in enumerate(cuts_t)
         ]
@@ -303,9 +325,8 @@ def float_cells(
             [np.concatenate([xc[1:-1], [right[i]]]) for i, xc in enumerate(x_cuts)]
         )
         masks = [m[parent] for m in masks]
-        x_mid = _to_x(t_mid[:, None], left[parent], right[parent])
-        z_mid, e_mid = forward_fixed(net, x_mid, masks, k)
-        masks.append(z_mid[:, 0, :] > RTOL * e_mid[:, 0, :])
+        x_samples = _to_x(t_samples, left[parent], right[parent])
+        masks.append(_states(*forward_fixed(net, x_samples, masks, k)))
         left, right = new_left, new_right
     relu = [k for k, layer in enumerate(net.layers) if layer.activation == "relu"]
     cells = [
