@@ -3,7 +3,6 @@
 The public API is re-exported here; the implementation lives in private modules.
 """
 
-from qexpr._algebraic import RealAlgebraic
 from qexpr._count import PieceCount, count_pieces, spline
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
@@ -12,6 +11,16 @@ from qexpr._random import KINDS, random_network
 from qexpr._spline import Piece, Region, Spline
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # python-flint loads only when exact arithmetic is first needed (fast CLI start-up).
+    if name == "RealAlgebraic":
+        from qexpr._algebraic import RealAlgebraic
+
+        return RealAlgebraic
+    raise AttributeError(f"module 'qexpr' has no attribute {name!r}")
+
 
 __all__ = [
     "KINDS",

@@ -7,6 +7,7 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -14,8 +15,16 @@ from typing import Any, Literal
 import numpy as np
 
 from qexpr._errors import QexprError, QexprTypeError, QexprValueError
-from qexpr._exact_spline import exact_cells
-from qexpr._float_spline import degree_bounds, effective_degree, float_cells, output_series
+from qexpr._float_spline import (
+    RTOL,
+    FloatCells,
+    float_cells,
+    local_series,
+    output_degree_bound,
+    output_series,
+    piece_windows,
+)
+from qexpr._linear_spline import is_piecewise_linear, linear_cells
 from qexpr._network import Network
 from qexpr._numbers import parse_number
 from qexpr._spline import Piece, Region, Spline, group_runs
@@ -88,6 +97,8 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
 
 
 def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr._exact_spline import exact_cells
+
     cells = exact_cells(net, domain)
     pieces = tuple(
         Piece(
@@ -96,29 +107,93 @@ def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spl
             cells[i].outputs,
             max(max(p.degree(), 0) for p in cells[i].outputs),
         )
-        for i, j in group_runs(cells, lambda k: cells[k].outputs == cells[k + 1].outputs)
+        for i, j in group_runs(len(cells), lambda k: cells[k].outputs == cells[k + 1].outputs)
     )
     regions = tuple(
         Region(cells[i].left, cells[j].right, cells[i].pattern)
-        for i, j in group_runs(cells, lambda k: cells[k].pattern == cells[k + 1].pattern)
+        for i, j in group_runs(len(cells), lambda k: cells[k].pattern == cells[k + 1].pattern)
     )
-    return Spline("exact", domain, pieces, regions)
+    return Spline(
+        mode="exact",
+        domain=domain,
+        breakpoints=tuple(piece.right for piece in pieces[:-1]),
+        degree=max(piece.degree for piece in pieces),
+        region_count=len(regions),
+        unresolved=0,
+        build=lambda: (pieces, regions),
+    )
+
+
+CoefficientsOn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _linear_outputs(
+    net: Network, domain: tuple[float, float] | None
+) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+    """Cells, degrees, equalities and local series from the piecewise-linear engine."""
+    cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
+    degrees = np.any(slope != 0, axis=1).astype(int)
+    tol = RTOL * (slope_env[:-1] + slope_env[1:])
+    same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
+    tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
+    same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
+
+    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        s, c = slope[index], intercept[index]
+        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
+        return np.stack([s * mid + c, s * half], axis=2)
+
+    return cells, degrees, same, 0, coefficients
+
+
+def _polynomial_outputs(
+    net: Network, domain: tuple[float, float] | None
+) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+    """Cells, degrees, equalities and local series from the general float engine."""
+    cells = float_cells(net, domain)
+    degrees, same, lost = output_series(net, cells)
+
+    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return local_series(net, [m[index] for m in cells.masks], lo, hi)
+
+    return cells, degrees, same, lost, coefficients
 
 
 def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
-    cells, lost = float_cells(net, domain)
-    coeffs, centre, half, same, lost_out = output_series(net, cells)
-    degrees = effective_degree(coeffs).max(axis=1)
-    pieces = []
-    for i, j in group_runs(cells, lambda k: bool(same[k])):
-        window = [centre[i] - half[i], centre[i] + half[i]]
-        polys = tuple(np.polynomial.Chebyshev(c, domain=window) for c in coeffs[i])
-        pieces.append(Piece(cells[i].left, cells[j].right, polys, int(degrees[i])))
-    regions = tuple(
-        Region(cells[i].left, cells[j].right, cells[i].pattern)
-        for i, j in group_runs(cells, lambda k: cells[k].pattern == cells[k + 1].pattern)
+    engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+    cells, degrees, same, lost, coefficients = engine(net, domain)
+    patterns = cells.patterns
+    same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
+
+    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...]]:
+        runs = np.array(group_runs(len(same) + 1, lambda k: bool(same[k])))
+        left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
+        lo, hi = piece_windows(left, right)
+        coeffs = coefficients(runs[:, 0], lo, hi)
+        pieces = tuple(
+            Piece(
+                float(left[k]),
+                float(right[k]),
+                tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k]),
+                int(degrees[i]),
+            )
+            for k, (i, _) in enumerate(runs)
+        )
+        regions = tuple(
+            Region(float(cells.left[i]), float(cells.right[j]), tuple(map(bool, patterns[i])))
+            for i, j in group_runs(len(same) + 1, lambda k: bool(same_pattern[k]))
+        )
+        return pieces, regions
+
+    return Spline(
+        mode="float",
+        domain=domain,
+        breakpoints=tuple(cells.right[:-1][~same].tolist()),
+        degree=int(degrees.max()),
+        region_count=1 + int(np.count_nonzero(~same_pattern)),
+        unresolved=cells.unresolved + lost,
+        build=build,
     )
-    return Spline("float", domain, tuple(pieces), regions, lost + lost_out)
 
 
 def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
@@ -128,8 +203,8 @@ def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
     if mode != "auto":
         return mode  # type: ignore[return-value]
     neurons = sum(layer.out_dim for layer in net.layers)
-    degree = degree_bounds(net)[-1] * (2 if net.layers[-1].activation == "square" else 1)
-    return "exact" if neurons <= AUTO_MAX_NEURONS and degree <= AUTO_MAX_DEGREE else "float"
+    cheap = neurons <= AUTO_MAX_NEURONS and output_degree_bound(net) <= AUTO_MAX_DEGREE
+    return "exact" if cheap else "float"
 
 
 def spline(net: Network, mode: Mode = "exact", domain: object = None) -> Spline:
@@ -174,8 +249,8 @@ def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> P
     """
     form = spline(net, mode, domain)
     return PieceCount(
-        pieces=len(form.pieces),
-        activation_regions=len(form.regions),
+        pieces=len(form.breakpoints) + 1,
+        activation_regions=form.region_count,
         degree=form.degree,
         breakpoints=tuple(float(b) for b in form.breakpoints),
         mode=form.mode,

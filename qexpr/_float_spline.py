@@ -1,53 +1,111 @@
 """Float spline engine: the cells of a one-input network in float64, batched with numpy.
 
-On a cell the network with its ReLU states held fixed is a polynomial of known degree
-bound, so the pre-activations of a layer are known from their values at ``N = bound + 1``
-Chebyshev points of the cell; those values come from one batched forward pass over all
-cells with fixed masks. Values become Chebyshev coefficients (a fixed N×N matrix), and the
-roots in (-1, 1) are the eigenvalues of the colleague matrices, stacked over all
-(cell, neuron) pairs of equal degree and solved in one ``numpy.linalg.eigvals`` call.
+On a cell, the network with its ReLU states held fixed is a polynomial of known degree
+bound D, so each pre-activation of a layer is known from its values at ``N = D + 1``
+Chebyshev points of the cell. Those values come from one forward pass over all cells at
+once with the states fixed (:func:`forward_fixed`); values become Chebyshev coefficients
+and their sign changes are found for all (cell, neuron) pairs together
+(:func:`qexpr._chebyshev.sign_changes`). Every step is a numpy operation over all cells:
+there is no Python loop over cells or neurons.
 
-The whole line starts as the two half-lines (-∞, 0] and [0, ∞). Unbounded cells use a
-Möbius map: on ``[a, ∞)``, ``x = a + s (1 + t) / (1 - t)`` and the
-pre-activation ``p`` of degree ≤ D is replaced by the polynomial ``q(t) = p(x(t)) (1 - t)^D``
-which has the same roots; likewise on ``(-∞, b]``.
+The whole line starts as the two half-lines (-∞, 0] and [0, ∞). On ``[a, ∞)`` the map
+``x = a + s (1 + t) / (1 - t)`` (s = max(1, |a|)) sends t ∈ (-1, 1) onto the cell, and a
+pre-activation ``p`` of degree d becomes the polynomial ``q(t) = p(x(t)) ((1 - t) / 2)^d``
+with the same roots; likewise on ``(-∞, b]``. The true degree d (not the bound) is used,
+else ``q`` would have a multiple root at t = 1 that rounding scatters into the cell.
 
-Tolerance: alongside every value we carry its *magnitude envelope*, the same computation
-on absolute values of weights and inputs, which bounds the size of every term. A value or
-coefficient whose size is at most ``RTOL`` times the envelope is treated as zero: such a
+Tolerance: next to every value we carry its *magnitude envelope*, the same computation on
+absolute values of weights and inputs, which bounds the size of every term that produced
+it. A value or coefficient at most ``RTOL`` times its envelope is zero: such a
 pre-activation is identically zero (inactive, no roots), such a coefficient does not count
-for the degree. Real roots closer than ``ROOT_TOL`` (in the cell's coordinate t ∈ [-1, 1])
-are one root whose multiplicity is the cluster size; only odd clusters cut the cell.
-Values below resolution, and roots between ``ROOT_TOL`` and ``AMBIGUOUS_TOL`` apart (or
-nearly real), are counted as *unresolved*: the counts may then be wrong, and the result
-says so instead of guessing silently.
+for the degree. Roots closer than ``ROOT_TOL`` (in t) are one root of multiplicity the
+cluster size; only odd clusters cut a cell. Values below resolution that are not exactly
+zero, and roots too close to tell apart (see ``AMBIGUOUS_TOL``), are counted as
+*unresolved*: the counts may then be wrong, and the result says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qexpr._network import Layer, Network, apply_activation
+from qexpr._chebyshev import (
+    ROOT_TOL,
+    chebyshev_points,
+    effective_degree,
+    sign_changes,
+    values_to_coefficients,
+)
+from qexpr._network import Layer, Network
 
-__all__ = ["RTOL", "FloatCell", "float_cells"]
+__all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
 
+#: Relative size (to the magnitude envelope) below which a value counts as zero.
 RTOL = 1e-12
-ROOT_TOL = 1e-7
-IMAG_TOL = 1e-7
-EDGE_TOL = 1e-9
-AMBIGUOUS_TOL = 1e-4
+#: Where each new cell's ReLU states are read, as fractions of the cell (in t).
+_SAMPLES = np.array([0.25, 0.5, 0.75])
+
+
+def _matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` for x of shape (..., m), as one 2-D product (much faster than batched)."""
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[1])
 
 
 @dataclass(frozen=True)
-class FloatCell:
-    """An open interval ``(left, right)`` (floats, ±inf allowed) with fixed ReLU states."""
+class _FloatLayer:
+    """A layer's float64 weights (transposed) and their absolute values, for batched passes.
 
-    left: float
-    right: float
-    masks: tuple[np.ndarray, ...]
-    pattern: tuple[bool, ...]
+    For quadratic and compact neurons ``w`` stacks the matrices applied to x (wr, then
+    wg) so one product gives both branches; ``q`` is wb, applied to x*x. The ``abs_*``
+    arrays give the magnitude envelope.
+    """
+
+    neuron: str
+    activation: str
+    out_dim: int
+    w: np.ndarray
+    b: np.ndarray
+    q: np.ndarray
+    c: np.ndarray
+    abs_w: np.ndarray
+    abs_b: np.ndarray
+    abs_q: np.ndarray
+    abs_c: np.ndarray
+
+    @classmethod
+    def of(cls, layer: Layer) -> _FloatLayer:
+        p = {key: np.asarray(v, dtype=np.float64) for key, v in layer.params.items()}
+        if layer.neuron == "linear":
+            w, b, q, c = p["w"].T, p["b"], np.zeros((0, 0)), np.zeros(0)
+        elif layer.neuron == "compact":
+            w, b, q, c = p["wr"].T, p["br"], p["wb"].T, p["c"]
+        else:
+            w = np.hstack([p["wr"].T, p["wg"].T])
+            b, q, c = np.concatenate([p["br"], p["bg"]]), p["wb"].T, p["c"]
+        arrays = (w, b, q, c)
+        return cls(
+            layer.neuron, layer.activation, layer.out_dim, *arrays, *(np.abs(a) for a in arrays)
+        )
+
+    def pre_activation(self, h: np.ndarray, env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-activations of inputs ``h`` (…, m) and their envelopes from ``env``."""
+        z = _matmul(h, self.w) + self.b
+        e = _matmul(env, self.abs_w) + self.abs_b
+        if self.neuron == "linear":
+            return z, e
+        quad = _matmul(h * h, self.q) + self.c
+        e_quad = _matmul(env * env, self.abs_q) + self.abs_c
+        if self.neuron == "compact":
+            return z + quad, e + e_quad
+        o = self.out_dim
+        return z[..., :o] * z[..., o:] + quad, e[..., :o] * e[..., o:] + e_quad
+
+
+def prepare(net: Network) -> list[_FloatLayer]:
+    """Float64 views of a network's layers for :func:`forward_fixed`."""
+    return [_FloatLayer.of(layer) for layer in net.layers]
 
 
 def degree_bounds(net: Network) -> list[int]:
@@ -60,202 +118,148 @@ def degree_bounds(net: Network) -> list[int]:
     return bounds
 
 
-def chebyshev_points(n: int) -> np.ndarray:
-    """The n Chebyshev points of the first kind on (-1, 1), increasing."""
-    return np.cos(np.pi * (np.arange(n, 0, -1) - 0.5) / n)
-
-
-def _values_to_coefficients(n: int) -> np.ndarray:
-    """Matrix turning values at :func:`chebyshev_points` into Chebyshev coefficients."""
-    return np.linalg.inv(np.polynomial.chebyshev.chebvander(chebyshev_points(n), n - 1)).T
-
-
-def _to_x(t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Map t ∈ (-1, 1) to each cell; cells are rows of ``left``, ``right``."""
-    left, right = left[:, None], right[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bounded = (left + right) / 2 + (right - left) / 2 * t
-        scale_r = np.maximum(1.0, np.abs(left))
-        scale_l = np.maximum(1.0, np.abs(right))
-        to_right = left + scale_r * (1 + t) / (1 - t)
-        to_left = right - scale_l * (1 - t) / (1 + t)
-    x = np.where(np.isinf(right), to_right, bounded)
-    return np.where(np.isinf(left), to_left, x)
-
-
-def _weight(t: np.ndarray, left: np.ndarray, right: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    """Factors (cells, points, neurons) turning p(x(t)) into a polynomial in t.
-
-    ``degree`` (cells, neurons) is each pre-activation's degree; bounded cells get 1.
-    """
-    t, degree = t[:, :, None], degree[:, None, :]
-    w = np.where(np.isinf(right)[:, None, None], ((1 - t) / 2) ** degree, 1.0)
-    return np.where(np.isinf(left)[:, None, None], ((1 + t) / 2) ** degree, w)
-
-
-def _unbounded_degrees(
-    net: Network, k: int, left: np.ndarray, right: np.ndarray, masks: list[np.ndarray]
-) -> np.ndarray:
-    """Degree (cells, neurons) of layer k's pre-activations on the unbounded cells (else 0).
-
-    The Möbius weight must use the true degree d, not the bound D: with D > d the
-    polynomial in t has a (D - d)-fold root at the far end, which rounding would scatter
-    into spurious roots inside the cell.
-    """
-    degrees = np.zeros((len(left), net.layers[k].out_dim), dtype=int)
-    rows = np.nonzero(np.isinf(left) | np.isinf(right))[0]
-    if rows.size:
-        n = degree_bounds(net)[k] + 1
-        centre, half = _standard_interval(left[rows], right[rows])
-        x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
-        z, e = forward_fixed(net, x, [m[rows] for m in masks], k)
-        coeffs = chebyshev_coefficients(np.moveaxis(z, 1, 2), np.moveaxis(e, 1, 2))
-        degrees[rows] = effective_degree(coeffs)
-    return degrees
-
-
-def _pre_activation(layer: Layer, h: np.ndarray, env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pre-activation values and their magnitude envelope for inputs ``h`` (…, m)."""
-    p = {key: np.asarray(v, dtype=np.float64) for key, v in layer.params.items()}
-    a = {key: np.abs(v) for key, v in p.items()}
-    if layer.neuron == "linear":
-        return h @ p["w"].T + p["b"], env @ a["w"].T + a["b"]
-    z = h @ p["wr"].T + p["br"] + (h * h) @ p["wb"].T + p["c"]
-    e = env @ a["wr"].T + a["br"] + (env * env) @ a["wb"].T + a["c"]
-    if layer.neuron == "quadratic":
-        r, g = h @ p["wr"].T + p["br"], h @ p["wg"].T + p["bg"]
-        er, eg = env @ a["wr"].T + a["br"], env @ a["wg"].T + a["bg"]
-        z = r * g + (h * h) @ p["wb"].T + p["c"]
-        e = er * eg + (env * env) @ a["wb"].T + a["c"]
-    return z, e
+def output_degree_bound(net: Network) -> int:
+    """Degree bound of the network's output."""
+    return degree_bounds(net)[-1] * (2 if net.layers[-1].activation == "square" else 1)
 
 
 def forward_fixed(
-    net: Network, x: np.ndarray, masks: list[np.ndarray], upto: int
+    layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], upto: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values at points ``x`` (cells × points) with the ReLU states held fixed.
 
-    ``masks[k]`` (cells × o_k, bool) holds the states of layer k for each cell (ignored
-    unless layer k is ReLU). Returns the pre-activations of layer ``upto`` with their
-    envelopes, shape (cells, points, o_upto); ``upto = len(net.layers)`` returns the
-    network's outputs instead.
+    ``masks[k]`` (cells × o_k, bool) holds the states of layer k for each cell. Returns the
+    pre-activations of layer ``upto`` and their envelopes, shape (cells, points, o_upto);
+    ``upto = len(layers)`` returns the network's outputs instead.
     """
     h = x[..., None]
     env = np.abs(h)
-    for k, layer in enumerate(net.layers):
-        z, e = _pre_activation(layer, h, env)
+    for k, layer in enumerate(layers):
+        z, e = layer.pre_activation(h, env)
         if k == upto:
             return z, e
         if layer.activation == "relu":
             m = masks[k][:, None, :]
             h, env = np.where(m, z, 0.0), np.where(m, e, 0.0)
+        elif layer.activation == "square":
+            h, env = z * z, e * e
         else:
-            h, env = apply_activation(layer.activation, z), apply_activation(layer.activation, e)
+            h, env = z, e
     return h, env
 
 
 def unresolved(values: np.ndarray, envelope: np.ndarray) -> int:
-    """How many rows (last axis = points) are below rounding resolution without being zero.
-
-    Such a polynomial is smaller than ``RTOL`` times the size of the terms that produced
-    it: float64 cannot tell its sign or roots, and the engine treats it as zero.
-    """
+    """How many rows (last axis = points) are below rounding resolution yet not zero."""
     size = np.abs(values).max(axis=-1)
     return int(np.count_nonzero((size > 0) & (size <= RTOL * envelope.max(axis=-1))))
 
 
 def chebyshev_coefficients(values: np.ndarray, envelope: np.ndarray) -> np.ndarray:
-    """Chebyshev coefficients along the last axis, with entries below tolerance set to 0."""
-    n = values.shape[-1]
-    coeffs = values @ _values_to_coefficients(n)
+    """Chebyshev coefficients (last axis) with entries below tolerance set to 0."""
+    coeffs = values_to_coefficients(values)
     scale = envelope.max(axis=-1, keepdims=True)
     return np.where(np.abs(coeffs) <= RTOL * scale, 0.0, coeffs)
 
 
-def effective_degree(coeffs: np.ndarray) -> np.ndarray:
-    """Index of the last nonzero coefficient (0 for a zero polynomial)."""
-    nonzero = coeffs != 0
-    n = coeffs.shape[-1]
-    return np.where(nonzero.any(axis=-1), n - 1 - np.argmax(nonzero[..., ::-1], axis=-1), 0)
+def _to_x(t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Map t ∈ [-1, 1] (cells × points) onto each cell (rows of ``left``, ``right``)."""
+    left, right = left[:, None], right[:, None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        bounded = (left + right) / 2 + (right - left) / 2 * t
+        to_right = left + np.maximum(1.0, np.abs(left)) * (1 + t) / (1 - t)
+        to_left = right - np.maximum(1.0, np.abs(right)) * (1 - t) / (1 + t)
+    x = np.where(np.isinf(right), to_right, bounded)
+    return np.where(np.isinf(left), to_left, x)
 
 
-def _colleague(coeffs: np.ndarray) -> np.ndarray:
-    """Stacked colleague matrices of Chebyshev series c_0..c_d (rows of ``coeffs``), d ≥ 2."""
-    batch, d = coeffs.shape[0], coeffs.shape[1] - 1
-    mat = np.zeros((batch, d, d))
-    idx = np.arange(d - 1)
-    mat[:, idx, idx + 1] = 0.5
-    mat[:, idx + 1, idx] = 0.5
-    mat[:, 0, 1] = 1.0
-    mat[:, -1, :] -= coeffs[:, :-1] / (2 * coeffs[:, -1:])
-    return mat
+def _weights(t: np.ndarray, left: np.ndarray, right: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Factors (cells, points, neurons) turning p(x(t)) into a polynomial in t."""
+    t, degree = t[:, :, None], degree[:, None, :]
+    w = np.where(np.isinf(right)[:, None, None], ((1 - t) / 2) ** degree, 1.0)
+    return np.where(np.isinf(left)[:, None, None], ((1 + t) / 2) ** degree, w)
 
 
-def _ambiguous(roots: np.ndarray) -> bool:
-    """Whether roots in the cell are too close to be told apart in float64.
+def sample_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and half-width of the interval on which each cell's polynomial is sampled.
 
-    Near-multiple roots are ill-conditioned (a k-fold cluster moves by about eps^(1/k)),
-    so two roots within ``AMBIGUOUS_TOL`` of each other, or a root that is nearly but not
-    clearly real, make the cell's count uncertain.
+    A cell's polynomial is defined on the whole line, so the interval need not lie in the
+    cell. It is centred in (or next to) the cell and at least as wide as the spread of
+    all finite endpoints: there the top Chebyshev coefficients stand well above rounding
+    noise, so the degree is read reliably.
     """
-    near = roots[np.abs(roots.real) < 1 + AMBIGUOUS_TOL]
-    nearly_real = np.abs(near.imag) <= AMBIGUOUS_TOL
-    if np.any(nearly_real & (np.abs(near.imag) > IMAG_TOL)):
-        return True
-    real = np.sort(near[nearly_real].real)
-    gaps = np.diff(real)
-    return bool(np.any((gaps > ROOT_TOL) & (gaps <= AMBIGUOUS_TOL)))
+    ends = np.abs(np.concatenate([left, right]))
+    spread = float(ends[np.isfinite(ends)].max(initial=0.0))
+    with np.errstate(invalid="ignore"):
+        centre = np.where(
+            np.isinf(left), right - 1.0, np.where(np.isinf(right), left + 1.0, (left + right) / 2)
+        )
+        centre = np.where(np.isinf(left) & np.isinf(right), 0.0, centre)
+        width = np.where(np.isinf(left) | np.isinf(right), 1.0, (right - left) / 2)
+    return centre, np.maximum(width, max(1.0, spread))
 
 
-def _real_roots(coeffs: np.ndarray) -> tuple[list[np.ndarray], int]:
-    """Sign-changing roots in (-1, 1) of each Chebyshev series (rows), increasing.
+def _series(
+    layers: Sequence[_FloatLayer],
+    upto: int,
+    n: int,
+    window: tuple[np.ndarray, np.ndarray],
+    masks: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Series of layer ``upto`` on each cell's sample interval ``window = (centre, half)``.
 
-    Also returns how many rows had roots too close to resolve (see :func:`_ambiguous`).
+    Returns coefficients (cells, neurons, n), the values and envelopes they come from,
+    and the sample points x (cells, n).
     """
-    degrees = effective_degree(coeffs)
-    roots: list[np.ndarray] = [np.empty(0)] * len(coeffs)
-    ambiguous = 0
-    for d in np.unique(degrees):
-        rows = np.nonzero(degrees == d)[0]
-        if d == 0:
-            continue
-        if d == 1:
-            found = (-coeffs[rows, 0] / coeffs[rows, 1])[:, None] + 0j
-        else:
-            found = np.linalg.eigvals(_colleague(coeffs[rows, : d + 1]))
-        for row, r in zip(rows, found):
-            roots[row] = _odd_clusters(r)
-            ambiguous += _ambiguous(r)
-    return roots, ambiguous
+    centre, half = window
+    x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
+    values, env = forward_fixed(layers, x, masks, upto)
+    values, env = np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2)
+    return chebyshev_coefficients(values, env), values, env, x
 
 
-def _odd_clusters(roots: np.ndarray) -> np.ndarray:
-    """Near-real roots grouped by closeness; the centres of odd-sized groups in (-1, 1)."""
-    real = np.sort(roots[np.abs(roots.imag) <= IMAG_TOL].real)
-    if real.size == 0:
-        return real
-    groups = np.split(real, np.nonzero(np.diff(real) > ROOT_TOL)[0] + 1)
-    centres = np.array([g.mean() for g in groups if len(g) % 2 == 1])
-    return centres[(centres > -1 + EDGE_TOL) & (centres < 1 - EDGE_TOL)]
+@dataclass(frozen=True)
+class FloatCells:
+    """Consecutive open intervals with fixed ReLU states, as arrays over cells.
+
+    ``left``/``right`` (cells,) may be ±inf; ``masks[k]`` (cells, o_k) are the states of
+    layer k (all False for layers without ReLU); ``unresolved`` counts pre-activations
+    float64 could not resolve.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    masks: tuple[np.ndarray, ...]
+    relu_layers: tuple[int, ...]
+    unresolved: int
+
+    @property
+    def patterns(self) -> np.ndarray:
+        """States of all ReLU neurons, (cells, neurons) in layer order."""
+        parts = [self.masks[k] for k in self.relu_layers]
+        return np.hstack(parts) if parts else np.zeros((len(self.left), 0), dtype=bool)
 
 
-#: Where each new cell's ReLU states are read, as fractions of the cell (in t).
-_SAMPLES = np.array([0.25, 0.5, 0.75])
-
-
-def _samples(bounds_t: list[np.ndarray]) -> np.ndarray:
-    """Three sample points (in t) inside each new cell, shape (cells, 3)."""
-    lo = np.concatenate([b[:-1] for b in bounds_t])[:, None]
-    hi = np.concatenate([b[1:] for b in bounds_t])[:, None]
-    return lo + (hi - lo) * _SAMPLES
+def _split(
+    t: np.ndarray, cell: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece."""
+    cells = np.concatenate([cell, np.arange(count), np.arange(count)])
+    points = np.concatenate([t, np.full(count, -1.0), np.full(count, 1.0)])
+    order = np.lexsort((points, cells))
+    cells, points = cells[order], points[order]
+    distinct = np.ones(len(points), dtype=bool)
+    distinct[1:] = (cells[1:] != cells[:-1]) | (points[1:] - points[:-1] > ROOT_TOL)
+    distinct |= points == 1.0
+    cells, points = cells[distinct], points[distinct]
+    pair = cells[:-1] == cells[1:]
+    return cells[:-1][pair], points[:-1][pair], points[1:][pair]
 
 
 def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """ReLU states from values at a cell's sample points (cells, samples, neurons).
+    """ReLU states from values at sample points (cells, samples, neurons).
 
-    A pre-activation keeps its sign on the cell except at even-multiplicity roots, so the
-    sign is read where it is largest relative to its envelope (a sample can sit on a
-    tangent root, where the value is 0).
+    A pre-activation keeps its sign on a cell except at even-multiplicity roots, so the
+    sign is read where it is largest relative to its envelope.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         strength = np.where(e > 0, np.abs(z) / e, 0.0)
@@ -265,9 +269,7 @@ def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
     return z_best > RTOL * e_best
 
 
-def float_cells(
-    net: Network, domain: tuple[float, float] | None = None
-) -> tuple[list[FloatCell], int]:
+def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
     """The cells of a one-input network in float64 (see the module docstring).
 
     Parameters
@@ -276,111 +278,86 @@ def float_cells(
         Network with ``input_dim == 1``.
     domain
         ``None`` for the whole line or ``(a, b)`` with ``a < b``.
-
-    Returns
-    -------
-    cells, unresolved
-        The cells left to right, and how many (cell, neuron) pre-activations were below
-        float64 resolution (see :func:`unresolved`); when that is not 0 the counts may
-        be wrong and the exact engine should be used.
     """
+    layers = prepare(net)
     bounds = degree_bounds(net)
-    # The whole line starts as two half-lines; merging later removes the cut at 0.
-    left = np.array([-np.inf, 0.0]) if domain is None else np.array([float(domain[0])])
-    right = np.array([0.0, np.inf]) if domain is None else np.array([float(domain[1])])
+    if domain is None:
+        left, right = np.array([-np.inf, 0.0]), np.array([0.0, np.inf])
+    else:
+        left, right = np.array([float(domain[0])]), np.array([float(domain[1])])
     masks: list[np.ndarray] = []
     lost = 0
-    for k, layer in enumerate(net.layers):
+    for k, layer in enumerate(layers):
         if layer.activation != "relu":
             masks.append(np.zeros((len(left), layer.out_dim), dtype=bool))
             continue
         n = bounds[k] + 1
-        t = chebyshev_points(n)
-        x = _to_x(t[None, :], left, right)
-        z, e = forward_fixed(net, x, masks, k)
-        w = _weight(t[None, :], left, right, _unbounded_degrees(net, k, left, right, masks))
+        degree = np.zeros((len(left), layer.out_dim), dtype=int)
+        ends = np.nonzero(np.isinf(left) | np.isinf(right))[0]
+        if ends.size:
+            window = sample_interval(left[ends], right[ends])
+            coeffs, *_ = _series(layers, k, n, window, [m[ends] for m in masks])
+            degree[ends] = effective_degree(coeffs)
+        t = chebyshev_points(n)[None, :]
+        z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
+        w = _weights(t, left, right, degree)
         values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
         envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
-        lost += unresolved(values, envelope)
-        coeffs = chebyshev_coefficients(values, envelope)
-        roots, ambiguous = _real_roots(coeffs)
-        lost += ambiguous
-        cuts_t = []
-        for cell in range(len(left)):
-            cell_roots = np.concatenate(roots[cell * layer.out_dim : (cell + 1) * layer.out_dim])
-            cell_roots = np.sort(cell_roots)
-            if cell_roots.size:
-                keep = np.concatenate([[True], np.diff(cell_roots) > ROOT_TOL])
-                cell_roots = cell_roots[keep]
-            cuts_t.append(np.concatenate([[-1.0], cell_roots, [1.0]]))
-        parent = np.repeat(np.arange(len(left)), [len(c) - 1 for c in cuts_t])
-        t_samples = _samples(cuts_t)
-        x_cuts = [
-            _to_x(c[None, :], left[i : i + 1], right[i : i + 1])[0] for i, c in enumerate(cuts_t)
-        ]
-        new_left = np.concatenate(
-            [np.concatenate([[left[i]], xc[1:-1]]) for i, xc in enumerate(x_cuts)]
-        )
-        new_right = np.concatenate(
-            [np.concatenate([xc[1:-1], [right[i]]]) for i, xc in enumerate(x_cuts)]
-        )
+        rows, roots, ambiguous = sign_changes(chebyshev_coefficients(values, envelope))
+        lost += unresolved(values, envelope) + ambiguous
+        parent, t_lo, t_hi = _split(roots, rows // layer.out_dim, len(left))
+        x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
+        x_hi = _to_x(t_hi[:, None], left[parent], right[parent])[:, 0]
+        samples = t_lo[:, None] + (t_hi - t_lo)[:, None] * _SAMPLES
+        x_samples = _to_x(samples, left[parent], right[parent])
         masks = [m[parent] for m in masks]
-        x_samples = _to_x(t_samples, left[parent], right[parent])
-        masks.append(_states(*forward_fixed(net, x_samples, masks, k)))
-        left, right = new_left, new_right
-    relu = [k for k, layer in enumerate(net.layers) if layer.activation == "relu"]
-    cells = [
-        FloatCell(
-            float(left[i]),
-            float(right[i]),
-            tuple(m[i] for m in masks),
-            tuple(bool(v) for k in relu for v in masks[k][i]),
-        )
-        for i in range(len(left))
-    ]
-    return cells, lost
+        masks.append(_states(*forward_fixed(layers, x_samples, masks, k)))
+        left = np.where(t_lo == -1.0, left[parent], x_lo)
+        right = np.where(t_hi == 1.0, right[parent], x_hi)
+    relu = tuple(k for k, layer in enumerate(layers) if layer.activation == "relu")
+    return FloatCells(left, right, tuple(masks), relu, lost)
 
 
-def _standard_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and half-width of the interval on which each cell's polynomial is sampled.
+def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:
+    """Degree and equality of the output polynomials of each cell.
 
-    The polynomial of a cell is defined on the whole line, so the interval need not lie in
-    the cell. It is centred in (or next to) the cell and at least as wide as the spread of
-    all finite endpoints: on a wide interval the top Chebyshev coefficients are large next
-    to rounding noise, so the degree is read reliably.
+    Returns ``(degrees, same, unresolved)``: the degree of each cell's output (highest
+    over outputs, read on its sample interval); whether each pair of adjacent cells has
+    the same output polynomials (within tolerance); and how many outputs were below
+    resolution.
     """
-    finite = np.abs(np.concatenate([left, right]))
-    spread = float(finite[np.isfinite(finite)].max(initial=0.0))
+    layers = prepare(net)
+    n = output_degree_bound(net) + 1
+    upto = len(layers)
+    window = sample_interval(cells.left, cells.right)
+    coeffs, values, env, x = _series(layers, upto, n, window, cells.masks)
+    other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
+    other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
+    same = np.all(np.abs(values[:-1] - other) <= RTOL * (env[:-1] + other_env), axis=(1, 2))
+    return effective_degree(coeffs).max(axis=1), same, unresolved(values, env)
+
+
+def piece_windows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals on which pieces' polynomials are represented.
+
+    A bounded piece uses itself. An unbounded piece uses ``[a, a + s]`` (or ``[b - s, b]``)
+    with ``s = max(10, 2 * spread)``, spread the largest finite |endpoint|, so evaluation
+    over the region where breakpoints lie stays close to the interpolation interval.
+    """
+    ends = np.abs(np.concatenate([left, right]))
+    span = max(10.0, 2 * float(ends[np.isfinite(ends)].max(initial=0.0)))
     with np.errstate(invalid="ignore"):
-        centre = np.where(
-            np.isinf(left), right - 1.0, np.where(np.isinf(right), left + 1.0, (left + right) / 2)
-        )
-        width = np.where(np.isinf(left) | np.isinf(right), 1.0, (right - left) / 2)
-    return centre, np.maximum(width, max(1.0, spread))
+        lo = np.where(np.isinf(left), right - span, left)
+        hi = np.where(np.isinf(right), left + span, right)
+    whole = np.isinf(left) & np.isinf(right)
+    return np.where(whole, -span / 2, lo), np.where(whole, span / 2, hi)
 
 
-def output_series(
-    net: Network, cells: list[FloatCell]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bool], int]:
-    """Output Chebyshev coefficients of each cell on its standard interval.
-
-    Returns ``(coeffs, centre, half, same, unresolved)``: coefficients (cells, outputs, N)
-    with entries below tolerance zeroed, the standard intervals, for each pair of adjacent
-    cells whether their output polynomials agree within tolerance, and how many outputs
-    were below resolution.
-    """
-    bounds = degree_bounds(net)
-    n = bounds[-1] * (2 if net.layers[-1].activation == "square" else 1) + 1
-    left = np.array([c.left for c in cells])
-    right = np.array([c.right for c in cells])
-    masks = [np.array([c.masks[k] for c in cells]) for k in range(len(net.layers))]
-    centre, half = _standard_interval(left, right)
-    x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
-    values, env = forward_fixed(net, x, masks, len(net.layers))
-    coeffs = chebyshev_coefficients(np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2))
-    lost = unresolved(np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2))
-    shifted = [m[1:] for m in masks]
-    other, other_env = forward_fixed(net, x[:-1], shifted, len(net.layers))
-    diff = np.abs(values[:-1] - other)
-    same = np.all(diff <= RTOL * (env[:-1] + other_env), axis=(1, 2))
-    return coeffs, centre, half, list(same), lost
+def local_series(
+    net: Network, masks: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Output Chebyshev coefficients (cells, outputs, N) on ``[lo, hi]`` per row of masks."""
+    n = output_degree_bound(net) + 1
+    x = (lo + hi)[:, None] / 2 + (hi - lo)[:, None] / 2 * chebyshev_points(n)[None, :]
+    values, _ = forward_fixed(prepare(net), x, masks, len(net.layers))
+    return values_to_coefficients(np.moveaxis(values, 1, 2))

@@ -14,19 +14,21 @@ activation patterns are equal merge into one :class:`Region`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
-import flint
 import numpy as np
 
-from qexpr._algebraic import RealAlgebraic
 from qexpr._errors import QexprValueError
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["Piece", "Region", "Spline"]
 
-Endpoint = RealAlgebraic | float | None
+Endpoint = "RealAlgebraic | float | None"
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class Piece:
     def coefficients(self, output: int = 0) -> list[Fraction] | list[float]:
         """Monomial coefficients (low → high) of one output's polynomial on this piece."""
         poly = self.polys[output]
-        if isinstance(poly, flint.fmpq_poly):
-            return [Fraction(int(c.p), int(c.q)) for c in poly.coeffs()] or [Fraction(0)]
-        return list(poly.convert(kind=np.polynomial.Polynomial).coef[: self.degree + 1])
+        if isinstance(poly, np.polynomial.Chebyshev):
+            return list(poly.convert(kind=np.polynomial.Polynomial).coef[: self.degree + 1])
+        return [Fraction(int(c.p), int(c.q)) for c in poly.coeffs()] or [Fraction(0)]
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,14 @@ class Region:
     pattern: tuple[bool, ...]
 
 
-def group_runs(items: Sequence[Any], same: Callable[[int], bool]) -> list[tuple[int, int]]:
-    """Split ``range(len(items))`` into runs; ``same(i)`` says whether i and i+1 belong together."""
+def group_runs(count: int, same: Callable[[int], bool]) -> list[tuple[int, int]]:
+    """Split ``range(count)`` into runs ``(first, last)``; ``same(i)`` joins i and i + 1."""
     runs, start = [], 0
-    for i in range(len(items) - 1):
+    for i in range(count - 1):
         if not same(i):
             runs.append((start, i))
             start = i + 1
-    runs.append((start, len(items) - 1))
+    runs.append((start, count - 1))
     return runs
 
 
@@ -75,30 +77,38 @@ def _float_endpoint(value: Endpoint, default: float) -> float:
     return default if value is None else float(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Spline:
     """The exact or float spline form of a one-input network (see the module docstring).
 
-    ``unresolved`` (float mode) counts the pre-activations that float64 could not resolve
-    (smaller than rounding noise, so treated as zero); when it is not 0 the float counts
-    may be wrong and exact mode should be used. It is always 0 in exact mode.
+    The counts are computed eagerly; :attr:`pieces` and :attr:`regions` (Python objects
+    with the polynomials) are built on first access. ``unresolved`` (float mode) counts
+    the pre-activations float64 could not resolve (smaller than rounding noise, or roots
+    too close to tell apart); when it is not 0 the float counts may be wrong and exact
+    mode should be used. It is always 0 in exact mode.
     """
 
     mode: Literal["exact", "float"]
     domain: tuple[Fraction, Fraction] | tuple[float, float] | None
-    pieces: tuple[Piece, ...]
-    regions: tuple[Region, ...]
-    unresolved: int = 0
+    breakpoints: tuple[Endpoint, ...]
+    degree: int
+    region_count: int
+    unresolved: int
+    build: Callable[[], tuple[tuple[Piece, ...], tuple[Region, ...]]] = field(repr=False)
+
+    @cached_property
+    def _objects(self) -> tuple[tuple[Piece, ...], tuple[Region, ...]]:
+        return self.build()
 
     @property
-    def breakpoints(self) -> tuple[Endpoint, ...]:
-        """The points between consecutive pieces, increasing."""
-        return tuple(piece.right for piece in self.pieces[:-1])
+    def pieces(self) -> tuple[Piece, ...]:
+        """Maximal intervals on which the output is one polynomial vector, left to right."""
+        return self._objects[0]
 
     @property
-    def degree(self) -> int:
-        """Highest degree of any piece (0 for constant or zero pieces)."""
-        return max(piece.degree for piece in self.pieces)
+    def regions(self) -> tuple[Region, ...]:
+        """Maximal intervals of constant ReLU activation pattern, left to right."""
+        return self._objects[1]
 
     @property
     def output_dim(self) -> int:
@@ -135,6 +145,10 @@ class Spline:
         """Evaluate an exact spline at rational points, exactly."""
         if self.mode != "exact":
             raise QexprValueError("evaluate_exact: this spline was built in float mode")
+        import flint
+
+        from qexpr._algebraic import RealAlgebraic
+
         values = []
         for point in x:
             q = Fraction(point)

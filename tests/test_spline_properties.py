@@ -86,7 +86,9 @@ def test_dense_sampling_never_exceeds_exact_count(net):
     s = qexpr.spline(net, mode="exact")
     points = [float(b) for r in s.regions for b in (r.left, r.right) if b is not None]
     lo, hi = (min(points) - 1, max(points) + 1) if points else (-10.0, 10.0)
-    x = np.linspace(lo, hi, 20001)
+    # A generic grid: shifted by an irrational amount so that no point sits exactly on a
+    # breakpoint, where a touching (tangent) neuron would read 0 = inactive for one point.
+    x = np.linspace(lo, hi, 20001) + np.sqrt(2) * 1e-6
     states = reference_relu_patterns(qexpr.network_to_dict(net), x)
     changes = int(np.count_nonzero(np.any(states[1:] != states[:-1], axis=1)))
     assert changes + 1 <= len(s.regions)
@@ -94,3 +96,26 @@ def test_dense_sampling_never_exceeds_exact_count(net):
     exact_patterns = {r.pattern for r in s.regions}
     sampled = {tuple(bool(v) for v in row) for row in states}
     assert sampled <= exact_patterns
+
+
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 6), min_size=1, max_size=3))
+def test_linear_engine_matches_general_float_engine(seed, hidden):
+    # Two independent float algorithms on ReLU networks: affine propagation vs Chebyshev.
+    from qexpr._float_spline import float_cells
+    from qexpr._linear_spline import linear_cells
+
+    net = qexpr.random_network("relu", [1, *hidden, 1], seed=seed, exact=False)
+    fast, *_ = linear_cells(net)
+    general = float_cells(net)
+    assert fast.unresolved == general.unresolved == 0
+
+    # The general engine starts with a cut at 0; compare the patterns as region sequences.
+    def runs(cells):
+        p = cells.patterns
+        keep = np.ones(len(p), dtype=bool)
+        keep[1:] = np.any(p[1:] != p[:-1], axis=1)
+        return p[keep], cells.left[keep]
+
+    (pa, la), (pb, lb) = runs(fast), runs(general)
+    assert np.array_equal(pa, pb)
+    np.testing.assert_allclose(la[1:], lb[1:], rtol=1e-9, atol=1e-12)
