@@ -13,7 +13,6 @@ from qexpr.nn import (
     QuadraticConv2d,
     QuadraticLinear,
     ReLinear,
-    clip_quadratic_grads_,
     linearity_report,
     relinear_param_groups,
     relinear_penalty,
@@ -103,19 +102,16 @@ def test_penalty_is_zero_at_relinear_init_and_without_quadratic_layers():
     assert float(relinear_penalty(nn.Linear(2, 2), 1.0, 1.0, 1.0, 1.0).detach()) == 0.0
 
 
-def test_clip_bounds_each_layers_quadratic_gradient_and_keeps_direction():
+def test_clip_bounds_the_whole_gradient_and_keeps_direction():
     torch.manual_seed(1)
     model = QMLP(4, [5], 3, init="standard")
     (model(torch.randn(8, 4)) ** 2).sum().mul(100).backward()
-    before = {n: p.grad.clone() for n, p in model.named_parameters()}
-    clip_quadratic_grads_(model, 0.5)
-    for i, layer in enumerate(model.layers):
-        names = ["wg", "bg", "wb", "c"]
-        old = torch.cat([before[f"layers.{i}.{n}"].flatten() for n in names])
-        new = torch.cat([getattr(layer, n).grad.flatten() for n in names])
-        assert float(new.norm()) == pytest.approx(min(0.5, float(old.norm())), rel=1e-5)
-        torch.testing.assert_close(new / new.norm(), old / old.norm())
-        assert torch.equal(layer.wr.grad, before[f"layers.{i}.wr"])  # linear part untouched
+    old = torch.cat([p.grad.flatten() for p in model.parameters()])
+    ReLinear("sg", clip=0.5).before_step(model)
+    new = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert float(old.norm()) > 0.5
+    assert float(new.norm()) == pytest.approx(0.5, rel=1e-5)
+    torch.testing.assert_close(new / new.norm(), old / old.norm())
 
 
 def test_linearity_report_matches_hand_norms():

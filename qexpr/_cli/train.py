@@ -73,8 +73,9 @@ def command(
     alpha_b: Annotated[float, typer.Option(help="L1 pull of wb, c to 0 (sw).")] = 0.0,
     beta_g: Annotated[float, typer.Option(help="Squared-L2 pull of wg, bg to 0, 1 (sw).")] = 0.001,
     beta_b: Annotated[float, typer.Option(help="Squared-L2 pull of wb, c to 0 (sw).")] = 0.001,
-    quad_clip: Annotated[
-        float | None, typer.Option(help="Per-layer max gradient norm of quadratic terms.")
+    clip: Annotated[
+        float | None,
+        typer.Option(help="Clip the whole gradient 2-norm to this (robust ReLinear: 1)."),
     ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     loss_limit: Annotated[
@@ -100,7 +101,7 @@ def command(
 ) -> None:
     from qexpr.nn import ReLinear, TrainConfig, train
 
-    recipe = ReLinear(relinear, gamma_g, gamma_b, alpha_g, alpha_b, beta_g, beta_b, quad_clip)
+    recipe = ReLinear(relinear, gamma_g, gamma_b, alpha_g, alpha_b, beta_g, beta_b, clip)
     config = TrainConfig(
         model=model, widths=_hidden(widths), kind=kind, init=init, rezero=rezero,
         dataset=dataset, data_dir=None if data_dir is None else str(data_dir),

@@ -27,7 +27,6 @@ from qexpr.nn._models import (
 from qexpr.nn._relinear import (
     LayerDeviation,
     ReLinear,
-    clip_quadratic_grads_,
     linearity_report,
     relinear_param_groups,
     relinear_penalty,
@@ -54,7 +53,6 @@ __all__ = [
     "TrainResult",
     "TrainingDivergedError",
     "build_model",
-    "clip_quadratic_grads_",
     "evaluate",
     "linearity_report",
     "load_dataset",

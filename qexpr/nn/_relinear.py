@@ -12,9 +12,12 @@ Two regularisations (Fan et al., TNNLS 2025, Sec. IV):
   ``α_g‖θ_g − r‖₁ + β_g‖θ_g − r‖₂² + α_b‖θ_b − r‖₁ + β_b‖θ_b − r‖₂²``.
   Weight decay is never applied to the quadratic terms (it would pull bg to 0 instead of 1).
 
-qexpr adds a third safeguard, **quadratic clipping**: before each step the gradient of the
-quadratic terms of each layer is clipped to a maximum 2-norm, so a g- or b-term can move by
-at most γ·clip per step whatever the size of its gradient.
+qexpr adds a third safeguard, **gradient clipping**: before each step the 2-norm of the
+whole gradient (all parameters) is clipped to ``clip``. The collapse study
+(``docs/training.md``) shows why the *whole* gradient: a quadratic network diverges by a
+sudden spike of the linear part's gradient, amplified by the gates (wg·x + bg), not by a
+slow drift of the quadratic terms; clipping only the quadratic terms' gradients, or
+projecting them into a ball around the linear reference, did not prevent it.
 
 Parameters are selected by module type (:class:`QuadraticModule`) and the layer's declared
 terms, never by substrings of their names.
@@ -34,7 +37,6 @@ from qexpr.nn._layers import QuadraticModule
 __all__ = [
     "LayerDeviation",
     "ReLinear",
-    "clip_quadratic_grads_",
     "linearity_report",
     "relinear_param_groups",
     "relinear_penalty",
@@ -128,19 +130,6 @@ def relinear_penalty(
     return total
 
 
-@torch.no_grad()
-def clip_quadratic_grads_(model: nn.Module, max_norm: float) -> None:
-    """Clip, layer by layer, the joint 2-norm of the quadratic terms' gradients to ``max_norm``."""
-    _nonnegative("max_norm", max_norm)
-    for _, module in _quadratic_modules(model):
-        grads = [p.grad for _, _, p, _ in module.quadratic_terms() if p.grad is not None]
-        if not grads:
-            continue
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-        scale = torch.clamp(max_norm / (norm + 1e-12), max=1.0)
-        torch._foreach_mul_(grads, scale)
-
-
 @dataclass(frozen=True)
 class ReLinear:
     """A ReLinear recipe: which regularisations, with which coefficients.
@@ -156,7 +145,7 @@ class ReLinear:
     alpha_g, alpha_b, beta_g, beta_b : float
         L1 and squared-L2 coefficients of the penalty (used by sw modes).
     clip : float or None
-        Per-layer maximum gradient 2-norm of the quadratic terms (any mode but "none").
+        Maximum 2-norm of the whole gradient (every parameter), in every mode.
     """
 
     mode: str = "sg"
@@ -192,9 +181,9 @@ class ReLinear:
         return relinear_penalty(model, self.alpha_g, self.alpha_b, self.beta_g, self.beta_b)
 
     def before_step(self, model: nn.Module) -> None:
-        """Apply quadratic clipping (if configured) to the gradients about to be used."""
-        if self.clip is not None and self.mode != "none":
-            clip_quadratic_grads_(model, self.clip)
+        """Clip the whole gradient's 2-norm to ``clip`` (if configured)."""
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), self.clip)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class TrainingDivergedError(QexprValueError):
         what = "non-finite" if not math.isfinite(loss) else f"above the limit {limit:g}"
         super().__init__(
             f"training diverged at epoch {epoch}, step {step}: loss {loss:g} is {what}; "
-            "lower --lr or --gamma-g/--gamma-b, or add --quad-clip"
+            "lower --lr or --gamma-g/--gamma-b, or add --clip 1"
         )
         self.epoch, self.step, self.loss = epoch, step, loss
 
