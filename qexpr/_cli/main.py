@@ -6,6 +6,8 @@ inside the command function), so ``qexpr --help`` starts fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -23,6 +25,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Expressivity and training of quadratic neural networks."""
+
+
 def _register() -> None:
     from qexpr._cli import count_pieces, train
 
@@ -31,6 +38,20 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Run the ``qexpr`` command line."""
+    """Run the ``qexpr`` command line; usage errors are one line on stderr with status 2."""
+    # typer < 0.30 vendors click; its usage errors are not re-exported publicly.
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     _register()
-    app()
+    try:
+        status = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        status = 0
+    except UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        typer.echo(f"qexpr: error: {exc.format_message()}{hint}", err=True)
+        status = 2
+    except typer.Abort:
+        status = 130
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,0 +1,218 @@
+"""Real algebraic numbers for exact breakpoints.
+
+A breakpoint of a one-input network is a real root of a polynomial with rational
+coefficients. We hold it as a pair (irreducible polynomial ``f`` with integer coefficients,
+isolating interval ``[lo, hi]`` with rational endpoints): ``f`` has exactly one real root in
+the interval. A rational number has a linear ``f`` and ``lo == hi``; an irrational one has
+``lo < hi`` and ``f(lo) * f(hi) < 0``.
+
+Comparisons are exact. Two numbers with the same irreducible ``f`` are equal exactly when
+they are the same root of ``f`` (same index among its real roots, in increasing order);
+distinct irreducible polynomials share no root, so their roots differ and bisecting the
+intervals until they are disjoint decides the order in finitely many steps.
+
+Roots are isolated with python-flint's certified ``fmpz_poly.complex_roots`` (arb balls;
+real roots come back with an exactly zero imaginary part), then checked by a sign change.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from functools import total_ordering
+
+import flint
+
+__all__ = ["RealAlgebraic", "odd_real_roots", "rational_between"]
+
+_PRECISIONS = (64, 128, 256, 512, 1024, 4096)
+
+
+def _arb_endpoint(value: flint.arb) -> flint.fmpq:
+    """The exact rational value of an exact arb (a binary floating-point number)."""
+    mantissa, exponent = value.man_exp()
+    exponent = int(exponent)
+    if exponent >= 0:
+        return flint.fmpq(mantissa * 2**exponent)
+    return flint.fmpq(mantissa, 2 ** (-exponent))
+
+
+def _primitive(poly: flint.fmpq_poly) -> flint.fmpz_poly:
+    """Integer polynomial with content 1 and positive leading coefficient, same roots."""
+    numer = flint.fmpz_poly(poly.numer())
+    content = numer.content()
+    if numer.leading_coefficient() < 0:
+        content = -content
+    return flint.fmpz_poly([c // content for c in numer.coeffs()])
+
+
+def _sign(value: flint.fmpq) -> int:
+    return (value > 0) - (value < 0)
+
+
+@total_ordering
+class RealAlgebraic:
+    """An exact real algebraic number: a root of an irreducible integer polynomial.
+
+    Build one with :meth:`rational` or obtain them from :func:`odd_real_roots`. Instances
+    are immutable as numbers; the isolating interval only shrinks when comparisons or
+    :func:`float` refine it.
+    """
+
+    __slots__ = ("_hi", "_index", "_key", "_lo", "_poly", "_sign_lo")
+
+    def __init__(self, poly: flint.fmpz_poly, index: int, lo: flint.fmpq, hi: flint.fmpq) -> None:
+        self._poly = poly
+        self._key = tuple(int(c) for c in poly.coeffs())
+        self._index = index
+        self._lo = lo
+        self._hi = hi
+        self._sign_lo = _sign(poly(lo)) if lo != hi else 0
+
+    @classmethod
+    def rational(cls, value: Fraction | int | flint.fmpq) -> RealAlgebraic:
+        """The rational number ``value`` as a :class:`RealAlgebraic`."""
+        q = (
+            flint.fmpq(value.numerator, value.denominator)
+            if isinstance(value, Fraction)
+            else (flint.fmpq(value))
+        )
+        poly = flint.fmpz_poly([-q.p, q.q])
+        return cls(poly, 0, q, q)
+
+    @property
+    def poly(self) -> flint.fmpz_poly:
+        """The irreducible integer polynomial this number is a root of."""
+        return self._poly
+
+    @property
+    def is_rational(self) -> bool:
+        """True for a rational number (a root of a linear polynomial)."""
+        return self._poly.degree() == 1
+
+    @property
+    def interval(self) -> tuple[Fraction, Fraction]:
+        """The current isolating interval ``(lo, hi)`` as fractions."""
+        return Fraction(int(self._lo.p), int(self._lo.q)), Fraction(
+            int(self._hi.p), int(self._hi.q)
+        )
+
+    def as_fraction(self) -> Fraction:
+        """The exact value of a rational number; :class:`ValueError` for an irrational one."""
+        if not self.is_rational:
+            raise ValueError("this algebraic number is irrational")
+        return self.interval[0]
+
+    def refine(self) -> None:
+        """Halve the isolating interval (a no-op for rational numbers)."""
+        if self._lo == self._hi:
+            return
+        mid = (self._lo + self._hi) / 2
+        if _sign(self._poly(mid)) == self._sign_lo:
+            self._lo = mid
+        else:
+            self._hi = mid
+
+    def __float__(self) -> float:
+        while self._hi - self._lo > abs(self._lo + self._hi) * flint.fmpq(1, 2**60) + flint.fmpq(
+            1, 2**1070
+        ):
+            self.refine()
+        return float(
+            Fraction(int(self._lo.p), int(self._lo.q)) / 2
+            + Fraction(int(self._hi.p), int(self._hi.q)) / 2
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RealAlgebraic):
+            return NotImplemented
+        return self._key == other._key and self._index == other._index
+
+    def __hash__(self) -> int:
+        return hash((self._key, self._index))
+
+    def __lt__(self, other: RealAlgebraic) -> bool:
+        if self == other:
+            return False
+        while True:
+            if self._hi <= other._lo:
+                return True
+            if other._hi <= self._lo:
+                return False
+            wider = self if self._hi - self._lo >= other._hi - other._lo else other
+            wider.refine()
+
+    def __repr__(self) -> str:
+        if self.is_rational:
+            return f"RealAlgebraic({self.as_fraction()})"
+        return f"RealAlgebraic(root of {self._poly} ≈ {float(self):.17g})"
+
+
+def _isolate(poly: flint.fmpz_poly) -> list[RealAlgebraic]:
+    """All real roots of an irreducible integer polynomial, in increasing order."""
+    if poly.degree() == 1:
+        a0, a1 = poly.coeffs()
+        return [RealAlgebraic.rational(flint.fmpq(-int(a0), int(a1)))]
+    old = flint.ctx.prec
+    try:
+        for prec in _PRECISIONS:
+            flint.ctx.prec = prec
+            intervals = []
+            for root, _ in poly.complex_roots():
+                if root.imag.is_zero():
+                    intervals.append(
+                        (_arb_endpoint(root.real.lower()), _arb_endpoint(root.real.upper()))
+                    )
+            intervals.sort()
+            isolating = all(_sign(poly(lo)) * _sign(poly(hi)) < 0 for lo, hi in intervals) and all(
+                a[1] < b[0] for a, b in itertools.pairwise(intervals)
+            )
+            if isolating:
+                return [RealAlgebraic(poly, i, lo, hi) for i, (lo, hi) in enumerate(intervals)]
+    finally:
+        flint.ctx.prec = old
+    raise ArithmeticError(f"could not isolate the real roots of {poly}")  # pragma: no cover
+
+
+class RootCache:
+    """Real roots of irreducible factors, computed once per factor."""
+
+    def __init__(self) -> None:
+        self._roots: dict[tuple[int, ...], list[RealAlgebraic]] = {}
+
+    def roots(self, factor: flint.fmpz_poly) -> list[RealAlgebraic]:
+        """Real roots of the irreducible primitive ``factor`` in increasing order."""
+        key = tuple(int(c) for c in factor.coeffs())
+        if key not in self._roots:
+            self._roots[key] = _isolate(factor)
+        return self._roots[key]
+
+
+def odd_real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
+    """Distinct real roots of odd multiplicity of a nonzero polynomial, in increasing order.
+
+    These are exactly the points where ``poly`` changes sign.
+    """
+    if poly.degree() < 1:
+        return []
+    _, factors = poly.factor()
+    roots = [
+        root
+        for factor, multiplicity in factors
+        if multiplicity % 2 == 1
+        for root in cache.roots(_primitive(factor))
+    ]
+    return sorted(roots)
+
+
+def rational_between(left: RealAlgebraic | None, right: RealAlgebraic | None) -> flint.fmpq:
+    """A rational strictly between ``left < right`` (``None`` stands for -∞ or +∞)."""
+    if left is None and right is None:
+        return flint.fmpq(0)
+    if left is None:
+        return flint.fmpq(right._lo.floor() - 1)
+    if right is None:
+        return flint.fmpq(left._hi.ceil() + 1)
+    while left._hi >= right._lo:
+        (left if left._hi - left._lo >= right._hi - right._lo else right).refine()
+    return (left._hi + right._lo) / 2

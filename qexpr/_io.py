@@ -1,0 +1,175 @@
+"""Reading and writing the ``qexpr-network/1`` JSON format (see docs/network-format.md).
+
+Exact weights are written as strings (``"-1/2"``), float weights as JSON floats, which read
+back as their exact binary values. A reader refuses anything off the format with one line
+that names the source, the layer, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qexpr._errors import NetworkFormatError, QexprError
+from qexpr._network import ACTIVATIONS, LAYER_TYPES, Layer, Network
+from qexpr._numbers import format_number, parse_number
+
+__all__ = ["FORMAT", "load_network", "network_from_dict", "network_to_dict", "save_network"]
+
+FORMAT = "qexpr-network/1"
+
+
+def _describe(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, Fraction) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_vector(value: object, where: str, length: int) -> list[Fraction]:
+    if not isinstance(value, list):
+        raise NetworkFormatError(
+            f"{where}: expected a list of {length} numbers, got {_describe(value)}"
+        )
+    if len(value) != length:
+        raise NetworkFormatError(f"{where}: expected {length} numbers, got {len(value)}")
+    try:
+        return [parse_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    except QexprError as exc:
+        raise NetworkFormatError(str(exc)) from None
+
+
+def _read_matrix(value: object, where: str, rows: int | None, cols: int) -> list[list[Fraction]]:
+    expected = f"{'a list of rows' if rows is None else f'{rows} rows'} of {cols} numbers"
+    if not isinstance(value, list) or (rows is None and not value):
+        raise NetworkFormatError(f"{where}: expected {expected}, got {_describe(value)}")
+    if rows is not None and len(value) != rows:
+        raise NetworkFormatError(f"{where}: expected {expected}, got {len(value)} rows")
+    return [_read_vector(row, f"{where}[{i}]", cols) for i, row in enumerate(value)]
+
+
+def _read_layer(obj: object, where: str, in_dim: int) -> Layer:
+    if not isinstance(obj, dict):
+        raise NetworkFormatError(f"{where}: expected an object, got {_describe(obj)}")
+    neuron = obj.get("neuron")
+    if neuron not in LAYER_TYPES:
+        raise NetworkFormatError(
+            f"{where}: key 'neuron': expected one of {', '.join(LAYER_TYPES)}, "
+            f"got {_describe(neuron)}"
+        )
+    cls = LAYER_TYPES[neuron]
+    allowed = {"neuron", "activation", *cls.keys}
+    extra = sorted(set(obj) - allowed)
+    if extra:
+        raise NetworkFormatError(
+            f"{where}: unexpected key {extra[0]!r} for a {neuron} layer "
+            f"(expected {', '.join(sorted(allowed))})"
+        )
+    missing = [key for key in cls.keys if key not in obj]
+    if missing:
+        raise NetworkFormatError(f"{where}: missing key {missing[0]!r} for a {neuron} layer")
+    activation = obj.get("activation", "identity")
+    if activation not in ACTIVATIONS:
+        raise NetworkFormatError(
+            f"{where}: key 'activation': expected one of {', '.join(ACTIVATIONS)}, "
+            f"got {_describe(activation)}"
+        )
+    first = cls.keys[0]
+    matrix = _read_matrix(obj[first], f"{where}: key {first!r}", None, in_dim)
+    out_dim = len(matrix)
+    weights: dict[str, Any] = {}
+    for key in cls.keys:
+        name = f"{where}: key {key!r}"
+        if key in Layer.matrices:
+            weights[key] = _read_matrix(obj[key], name, out_dim, in_dim)
+        else:
+            weights[key] = _read_vector(obj[key], name, out_dim)
+    arrays = {key: np.array(value, dtype=object) for key, value in weights.items()}
+    return cls(activation=activation, **arrays)
+
+
+def network_from_dict(data: object, source: str = "network") -> Network:
+    """Build a :class:`Network` from a parsed ``qexpr-network/1`` object.
+
+    Parameters
+    ----------
+    data
+        The decoded JSON object.
+    source
+        Name used at the start of error messages (a file name, say).
+
+    Raises
+    ------
+    NetworkFormatError
+        One line naming the source, layer, key and what was expected.
+    """
+    if not isinstance(data, dict):
+        raise NetworkFormatError(f"{source}: expected a JSON object, got {_describe(data)}")
+    if data.get("format") != FORMAT:
+        raise NetworkFormatError(
+            f"{source}: key 'format': expected {FORMAT!r}, got {_describe(data.get('format'))}"
+        )
+    extra = sorted(set(data) - {"format", "input_dim", "layers"})
+    if extra:
+        raise NetworkFormatError(
+            f"{source}: unexpected key {extra[0]!r} (expected format, input_dim, layers)"
+        )
+    input_dim = data.get("input_dim")
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise NetworkFormatError(
+            f"{source}: key 'input_dim': expected a positive integer, got {_describe(input_dim)}"
+        )
+    layers_data = data.get("layers")
+    if not isinstance(layers_data, list) or not layers_data:
+        raise NetworkFormatError(
+            f"{source}: key 'layers': expected a non-empty list, got {_describe(layers_data)}"
+        )
+    layers = []
+    width = input_dim
+    for k, obj in enumerate(layers_data):
+        layer = _read_layer(obj, f"{source}: layer {k}", width)
+        layers.append(layer)
+        width = layer.out_dim
+    return Network(input_dim, tuple(layers))
+
+
+def _write_array(array: np.ndarray) -> Any:
+    if array.dtype == object:
+        return np.vectorize(format_number, otypes=[object])(array).tolist()
+    return array.tolist()
+
+
+def network_to_dict(net: Network) -> dict[str, Any]:
+    """The ``qexpr-network/1`` object of ``net`` (exact weights as strings, floats as floats)."""
+    layers = []
+    for layer in net.layers:
+        obj: dict[str, Any] = {"neuron": layer.neuron, "activation": layer.activation}
+        obj.update({key: _write_array(value) for key, value in layer.params.items()})
+        layers.append(obj)
+    return {"format": FORMAT, "input_dim": net.input_dim, "layers": layers}
+
+
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """Read a network file; raise :class:`NetworkFormatError` naming the file on bad input."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NetworkFormatError(f"{source}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise NetworkFormatError(f"{source}: expected UTF-8 JSON text") from None
+    try:
+        data = json.loads(text)  # NaN/Infinity become floats, refused with their location
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(
+            f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    return network_from_dict(data, source)
+
+
+def save_network(net: Network, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` as a ``qexpr-network/1`` file (indented JSON)."""
+    Path(path).write_text(json.dumps(network_to_dict(net), indent=1) + "\n", encoding="utf-8")

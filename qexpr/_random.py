@@ -1,0 +1,95 @@
+"""Seeded random networks of the four kinds compared in qexpr.
+
+``kind`` picks the neuron and the hidden activation; the last layer has the same neuron
+type and the identity activation:
+
+======== =================== ==================
+kind     neuron              hidden activation
+======== =================== ==================
+quadratic quadratic (Fan)     relu
+relu     linear              relu
+square   linear              square
+compact  compact             relu
+======== =================== ==================
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._network import LAYER_TYPES, Layer, Network
+
+__all__ = ["KINDS", "random_network"]
+
+KINDS: dict[str, tuple[str, str]] = {
+    "quadratic": ("quadratic", "relu"),
+    "relu": ("linear", "relu"),
+    "square": ("linear", "square"),
+    "compact": ("compact", "relu"),
+}
+
+#: Denominators of the random exact weights: small rationals p/q with |p| <= 7.
+_DENOMINATORS = np.array([1, 2, 3, 4])
+
+
+def _exact_weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    numerators = rng.integers(-7, 8, size=shape)
+    denominators = rng.choice(_DENOMINATORS, size=shape)
+    values = [Fraction(int(p), int(q)) for p, q in zip(numerators.flat, denominators.flat)]
+    return np.array(values, dtype=object).reshape(shape)
+
+
+def _float_weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+    return rng.standard_normal(shape) / np.sqrt(fan_in)
+
+
+def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers."""
+    try:
+        result = tuple(int(w) for w in widths)
+    except (TypeError, ValueError):
+        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}") from None
+    if len(result) < 2 or any(w < 1 for w in result):
+        raise QexprValueError(f"widths: expected at least two positive integers, got {result}")
+    return result
+
+
+def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool = True) -> Network:
+    """A random network of the given kind and widths.
+
+    Parameters
+    ----------
+    kind
+        ``"quadratic"``, ``"relu"``, ``"square"`` or ``"compact"`` (see the module docstring).
+    widths
+        ``(n0, n1, ..., nL)``: input dimension, then each layer's number of neurons.
+    seed
+        Seed of :func:`numpy.random.default_rng`; the same seed gives the same network.
+    exact
+        If true, weights are small rationals ``p/q`` with ``|p| <= 7`` and ``q`` in 1..4;
+        otherwise float64 with standard deviation ``1/sqrt(fan_in)``.
+
+    Returns
+    -------
+    Network
+    """
+    if kind not in KINDS:
+        raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    widths = check_widths(widths)
+    neuron, hidden_activation = KINDS[kind]
+    cls = LAYER_TYPES[neuron]
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = []
+    for k, (m, o) in enumerate(itertools.pairwise(widths)):
+        weights = {}
+        for key in cls.keys:
+            shape = (o, m) if key in Layer.matrices else (o,)
+            weights[key] = _exact_weights(rng, shape) if exact else _float_weights(rng, shape, m)
+        activation = "identity" if k == len(widths) - 2 else hidden_activation
+        layers.append(cls(activation=activation, **weights))
+    return Network(widths[0], tuple(layers))

@@ -1,0 +1,122 @@
+"""``qexpr count-pieces`` end to end, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli import assert_one_line_error, run_cli
+
+import qexpr
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ONE_INPUT = ["quadratic-1-3-1.json", "relu-1-4-4-1.json", "square-1-3-3-1.json"]
+
+
+def test_json_lines_for_several_files():
+    paths = [str(FIXTURES / name) for name in ONE_INPUT]
+    result = run_cli("count-pieces", *paths, "--json", "--mode", "exact")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == paths
+    for record, path in zip(records, paths):
+        expected = qexpr.count_pieces(qexpr.load_network(path), mode="exact")
+        assert record["pieces"] == expected.pieces
+        assert record["activation_regions"] == expected.activation_regions
+        assert record["degree"] == expected.degree
+        assert record["breakpoints"] == sorted(record["breakpoints"])
+        assert len(record["breakpoints"]) == record["pieces"] - 1
+        assert record["mode"] == "exact"
+
+
+def test_relu_fixture_counted_by_hand():
+    # relu-1-4-4-1: breakpoints checked against a dense float scan in the property tests;
+    # here the piece count equals the number of distinct slopes read off a fine grid.
+    result = run_cli("count-pieces", str(FIXTURES / "relu-1-4-4-1.json"), "--json")
+    record = json.loads(result.stdout)
+    net = qexpr.load_network(FIXTURES / "relu-1-4-4-1.json")
+    import numpy as np
+
+    x = np.linspace(-3, 4, 700001)
+    y = net.evaluate(x[:, None])[:, 0]
+    slopes = np.round(np.diff(y) / np.diff(x), 6)
+    runs = 1 + np.count_nonzero(np.abs(np.diff(slopes)) > 1e-3)
+    # Every kink shows as a slope change across (at most) two grid steps.
+    assert record["pieces"] <= runs <= 2 * record["pieces"] - 1
+
+
+def test_random_network_save_and_reload(tmp_path):
+    out = tmp_path / "net.json"
+    result = run_cli(
+        "count-pieces",
+        "--kind",
+        "quadratic",
+        "--widths",
+        "1,3,3,1",
+        "--seed",
+        "5",
+        "--json",
+        "--save",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    again = json.loads(run_cli("count-pieces", str(out), "--json").stdout)
+    for key in ("pieces", "activation_regions", "degree", "breakpoints"):
+        assert record[key] == again[key]
+    assert record["seed"] == 5
+
+
+def test_float_mode_and_domain():
+    result = run_cli(
+        "count-pieces",
+        str(FIXTURES / "relu-1-4-4-1.json"),
+        "--mode",
+        "float",
+        "--domain",
+        "0",
+        "1/2",
+        "--json",
+    )
+    record = json.loads(result.stdout)
+    assert record["mode"] == "float"
+    assert all(0 < b < 0.5 for b in record["breakpoints"])
+
+
+def test_readable_table():
+    result = run_cli("count-pieces", str(FIXTURES / "square-1-3-3-1.json"))
+    assert result.returncode == 0
+    assert "pieces" in result.stdout and "degree" in result.stdout
+
+
+def test_help_shows_examples():
+    assert "Examples" in run_cli("--help").stdout
+    assert "qexpr count-pieces net.json" in run_cli("count-pieces", "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["count-pieces", str(FIXTURES / "quadratic-2-3-1.json")], ["input_dim 2"]),
+        (["count-pieces", "/nonexistent.json"], ["/nonexistent.json", "cannot read"]),
+        (["count-pieces", "--kind", "cubic"], ["kind", "cubic"]),
+        (["count-pieces", "--kind", "relu", "--widths", "1,x"], ["--widths"]),
+        (["count-pieces", "--kind", "relu", "--mode", "fast"], ["--mode"]),
+        (["count-pieces", "--kind", "relu", "--domain", "1", "0"], ["a < b"]),
+        (["count-pieces", "--kind", "relu", "--domain", "a", "1"], ["domain", "'a'"]),
+        (["count-pieces", "--kind", "relu", "--bogus"], ["--bogus"]),
+        (["count-pieces"], ["network file"]),
+        (["count-pieces", str(FIXTURES / "relu-1-4-4-1.json"), "--kind", "relu"], ["not both"]),
+    ],
+)
+def test_bad_input_one_line_exit_2(args, words):
+    assert_one_line_error(run_cli(*args), *words)
+
+
+def test_bad_file_names_layer_and_key(tmp_path):
+    data = json.loads((FIXTURES / "quadratic-1-3-1.json").read_text())
+    data["layers"][1]["wg"] = [[1, 2]]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    assert_one_line_error(run_cli("count-pieces", str(path)), str(path), "layer 1", "'wg'")
