@@ -3,6 +3,7 @@
 ``import qexpr.nn`` needs the ``train`` extra (torch, scikit-learn).
 """
 
+from qexpr.nn._bridge import to_qexpr_network, track_pieces
 from qexpr.nn._config import MODELS, TrainConfig, build_model
 from qexpr.nn._data import DATASETS, Dataset, load_dataset
 from qexpr.nn._layers import (
@@ -63,5 +64,7 @@ __all__ = [
     "qresnet110",
     "relinear_param_groups",
     "relinear_penalty",
+    "to_qexpr_network",
+    "track_pieces",
     "train",
 ]
