@@ -20,7 +20,7 @@ Examples:
   qexpr train --model qresnet20 --dataset cifar10 --data-dir ~/data/cifar-10-batches-py
   --checkpoint run.pt --metrics run.csv   (then add --resume to continue)
 
-  torchrun --nproc_per_node 2 -m qexpr._cli.main train --batch-size 128   (data parallel)
+  torchrun --nproc_per_node 2 -m qexpr train --batch-size 128   (data parallel)
 
 The gamma's are absolute learning rates of the quadratic terms (g: wg, bg; b: wb, c).
 """
