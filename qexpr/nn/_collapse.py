@@ -1,0 +1,90 @@
+"""The collapse study: how often does a quadratic network fail to train, and with what recipe?
+
+Each *condition* (model kind, initialisation, ReLinear recipe, learning rate) is trained over
+several seeds; each run ends in one of three outcomes:
+
+* **diverged**: a batch loss became non-finite or exceeded ``loss_limit``;
+* **collapsed**: training finished, but test accuracy is below twice chance;
+* **trained**: otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from qexpr.nn._config import TrainConfig
+from qexpr.nn._data import Dataset, load_dataset
+from qexpr.nn._trainer import train
+
+__all__ = ["Condition", "Outcome", "markdown_table", "run_condition", "summarise"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A labelled training configuration; its ``seed`` is replaced by each study seed."""
+
+    label: str
+    config: TrainConfig
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run of a condition: final metrics and the outcome class."""
+
+    label: str
+    seed: int
+    lr: float
+    status: str  # "trained" | "collapsed" | "diverged"
+    test_loss: float
+    test_accuracy: float
+
+
+def run_condition(condition: Condition, seed: int, data: Dataset | None = None) -> Outcome:
+    """Train ``condition`` with ``seed`` and classify the outcome."""
+    config = replace(condition.config, seed=seed)
+    data = data if data is not None else load_dataset(config.dataset, config.data_seed)
+    result = train(config, data=data, on_divergence="stop")
+    if result.status == "diverged" or not result.history:
+        return Outcome(condition.label, seed, config.lr, "diverged", math.nan, math.nan)
+    last = result.history[-1]
+    accuracy = last.get("test_accuracy", math.nan)
+    collapsed = accuracy < 2.0 / data.num_outputs
+    status = "collapsed" if collapsed else "trained"
+    return Outcome(condition.label, seed, config.lr, status, last["test_loss"], accuracy)
+
+
+def summarise(outcomes: Iterable[Outcome]) -> list[dict]:
+    """Per (label, lr): runs, diverged/collapsed counts, accuracy over the finished runs."""
+    groups: dict[tuple[str, float], list[Outcome]] = {}
+    for o in outcomes:
+        groups.setdefault((o.label, o.lr), []).append(o)
+    rows = []
+    for (label, lr), runs in groups.items():
+        nan = math.nan
+        finished = [o for o in runs if o.status != "diverged"]
+        accs = [o.test_accuracy for o in finished]
+        rows.append({
+            "condition": label, "lr": lr, "runs": len(runs),
+            "diverged": sum(o.status == "diverged" for o in runs),
+            "collapsed": sum(o.status == "collapsed" for o in runs),
+            "median_accuracy": statistics.median(accs) if accs else nan,
+            "mean_accuracy": statistics.fmean(accs) if accs else nan,
+            "median_test_loss": statistics.median(o.test_loss for o in finished) if accs else nan,
+        })  # fmt: skip
+    return rows
+
+
+def markdown_table(rows: list[dict], fmt: Callable[[float], str] = "{:.3f}".format) -> str:
+    """The summary rows as a Markdown table (accuracy over the runs that did not diverge)."""
+    head = "| condition | lr | diverged | collapsed | median acc. | mean acc. | median test loss |"
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['condition']} | {r['lr']:g} | {r['diverged']}/{r['runs']} | "
+            f"{r['collapsed']}/{r['runs']} | {fmt(r['median_accuracy'])} | "
+            f"{fmt(r['mean_accuracy'])} | {fmt(r['median_test_loss'])} |"
+        )
+    return "\n".join(lines)

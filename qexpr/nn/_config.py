@@ -1,0 +1,140 @@
+"""Training configuration (a frozen, validated dataclass) and the model it describes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from torch import nn
+
+from qexpr._errors import QexprValueError
+from qexpr.nn._data import DATASETS, Dataset
+from qexpr.nn._layers import _INITS
+from qexpr.nn._models import KINDS, QMLP, QResNet
+from qexpr.nn._relinear import ReLinear
+
+__all__ = ["MODELS", "TrainConfig", "build_model"]
+
+MODELS = ("qmlp", "qresnet20", "qresnet32", "qresnet44", "qresnet56", "qresnet110")
+_OPTIMIZERS = ("sgd", "adam")
+_COMPILE = ("off", "default", "reduce-overhead", "max-autotune")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (and so its checkpoint's identity).
+
+    Parameters
+    ----------
+    model : {"qmlp", "qresnet20", "qresnet32", "qresnet44", "qresnet56", "qresnet110"}
+    widths : tuple of int
+        Hidden widths of the QMLP.
+    kind : {"quadratic", "compact", "linear"}
+        Neuron of the model's quadratic layers ("linear": the conventional twin).
+    init : {"relinear", "standard"}
+    rezero : bool
+        ReZero scalar on each residual block (QResNet only).
+    dataset : see ``qexpr.nn.DATASETS``; ``data_dir`` for CIFAR-10.
+    data_seed : int
+        Seed of the train/test split and of synthetic data.
+    epochs, batch_size, lr, momentum, weight_decay, optimizer
+        Plain training hyper-parameters (``optimizer`` "sgd" or "adam").
+    relinear : ReLinear
+        The ReLinear recipe (mode "none" trains every parameter alike).
+    seed : int
+        Seed of initialisation and of the per-epoch shuffles.
+    loss_limit : float
+        A batch loss that is non-finite or above this stops training as diverged.
+    channels_last, bf16, compile
+        Speed options: channels-last memory format, bf16 autocast, ``torch.compile`` mode.
+    device : str
+        Torch device, e.g. "cpu" or "cuda".
+    """
+
+    model: str = "qmlp"
+    widths: tuple[int, ...] = (64, 64)
+    kind: str = "quadratic"
+    init: str = "relinear"
+    rezero: bool = False
+    dataset: str = "digits"
+    data_dir: str | None = None
+    data_seed: int = 0
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    optimizer: str = "sgd"
+    relinear: ReLinear = field(default_factory=lambda: ReLinear("sg"))
+    seed: int = 0
+    loss_limit: float = 1e3
+    channels_last: bool = False
+    bf16: bool = False
+    compile: str = "off"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        choices = {
+            "model": MODELS, "kind": KINDS, "init": _INITS, "dataset": DATASETS,
+            "optimizer": _OPTIMIZERS, "compile": _COMPILE,
+        }  # fmt: skip
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise QexprValueError(
+                    f"{name}: expected one of {allowed}, got {getattr(self, name)!r}"
+                )
+        object.__setattr__(self, "widths", tuple(self.widths))
+        if any(not isinstance(w, int) or w < 1 for w in self.widths):
+            raise QexprValueError(f"widths: expected positive ints, got {self.widths}")
+        for name in ("epochs", "batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise QexprValueError(
+                    f"{name}: expected a positive int, got {getattr(self, name)!r}"
+                )
+        for name in ("lr", "momentum", "weight_decay", "loss_limit"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise QexprValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        if not isinstance(self.relinear, ReLinear):
+            raise QexprValueError(f"relinear: expected a ReLinear, got {self.relinear!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``relinear`` nested)."""
+        out = asdict(self)
+        out["widths"] = list(self.widths)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`as_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise QexprValueError(f"train config: unknown keys {sorted(unknown)}")
+        data = dict(data)
+        if isinstance(data.get("relinear"), dict):
+            data["relinear"] = ReLinear(**data["relinear"])
+        if "widths" in data:
+            data["widths"] = tuple(data["widths"])
+        return cls(**data)
+
+    def same_run(self, other: TrainConfig) -> bool:
+        """Whether ``other`` is this run, possibly with a different number of epochs."""
+        return replace(self, epochs=1) == replace(other, epochs=1)
+
+
+def build_model(config: TrainConfig, data: Dataset) -> nn.Module:
+    """The model ``config`` describes, sized for ``data``."""
+    if config.model == "qmlp":
+        in_features = math.prod(data.input_shape)
+        return QMLP(in_features, config.widths, data.num_outputs, config.kind, config.init)
+    if len(data.input_shape) != 3:
+        raise QexprValueError(
+            f"model {config.model}: needs image data (C, H, W), dataset {data.name} has "
+            f"inputs of shape {data.input_shape}"
+        )
+    depth = int(config.model.removeprefix("qresnet"))
+    return QResNet(
+        depth, data.num_outputs, config.kind, config.init, config.rezero, data.input_shape[0]
+    )

@@ -1,0 +1,45 @@
+"""Bridge: a trained QMLP converted to a qexpr network computes the same function."""
+
+import numpy as np
+import pytest
+import torch
+
+import qexpr
+from qexpr._errors import QexprError
+from qexpr.nn import QMLP, TrainConfig, to_qexpr_network, track_pieces
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "compact", "linear"])
+def test_converted_network_evaluates_like_the_torch_model(kind):
+    torch.manual_seed(0)
+    model = QMLP(1, [4, 3], 1, kind=kind, init="standard").double()
+    net = to_qexpr_network(model)
+    x = np.linspace(-2, 2, 41)[:, None]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net.evaluate(x), expected, rtol=1e-10, atol=1e-12)
+    assert net.widths == (1, 4, 3, 1)
+
+
+def test_pieces_of_a_relu_mlp_match_a_dense_kink_count():
+    torch.manual_seed(1)
+    model = QMLP(1, [6], 1, kind="linear")
+    result = qexpr.count_pieces(to_qexpr_network(model), mode="float", domain=(-3, 3))
+    w, b = model.layers[0].weight.detach().double()[:, 0], model.layers[0].bias.detach().double()
+    kinks = (-b / w).numpy()
+    inside = np.sum((kinks > -3) & (kinks < 3))
+    assert result.pieces == inside + 1 and result.degree == 1  # generic weights: every kink
+
+
+def test_track_pieces_over_epochs():
+    cfg = TrainConfig(dataset="synthetic-regression", widths=(4,), epochs=2, lr=0.01)
+    rows = track_pieces(cfg)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(r["pieces"] >= 1 and r["degree"] >= 1 for r in rows)
+
+
+def test_bridge_rejects_other_models():
+    with pytest.raises(QexprError):
+        to_qexpr_network(torch.nn.Linear(1, 1))

@@ -1,0 +1,70 @@
+"""QMLP and QResNet: shapes, layout, and equality with the conventional twin at ReLinear init."""
+
+import pytest
+import torch
+from torch import nn
+
+from qexpr._errors import QexprError
+from qexpr.nn import QMLP, QResNet, QuadraticConv2d, qresnet20, qresnet32
+
+torch.set_num_threads(1)
+
+
+def _copy_linear_part(quad: nn.Module, twin: nn.Module) -> None:
+    """Load the twin's weights into the quadratic model (wr ← weight, br ← bias)."""
+    theirs = twin.state_dict()
+    merged = {}
+    for key, value in quad.state_dict().items():
+        twin_key = key.removesuffix(".wr") + ".weight" if key.endswith(".wr") else key
+        twin_key = key.removesuffix(".br") + ".bias" if key.endswith(".br") else twin_key
+        merged[key] = theirs.get(twin_key, value)
+    quad.load_state_dict(merged)
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "compact"])
+def test_qmlp_at_relinear_init_equals_its_twin(kind):
+    torch.manual_seed(0)
+    twin = QMLP(5, [7, 6], 3, kind="linear")
+    quad = QMLP(5, [7, 6], 3, kind=kind)
+    _copy_linear_part(quad, twin)
+    x = torch.randn(11, 5)
+    torch.testing.assert_close(quad(x), twin(x), rtol=1e-5, atol=1e-6)
+    assert quad.widths == (5, 7, 6, 3) and len(quad.layers) == 3
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "compact"])
+def test_qresnet_at_relinear_init_equals_its_twin(kind):
+    torch.manual_seed(0)
+    twin = qresnet20(kind="linear").eval()
+    quad = qresnet20(kind=kind).eval()
+    _copy_linear_part(quad, twin)
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(quad(x), twin(x), rtol=1e-4, atol=1e-5)
+
+
+def test_qresnet_layout():
+    model = qresnet32(num_classes=7)
+    convs = [m for m in model.modules() if isinstance(m, QuadraticConv2d)]
+    assert len(convs) == 2 * 15  # n = 5 blocks per stage, 3 stages
+    assert [c.out_channels for c in convs[::10]] == [16, 32, 64]
+    assert [c.stride for c in convs if c.stride != (1, 1)] == [(2, 2), (2, 2)]
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 7)
+    assert isinstance(model.stem[0], nn.Conv2d) and isinstance(model.fc, nn.Linear)
+
+
+def test_rezero_blocks_start_as_identity_paths():
+    torch.manual_seed(0)
+    model = QResNet(8, kind="quadratic", init="standard", rezero=True).eval()
+    x = torch.randn(2, 16, 8, 8).relu()
+    block = model.blocks[0]
+    assert float(block.alpha.detach()) == 0.0
+    torch.testing.assert_close(block(x), x)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda: QResNet(21), lambda: QMLP(2, [0], 1), lambda: QMLP(2, [3], 1, kind="cubic")],
+)
+def test_bad_model_arguments(build):
+    with pytest.raises(QexprError):
+        build()
