@@ -5,8 +5,9 @@ Compares, on the same networks and interval, in one process:
 * qexpr float mode and exact mode (in process);
 * ``qexpr count-pieces --mode float`` as a whole command (start-up included);
 * a dense-sampling baseline: numpy evaluation on a grid fine enough to see every breakpoint
-  the exact engine finds (spacing half the smallest gap between exact breakpoints),
-  counting activation-pattern changes;
+  the exact engine finds (over the hull of the exact region boundaries plus a margin of 1,
+  spacing half the smallest gap between them, at most ``MAX_GRID`` points), counting
+  activation-pattern changes;
 * Regioncam (``regioncam.Regioncam1D``, Rust, float32) on the ReLU networks.
 
 Run: ``.venv/bin/python benchmarks/count_pieces.py`` (about a minute on 2 cores).
@@ -26,9 +27,9 @@ import numpy as np
 
 import qexpr
 
-DOMAIN = (-4.0, 4.0)
+DOMAIN = (-4.0, 4.0)  # Regioncam's segment, for the ReLU comparison
 CHUNK = 1_000_000
-MAX_GRID = 50_000_000
+MAX_GRID = 100_000_000
 
 
 def best_time(func: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
@@ -41,12 +42,16 @@ def best_time(func: Callable[[], object], repeat: int = 3) -> tuple[float, objec
     return best, result
 
 
-def grid_regions(net: qexpr.Network, n_points: int) -> int:
-    """Activation regions seen on a uniform grid over DOMAIN (pattern changes + 1)."""
+def grid_regions(net: qexpr.Network, grid: tuple[float, float, int]) -> int:
+    """Activation regions seen on a uniform grid ``(lo, hi, points)`` (pattern changes + 1)."""
     fnet = net.to_float()
+    if all(layer.activation != "relu" for layer in fnet.layers):
+        return 1
+    lo, hi, n_points = grid
+    step = (hi - lo) / (n_points - 1)
     changes, last = 0, None
     for start in range(0, n_points, CHUNK):
-        x = np.linspace(*DOMAIN, n_points)[start : start + CHUNK][:, None]
+        x = (lo + step * np.arange(start, min(start + CHUNK, n_points)))[:, None]
         states = []
         for layer in fnet.layers:
             z = layer.pre_activation(x)
@@ -61,15 +66,13 @@ def grid_regions(net: qexpr.Network, n_points: int) -> int:
     return changes + 1
 
 
-def grid_size(exact: qexpr.PieceCount) -> int:
-    """Points needed for spacing half the smallest gap between region boundaries."""
-    cuts = sorted(
-        {float(r.left) for r in exact.spline.regions if r.left is not None}
-        | {float(r.right) for r in exact.spline.regions if r.right is not None}
-    )
+def grid_for(exact: qexpr.PieceCount) -> tuple[float, float, int]:
+    """A grid over the region boundaries' hull ± 1 with half the smallest gap as spacing."""
+    cuts = sorted({float(r.left) for r in exact.spline.regions if r.left is not None})
+    lo, hi = (cuts[0] - 1, cuts[-1] + 1) if cuts else (-1.0, 1.0)
     gaps = np.diff(cuts)
-    gap = gaps.min() if gaps.size else DOMAIN[1] - DOMAIN[0]
-    return min(MAX_GRID, int(2 * (DOMAIN[1] - DOMAIN[0]) / gap) + 2)
+    gap = gaps.min() if gaps.size else hi - lo
+    return lo, hi, min(MAX_GRID, int(2 * (hi - lo) / gap) + 2)
 
 
 def regioncam_regions(net: qexpr.Network) -> int:
@@ -90,8 +93,7 @@ def command_time(net: qexpr.Network) -> float:
         path = Path(tmp) / "net.json"
         qexpr.save_network(net, path)
         args = [sys.executable, "-m", "qexpr", "count-pieces", str(path), "--mode", "float"]
-        args += ["--domain", str(DOMAIN[0]), str(DOMAIN[1]), "--json"]
-        seconds, _ = best_time(lambda: subprocess.run(args, check=True, capture_output=True))
+        seconds, _ = best_time(lambda: subprocess.run([*args, "--json"], check=True))
     return seconds
 
 
@@ -102,34 +104,44 @@ CASES = [
     ("quadratic", [1, 4, 4, 1], True),
     ("quadratic", [1, 8, 8, 8, 1], True),
     ("compact", [1, 8, 8, 8, 1], True),
+    ("square", [1, 8, 8, 8, 1], True),
 ]
 
 
 def main() -> None:
-    print(f"domain {DOMAIN}; times are best of 3 (seconds)")
-    header = (
-        f"{'network':<24}{'regions':>8}{'exact s':>9}{'float s':>9}{'cmd s':>8}"
-        f"{'grid pts':>11}{'grid s':>8}{'grid/cmd':>9}{'grid/float':>11}{'rcam s':>9}{'float/rcam':>11}"
+    print("Whole line. Times in seconds (best of 3; exact and grid: one run).")
+    print(
+        f"{'network':<20}{'regions':>8}{'exact':>8}{'float':>8}{'command':>9}{'grid points':>13}"
+        f"{'grid':>8}{'grid/command':>13}{'grid/float':>11}"
     )
-    print(header)
     for kind, widths, exact_weights in CASES:
         net = qexpr.random_network(kind, widths, seed=0, exact=exact_weights)
-        t_exact, exact = best_time(lambda n=net: qexpr.count_pieces(n, "exact", DOMAIN), 1)
-        t_float, fl = best_time(lambda n=net: qexpr.count_pieces(n, "float", DOMAIN))
-        assert fl.activation_regions == exact.activation_regions, (fl, exact)
-        n_grid = grid_size(exact)
-        t_grid, seen = best_time(lambda n=net, g=n_grid: grid_regions(n, g), 1)
+        t_exact, exact = best_time(lambda n=net: qexpr.count_pieces(n, "exact"), 1)
+        t_float, fl = best_time(lambda n=net: qexpr.count_pieces(n, "float"))
+        grid = grid_for(exact)
+        t_grid, seen = best_time(lambda n=net, g=grid: grid_regions(n, g), 1)
         t_cmd = command_time(net)
-        rcam = ""
-        if kind == "relu":
-            t_rc, rc = best_time(lambda n=net: regioncam_regions(n), 5)
-            rcam = f"{t_rc:>9.4f}{t_float / t_rc:>11.2f}"
-            print(f"  (regioncam regions {rc}, qexpr {exact.activation_regions})")
         name = f"{kind} {'-'.join(map(str, widths))}"
+        note = "" if seen == exact.activation_regions else f"  (grid saw {seen})"
+        if fl.activation_regions != exact.activation_regions:
+            note += f"  (float: {fl.activation_regions}, unresolved {fl.unresolved})"
         print(
-            f"{name:<24}{exact.activation_regions:>8}{t_exact:>9.3f}{t_float:>9.4f}{t_cmd:>8.3f}"
-            f"{n_grid:>11}{t_grid:>8.2f}{t_grid / t_cmd:>9.1f}{t_grid / t_float:>11.0f}{rcam}"
-            + (f"  grid saw {seen}" if seen != exact.activation_regions else "")
+            f"{name:<20}{exact.activation_regions:>8}{t_exact:>8.3f}{t_float:>8.4f}{t_cmd:>9.3f}"
+            f"{grid[2]:>13}{t_grid:>8.2f}{t_grid / t_cmd:>13.1f}{t_grid / t_float:>11.0f}{note}"
+        )
+    print(f"\nReLU networks on [{DOMAIN[0]}, {DOMAIN[1]}] against Regioncam1D (float32), ms:")
+    print(f"{'network':<20}{'regions':>8}{'regioncam':>10}{'qexpr float':>12}{'ratio':>7}")
+    for kind, widths, exact_weights in CASES:
+        if kind != "relu":
+            continue
+        net = qexpr.random_network(kind, widths, seed=0, exact=exact_weights)
+        t_rc, rc = best_time(lambda n=net: regioncam_regions(n), 50)
+        t_float, fl = best_time(lambda n=net: qexpr.count_pieces(n, "float", DOMAIN), 50)
+        name = f"{kind} {'-'.join(map(str, widths))}"
+        note = "" if rc == fl.activation_regions else f"  (regioncam: {rc})"
+        print(
+            f"{name:<20}{fl.activation_regions:>8}{t_rc * 1e3:>10.3f}{t_float * 1e3:>12.3f}"
+            f"{t_float / t_rc:>7.1f}{note}"
         )
 
 
