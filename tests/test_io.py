@@ -175,3 +175,13 @@ def test_nan_and_infinity_entries(tmp_path):
 def test_missing_file():
     with pytest.raises(qexpr.NetworkFormatError, match="cannot read"):
         qexpr.load_network("/nonexistent/net.json")
+
+
+def test_the_documented_example_loads():
+    doc = (Path(__file__).parent.parent / "docs" / "network-format.md").read_text()
+    example = json.loads(doc.split("```json")[1].split("```")[0])
+    net = qexpr.network_from_dict(example)
+    assert net.widths == (1, 2, 1)
+    assert net.layers[1].activation == "identity"
+    # z1 at x = 0: (0)(1) + 0 + 0 = 0 and (1)(-5/2) + 3 = 1/2 -> output 0 - 1/2.
+    assert net.evaluate_exact([[0]])[0, 0] == Fraction(-1, 2)
