@@ -31,9 +31,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import count_pieces
+    from qexpr._cli import bounds, count_pieces
 
     app.command("count-pieces")(count_pieces.command)
+    app.command("bounds")(bounds.command)
 
 
 def main() -> None:
