@@ -4,19 +4,30 @@ The public API is re-exported here; the implementation lives in private modules.
 """
 
 from qexpr._algebraic import RealAlgebraic
+from qexpr._bounds import Bound, Bounds, SplineBound, kind_bounds, spline_bound
+from qexpr._constructions import (
+    chebyshev_network,
+    embed_in_quadratic,
+    sawtooth_chebyshev_network,
+    sawtooth_network,
+)
 from qexpr._count import PieceCount, count_pieces, spline
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
 from qexpr._random import KINDS, random_network
+from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
 from qexpr._spline import Piece, Region, Spline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "Bound",
+    "Bounds",
     "CompactLayer",
     "Layer",
+    "LineDensity",
     "LinearLayer",
     "Network",
     "NetworkFormatError",
@@ -29,11 +40,20 @@ __all__ = [
     "RealAlgebraic",
     "Region",
     "Spline",
+    "SplineBound",
+    "breakpoint_density",
+    "chebyshev_network",
     "count_pieces",
+    "embed_in_quadratic",
+    "kind_bounds",
     "load_network",
     "network_from_dict",
     "network_to_dict",
     "random_network",
+    "restrict_to_line",
     "save_network",
+    "sawtooth_chebyshev_network",
+    "sawtooth_network",
     "spline",
+    "spline_bound",
 ]

@@ -6,6 +6,7 @@ starting the command line) stays fast and needs no display.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def plot_spline(form: Spline, path: str | Path, title: str = "", output: int = 0
     edges = [lo, *(b for b in form.float_breakpoints() if lo < b < hi), hi]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     colours = plt.get_cmap("tab10")
-    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+    for k, (a, b) in enumerate(itertools.pairwise(edges)):
         x = np.linspace(a, b, max(8, int(2000 * (b - a) / (hi - lo))))
         ax.plot(x, form(x)[:, output], color=colours(k % 10), lw=1.6)
     inner = np.array(edges[1:-1])
