@@ -14,7 +14,7 @@ import numpy as np
 
 from qexpr._spline import Spline
 
-__all__ = ["plot_bounds", "plot_spline"]
+__all__ = ["plot_bounds", "plot_slice", "plot_spline"]
 
 
 def _pyplot():
@@ -85,6 +85,28 @@ def plot_bounds(
     ax.set_ylabel("pieces")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_slice(grid, path: str | Path, title: str = "") -> Path:
+    """Regions of a grid slice in random colours, with the zero curves of every ReLU neuron."""
+    plt = _pyplot()
+    x0, x1, y0, y1 = (float(v) for v in grid.box)
+    colours = np.random.default_rng(0).uniform(0.25, 1.0, (grid.regions, 3))
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(
+        colours[grid.labels], origin="lower", extent=(x0, x1, y0, y1), interpolation="nearest"
+    )
+    gx, gy = np.meshgrid(grid.xs, grid.ys)
+    for z in grid.pre_activations:
+        for j in range(z.shape[-1]):
+            if np.any(z[..., j] > 0) and np.any(z[..., j] < 0):
+                ax.contour(gx, gy, z[..., j], levels=[0.0], colors="k", linewidths=0.6)
+    ax.set_title(f"{title}  ({grid.regions} regions)", fontsize=9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -31,10 +31,11 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import bounds, count_pieces
+    from qexpr._cli import bounds, count_pieces, slice
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
+    app.command("slice")(slice.command)
 
 
 def main() -> None:
