@@ -17,6 +17,8 @@ from qexpr._io import load_network, network_from_dict, network_to_dict, save_net
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
 from qexpr._random import KINDS, random_network
 from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
+from qexpr._slice import ExactSlice, exact_slice, plane_network
+from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
 from qexpr._spline import Piece, Region, Spline
 
 __version__ = "0.1.0"
@@ -26,6 +28,8 @@ __all__ = [
     "Bound",
     "Bounds",
     "CompactLayer",
+    "ExactSlice",
+    "GridSlice",
     "Layer",
     "LineDensity",
     "LinearLayer",
@@ -43,12 +47,16 @@ __all__ = [
     "SplineBound",
     "breakpoint_density",
     "chebyshev_network",
+    "confirm_regions",
     "count_pieces",
     "embed_in_quadratic",
+    "exact_slice",
+    "grid_slice",
     "kind_bounds",
     "load_network",
     "network_from_dict",
     "network_to_dict",
+    "plane_network",
     "random_network",
     "restrict_to_line",
     "save_network",
