@@ -3,11 +3,21 @@
 The public API is re-exported here; the implementation lives in private modules.
 """
 
+from qexpr._bounds import Bound, Bounds, SplineBound, kind_bounds, spline_bound
+from qexpr._constructions import (
+    chebyshev_network,
+    embed_in_quadratic,
+    sawtooth_chebyshev_network,
+    sawtooth_network,
+)
 from qexpr._count import PieceCount, count_pieces, spline
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
 from qexpr._random import KINDS, random_network
+from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
+from qexpr._slice import ExactSlice, exact_slice, plane_network
+from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
 from qexpr._spline import Piece, Region, Spline
 
 __version__ = "0.1.0"
@@ -24,8 +34,13 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "KINDS",
+    "Bound",
+    "Bounds",
     "CompactLayer",
+    "ExactSlice",
+    "GridSlice",
     "Layer",
+    "LineDensity",
     "LinearLayer",
     "Network",
     "NetworkFormatError",
@@ -38,11 +53,24 @@ __all__ = [
     "RealAlgebraic",
     "Region",
     "Spline",
+    "SplineBound",
+    "breakpoint_density",
+    "chebyshev_network",
+    "confirm_regions",
     "count_pieces",
+    "embed_in_quadratic",
+    "exact_slice",
+    "grid_slice",
+    "kind_bounds",
     "load_network",
     "network_from_dict",
     "network_to_dict",
+    "plane_network",
     "random_network",
+    "restrict_to_line",
     "save_network",
+    "sawtooth_chebyshev_network",
+    "sawtooth_network",
     "spline",
+    "spline_bound",
 ]

@@ -204,11 +204,11 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 }
 
 
-def _to_float(array: np.ndarray) -> np.ndarray:
+def to_float_array(array: np.ndarray) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
-def _to_exact(array: np.ndarray) -> np.ndarray:
+def to_exact_array(array: np.ndarray) -> np.ndarray:
     return np.array([Fraction(v) for v in array.flat], dtype=object).reshape(array.shape)
 
 
@@ -265,11 +265,11 @@ class Network:
 
     def to_float(self) -> Network:
         """The same network with float64 weights (exact weights rounded to nearest)."""
-        return Network(self.input_dim, tuple(la.map_weights(_to_float) for la in self.layers))
+        return Network(self.input_dim, tuple(la.map_weights(to_float_array) for la in self.layers))
 
     def to_exact(self) -> Network:
         """The same network with exact weights (a float becomes its exact binary value)."""
-        return Network(self.input_dim, tuple(la.map_weights(_to_exact) for la in self.layers))
+        return Network(self.input_dim, tuple(la.map_weights(to_exact_array) for la in self.layers))
 
     @cached_property
     def _float_net(self) -> Network:
@@ -295,7 +295,7 @@ class Network:
 
     def evaluate_exact(self, x: Sequence | np.ndarray) -> np.ndarray:
         """Evaluate in exact rational arithmetic: (..., n) gives an object array (..., n_L)."""
-        x = _to_exact(np.asarray(x, dtype=object))
+        x = to_exact_array(np.asarray(x, dtype=object))
         self._check_input(x)
         for layer in self._exact_net.layers:
             x = layer(x)

@@ -25,10 +25,14 @@ Examples:
   qexpr count-pieces net.json --domain -1 1 --mode float
 
   qexpr count-pieces --kind relu --widths 1,8,8,1 --save net.json
+
+  qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1   # along x = p + t v
+
+  qexpr count-pieces net.json --plot spline.png
 """
 
 
-def _describe(result, name: str) -> str:
+def _describe(result, name: str, bound) -> str:
     points = ", ".join(f"{b:.6g}" for b in result.breakpoints) or "none"
     rows = [
         ("network", name),
@@ -37,10 +41,21 @@ def _describe(result, name: str) -> str:
         ("activation regions", str(result.activation_regions)),
         ("degree", str(result.degree)),
         ("breakpoints", points),
+        ("bound pieces", str(bound.pieces)),
+        ("bound degree", str(bound.degree)),
+        ("tightness", f"{result.pieces / bound.pieces:.4g}"),
     ]
     if result.unresolved:
         rows.append(("unresolved", f"{result.unresolved} (float64 too coarse; try --mode exact)"))
     return "\n".join(f"{key:<20}{value}" for key, value in rows)
+
+
+def _bound_keys(result, bound) -> dict:
+    return {
+        "bound_pieces": bound.pieces,
+        "bound_degree": bound.degree,
+        "tightness": result.pieces / bound.pieces,
+    }
 
 
 @one_line_errors
@@ -70,7 +85,19 @@ def command(
     save: Annotated[
         Path | None, typer.Option(help="Write the random network to this file.")
     ] = None,
+    line: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            help="Count along the line x = P + t V (comma-separated exact numbers); "
+            "--domain then applies to t.",
+            metavar="P V",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw the function, its pieces and breakpoints (PNG).")
+    ] = None,
 ) -> None:
+    from qexpr._bounds import spline_bound
     from qexpr._count import count_pieces
     from qexpr._io import load_network, save_network
     from qexpr._random import random_network
@@ -81,6 +108,8 @@ def command(
         fail("give a network file, or --kind with --widths for a random network")
     if save is not None and kind is None:
         fail("--save writes a random network: use it with --kind")
+    if plot is not None and files and len(files) > 1:
+        fail("--plot draws one network: give one file")
     if mode not in ("exact", "float", "auto"):
         fail(f"--mode: expected exact, float or auto, got {mode!r}")
     if kind is not None:
@@ -93,18 +122,36 @@ def command(
     for name, file, net in jobs:
         if net is None:
             net = load_network(file)
-        if net.input_dim != 1:
-            fail(f"{name}: expected a network with one input, got input_dim {net.input_dim}")
+        if line is not None:
+            from qexpr._errors import QexprError
+            from qexpr._restrict import restrict_to_line
+
+            try:
+                net = restrict_to_line(net, line[0], line[1])
+            except QexprError as exc:
+                fail(f"--line: {exc}")
+        elif net.input_dim != 1:
+            fail(
+                f"{name}: expected a network with one input, got input_dim {net.input_dim} "
+                "(use --line P V)"
+            )
         result = count_pieces(net, mode=mode, domain=domain)
+        bound = spline_bound(net)
+        if plot is not None:
+            from qexpr._plots import plot_spline
+
+            plot_spline(result.spline, plot, title=name)
         if as_json:
             record = (
                 {"file": file}
                 if file is not None
                 else {"kind": kind, "widths": widths, "seed": seed}
             )
-            print_json({**record, **result.to_dict()})
+            if line is not None:
+                record["line"] = list(line)
+            print_json({**record, **result.to_dict(), **_bound_keys(result, bound)})
         else:
-            typer.echo(_describe(result, name))
+            typer.echo(_describe(result, name, bound))
             if len(jobs) > 1:
                 typer.echo("")
 

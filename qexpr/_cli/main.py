@@ -31,9 +31,11 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import count_pieces, train
+    from qexpr._cli import bounds, count_pieces, slice, train
 
     app.command("count-pieces")(count_pieces.command)
+    app.command("bounds")(bounds.command)
+    app.command("slice")(slice.command)
     app.command("train", help=train.HELP)(train.command)
 
 

@@ -1,0 +1,156 @@
+"""2-D slices: exact polygons vs an independent dense grid and Regioncam; grid count checks."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from cli import assert_one_line_error, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qexpr
+from qexpr._slice import exact_slice
+from qexpr._slice_grid import confirm_regions, grid_slice
+
+
+def reference_grid(net: qexpr.Network, resolution: int) -> tuple[int, set]:
+    """Components (scipy.ndimage.label, 8-neighbour) and patterns, evaluated independently."""
+    from scipy import ndimage
+
+    xs = -1 + (np.arange(resolution) + 0.5) * 2 / resolution
+    gx, gy = np.meshgrid(xs, xs)
+    h = np.stack([gx.ravel(), gy.ravel()], 1)
+    states = []
+    for layer in qexpr.network_to_dict(net)["layers"]:
+        w = np.array([[float(Fraction(v)) for v in row] for row in layer["w"]])
+        z = h @ w.T + np.array([float(Fraction(v)) for v in layer["b"]])
+        if layer.get("activation") == "relu":
+            states.append(z > 0)
+            z = np.maximum(z, 0)
+        h = z
+    states = np.concatenate(states, axis=1)
+    found, ids = np.unique(states, axis=0, return_inverse=True)
+    ids = ids.reshape(resolution, resolution)
+    patterns = {tuple(bool(v) for v in row) for row in found}
+    eight = np.ones((3, 3), dtype=int)
+    return sum(ndimage.label(ids == k, structure=eight)[1] for k in range(ids.max() + 1)), patterns
+
+
+@settings(max_examples=15)
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=2), st.integers(0, 2**16))
+def test_exact_at_least_dense_grid(hidden, seed):
+    net = qexpr.random_network("relu", [2, *hidden, 1], seed=seed)
+    exact = exact_slice(net)
+    components, patterns = reference_grid(net, 200)
+    # Every pattern the grid sees is an exact region; each pattern is one convex region, so
+    # the grid can only miss regions (or split slivers thinner than a grid step).
+    assert patterns <= {pattern for _, pattern in exact.cells}
+    assert len(patterns) <= exact.regions == len(exact.cells)
+    assert components >= len(patterns)
+    # Polygons tile the box: areas add up to 4.
+    area = sum(
+        abs(
+            sum(
+                p[i][0] * p[(i + 1) % len(p)][1] - p[(i + 1) % len(p)][0] * p[i][1]
+                for i in range(len(p))
+            )
+        )
+        for p, _ in exact.cells
+    )
+    assert area == 8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_against_regioncam(seed):
+    regioncam = pytest.importorskip("regioncam")
+    net = qexpr.random_network("relu", [2, 8, 8, 1], seed=seed)
+    rc = regioncam.Regioncam(size=1.0)
+    for layer in net.to_float().layers:
+        rc.linear(layer.w.T.astype(np.float32), layer.b.astype(np.float32))
+        if layer.activation == "relu":
+            rc.relu()
+    # Regioncam works in float32: allow a sliver or two of difference.
+    assert abs(exact_slice(net).regions - rc.num_faces) <= 2
+
+
+def test_cancelling_pre_activation_is_not_split_by_rounding():
+    # Three copies of relu(x); the next neuron is x/3 + x/3 - 2x/3 = 0 exactly, but in float64
+    # the sum is rounding noise of either sign. It must count as zero: 2 regions, not more.
+    third = Fraction(1, 3)
+    layers = (
+        qexpr.LinearLayer(w=[[1, 0], [1, 0], [1, 0]], b=[0, 0, 0], activation="relu"),
+        qexpr.LinearLayer(
+            w=np.array([[third, third, -2 * third]], dtype=object), b=[0], activation="relu"
+        ),
+        qexpr.LinearLayer(w=[[1]], b=[0]),
+    )
+    net = qexpr.Network(2, layers)
+    x = np.linspace(-1, 1, 101)[:, None]
+    assert np.any(net.to_float().layers[1].pre_activation(np.maximum(x, 0) * [1, 1, 1]) != 0)
+    grid = grid_slice(net, resolution=101)
+    assert grid.regions == exact_slice(net).regions == 2
+    assert confirm_regions(net, grid) == 2
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "compact"])
+def test_quadratic_grid_regions_confirmed(kind):
+    net = qexpr.random_network(kind, [2, 3, 3, 1], seed=7)
+    grid = grid_slice(net, resolution=160)
+    assert grid.regions >= 1
+    assert confirm_regions(net, grid) == grid.regions
+    # Every pattern the coarse grid saw is seen by a finer one too.
+    finer = grid_slice(net, resolution=320)
+    assert {tuple(p) for p in grid.patterns} <= {tuple(p) for p in finer.patterns}
+
+
+def test_plane_through_three_points_equals_two_input_restriction():
+    net = qexpr.random_network("relu", [3, 4, 1], seed=2)
+    plane = [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
+    direct = qexpr.Network(
+        2,
+        (
+            qexpr.LinearLayer(w=net.layers[0].w[:, :2], b=net.layers[0].b, activation="relu"),
+            *net.layers[1:],
+        ),
+    )
+    assert exact_slice(net, plane).regions == exact_slice(direct).regions
+
+
+def test_cli_slice(tmp_path):
+    path = tmp_path / "net.json"
+    qexpr.save_network(qexpr.random_network("relu", [2, 5, 5, 1], seed=1), path)
+    record = json.loads(run_cli("slice", str(path), "--json").stdout)
+    assert record["regions"] == exact_slice(qexpr.load_network(path)).regions
+    assert record["method"] == "exact"
+    qpath = tmp_path / "q.json"
+    qexpr.save_network(qexpr.random_network("quadratic", [3, 3, 1], seed=1), qpath)
+    out = tmp_path / "s.png"
+    args = ["slice", str(qpath), "--plane", "0,0,0", "1,0,0", "0,1,0", "--json", "--plot", str(out)]
+    grid = json.loads(run_cli(*args, "--resolution", "64").stdout)
+    assert grid["method"] == "grid" and grid["confirmed"] == grid["regions"] and out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--box", "1", "0", "0", "1"], ["box", "XMIN < XMAX"]),
+        (["--plane", "0,0", "1,0", "0,1"], ["plane", "3"]),
+        (["--method", "fast"], ["--method"]),
+    ],
+)
+def test_cli_slice_errors(tmp_path, extra, words):
+    path = tmp_path / "net.json"
+    qexpr.save_network(qexpr.random_network("relu", [3, 2, 1], seed=1), path)
+    args = ["slice", str(path), *extra]
+    if "--plane" not in extra:
+        args += ["--plane", "0,0,0", "1,0,0", "0,1,0"]
+    assert_one_line_error(run_cli(*args), *words)
+
+
+def test_cli_slice_wrong_input_dim(tmp_path):
+    path = tmp_path / "net.json"
+    qexpr.save_network(qexpr.random_network("relu", [3, 2, 1], seed=1), path)
+    assert_one_line_error(run_cli("slice", str(path)), "input_dim 3", "plane")
