@@ -23,7 +23,7 @@ from typing import Any
 
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._sweep_jobs import JobType, cell, get_job_type, job_key
-from qexpr._sweep_runner import close_job_processes, execute
+from qexpr._sweep_runner import close_job_processes, execute, one_line
 
 __all__ = ["SweepSummary", "read_sweep", "run_sweep"]
 
@@ -86,7 +86,11 @@ def _read_table(path: Path) -> tuple[tuple[str, ...], list[list[str]], bool]:
     if not table:
         return (), [], True
     header = tuple(table[0])
-    status = header.index("status") if "status" in header else None
+    if "status" not in header:
+        raise QexprValueError(
+            f"out: {path} has columns {','.join(header)}, not a sweep table (no status column)"
+        )
+    status = header.index("status")
     complete = [row for row in table[1:] if len(row) == len(header) and row[status] in STATUSES]
     return header, complete, len(complete) == len(table) - 1 and text.endswith("\n")
 
@@ -128,50 +132,54 @@ def _resume(path: Path, job_type: JobType, keys: set[str], retry: bool) -> set[s
 Task = tuple[int, str, dict[str, Any]]
 
 
-def _task(index: int, job_type: JobType, params: dict, timeout: float | None):
-    return index, execute(job_type.run, params, job_type.results, timeout)
+def _task(index: int, params: dict, run: Any, results: tuple[str, ...], timeout: float | None):
+    return index, execute(run, params, results, timeout)
 
 
 def _serial(job_type: JobType, tasks: list[Task], timeout: float | None) -> Iterator:
     for index, _, params in tasks:
-        yield _task(index, job_type, params, timeout)
+        yield _task(index, params, job_type.run, job_type.results, timeout)
 
 
 def _loky(job_type: JobType, tasks: list[Task], timeout: float | None, workers: int) -> Iterator:
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_task)(i, job_type, params, timeout) for i, _, params in tasks)
+    yield from parallel(
+        delayed(_task)(i, params, job_type.run, job_type.results, timeout) for i, _, params in tasks
+    )
 
 
-def _dask(job_type: JobType, tasks: list[Task], timeout: float | None, scheduler: str) -> Iterator:
-    from distributed import Client, as_completed
+def _connect(scheduler: str) -> Any:
+    from distributed import Client
 
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:
         message = " ".join(str(exc).split())
         raise QexprValueError(f"scheduler: cannot connect to {scheduler!r}: {message}") from None
-    with client:
-        futures = client.map(
-            _task,
-            [index for index, _, _ in tasks],
-            [params for _, _, params in tasks],
-            job_type=job_type,
-            timeout=timeout,
-            pure=False,
-        )
-        index_of = {future.key: task[0] for future, task in zip(futures, tasks)}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker died: KilledWorker, CommClosedError, ...
-                message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
-                yield (
-                    index_of[future.key],
-                    {"status": "error", "seconds": 0.0, "error": message, "values": {}},
-                )
-            future.release()
+
+
+def _dask(job_type: JobType, tasks: list[Task], timeout: float | None, client: Any) -> Iterator:
+    from distributed import as_completed
+
+    futures = client.map(
+        _task,
+        [index for index, _, _ in tasks],
+        [params for _, _, params in tasks],
+        run=job_type.run,
+        results=job_type.results,
+        timeout=timeout,
+        pure=False,
+    )
+    index_of = {future.key: task[0] for future, task in zip(futures, tasks)}
+    for future in as_completed(futures, loop=client.loop):
+        try:
+            yield future.result()
+        except Exception as exc:  # the worker died: KilledWorker, CommClosedError, ...
+            failed = {"status": "error", "seconds": 0.0, "values": {}}
+            yield index_of[future.key], {**failed, "error": one_line(exc)}
+        future.release()
 
 
 def _check_options(workers: object, scheduler: object, timeout: object) -> None:
@@ -232,9 +240,6 @@ def run_sweep(
     -------
     SweepSummary
     """
-    from tqdm import tqdm
-
-    start = time.perf_counter()
     job_type = get_job_type(job)
     _check_options(workers, scheduler, timeout)
     if isinstance(jobs, Mapping | str) or not isinstance(jobs, Sequence):
@@ -245,11 +250,22 @@ def run_sweep(
     for i, key in enumerate(keys):
         if first.setdefault(key, i) != i:
             raise QexprValueError(f"jobs[{i}]: same parameters as jobs[{first[key]}]")
-    path = Path(out)
+    client = None if scheduler is None else _connect(scheduler)
+    try:
+        return _run(job_type, prepared, keys, Path(out), workers, client, timeout, retry, progress)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run(job_type, prepared, keys, path, workers, client, timeout, retry, progress) -> SweepSummary:
+    from tqdm import tqdm
+
+    start = time.perf_counter()
     recorded = _resume(path, job_type, set(keys), retry)
     tasks = [(i, key, p) for i, (key, p) in enumerate(zip(keys, prepared)) if key not in recorded]
-    if scheduler is not None:
-        results = _dask(job_type, tasks, timeout, scheduler)
+    if client is not None:
+        results = _dask(job_type, tasks, timeout, client)
     elif workers > 1 and len(tasks) > 1:
         results = _loky(job_type, tasks, timeout, workers)
     else:

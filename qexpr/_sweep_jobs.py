@@ -200,7 +200,7 @@ def _neurovariety() -> tuple[Callable[..., Any], Sequence[str]]:
         from qexpr._polynet import KINDS
     except ImportError:
         raise QexprValueError(
-            "job: dimension jobs need qexpr.neurovariety_dimension, "
+            "dimension jobs need qexpr.neurovariety_dimension, "
             "which this version of qexpr does not have"
         ) from None
     return neurovariety_dimension, KINDS

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["JobTimeout", "close_job_processes", "execute"]
+__all__ = ["JobTimeout", "close_job_processes", "execute", "one_line"]
 
 _HEADER = struct.Struct("<Q")
 
@@ -140,7 +140,8 @@ def _run_in_job_process(run: Callable[..., Any], params: Mapping[str, Any], time
     return value
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """``TypeName: message`` on one line."""
     if isinstance(exc, _JobFailed):
         return str(exc)
     text = " ".join(str(exc).split())
@@ -171,7 +172,7 @@ def execute(
     except JobTimeout:
         status, error = "timeout", f"stopped after the time limit of {timeout:g} s"
     except Exception as exc:
-        status, error = "error", _one_line(exc)
+        status, error = "error", one_line(exc)
     return {
         "status": status,
         "seconds": time.perf_counter() - start,
@@ -197,7 +198,7 @@ def _serve() -> None:
             run, params = pickle.loads(payload)
             reply = pickle.dumps(("ok", run(**params)))
         except Exception as exc:
-            reply = pickle.dumps(("error", _one_line(exc)))
+            reply = pickle.dumps(("error", one_line(exc)))
         _write_message(out, reply)
 
 
