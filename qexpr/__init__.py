@@ -19,6 +19,8 @@ from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
 from qexpr._slice import ExactSlice, exact_slice, plane_network
 from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
 from qexpr._spline import Piece, Region, Spline
+from qexpr._sweep import SweepSummary, read_sweep, run_sweep
+from qexpr._sweep_jobs import JobType, job_grid, register_job_type
 
 __version__ = "0.1.0"
 
@@ -39,6 +41,7 @@ __all__ = [
     "CompactLayer",
     "ExactSlice",
     "GridSlice",
+    "JobType",
     "Layer",
     "LineDensity",
     "LinearLayer",
@@ -54,6 +57,7 @@ __all__ = [
     "Region",
     "Spline",
     "SplineBound",
+    "SweepSummary",
     "breakpoint_density",
     "chebyshev_network",
     "confirm_regions",
@@ -61,13 +65,17 @@ __all__ = [
     "embed_in_quadratic",
     "exact_slice",
     "grid_slice",
+    "job_grid",
     "kind_bounds",
     "load_network",
     "network_from_dict",
     "network_to_dict",
     "plane_network",
     "random_network",
+    "read_sweep",
+    "register_job_type",
     "restrict_to_line",
+    "run_sweep",
     "save_network",
     "sawtooth_chebyshev_network",
     "sawtooth_network",
