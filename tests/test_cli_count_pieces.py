@@ -170,7 +170,12 @@ def test_plot_along_a_line_labels_t(tmp_path, monkeypatch):
     from qexpr import _plots
 
     labels = []
-    monkeypatch.setattr(_plots, "_save", lambda fig, path: labels.append(fig.axes[0].get_xlabel()))
+
+    def save(fig, path):
+        labels.append(fig.axes[0].get_xlabel())
+        _plots._pyplot().close(fig)
+
+    monkeypatch.setattr(_plots, "_save", save)
     net = qexpr.random_network("relu", [2, 3, 1], seed=0)
     line = qexpr.restrict_to_line(net, "0,0", "1,1")
     _plots.plot_spline(qexpr.spline(line), tmp_path / "a.png", xlabel="t")
