@@ -215,7 +215,7 @@ def markdown_table(fits: Sequence[Fit]) -> str:
     for f in fits:
         rows.setdefault((f.target, f.hidden), {})[f.kind] = f
     for (target, hidden), by_kind in rows.items():
-        cells = [FORMULAS[target], "-".join(map(str, hidden))]
+        cells = [FORMULAS[target].replace("|", "\\|"), "-".join(map(str, hidden))]
         for k in kinds:
             f = by_kind.get(k)
             cells += ["", "", ""] if f is None else [

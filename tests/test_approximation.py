@@ -75,7 +75,7 @@ def test_study_table_and_plot(tmp_path):
         ("square", (3, 3)),
     ]
     table = markdown_table(fits).splitlines()
-    assert len(table) == 2 + 2 and table[2].startswith("| |x| | 3 |")
+    assert len(table) == 2 + 2 and table[2].startswith("| \\|x\\| | 3 |")
     assert f"{fits[0].test_rmse:.2e}" in table[2]
     assert plot_approximation(fits, tmp_path / "a.png", "abs").stat().st_size > 0
 
