@@ -24,9 +24,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from qexpr._cli import count_pieces
+    from qexpr._cli import count_pieces, dimension
 
     app.command("count-pieces")(count_pieces.command)
+    app.command("dimension")(dimension.command)
 
 
 def main() -> None:
