@@ -10,17 +10,20 @@ with pre-activation
 - ``compact``: :math:`z = w_r a + w_b (a \\odot a) (+ b_r + c)`.
 
 Without biases (the default, as in Kileel, Trager and Bruna 2019) the conventional and
-quadratic networks output forms (homogeneous polynomials). The homogeneous *compact*
+quadratic networks output forms (homogeneous polynomials). The bias-free *compact*
 network keeps its linear term :math:`w_r a`: dropping it would leave :math:`w_b (a \\odot a)`,
-a network of squares of coordinates only; so its outputs are polynomials whose monomials
-have degrees between :math:`\\prod_l r_l` and :math:`\\prod_l 2 r_l`, with no constant term.
+a network of squares of coordinates only; so its outputs are polynomials with no constant
+term whose monomials have degrees between :math:`\\prod_l r_l` and :math:`\\prod_l 2 r_l`
+(not all of them: one compact layer has no cross terms :math:`x_i x_j`). The ambient space
+is spanned by the monomials that can occur (:attr:`PolyNetSpec.support`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import comb, prod
+from functools import cached_property
+from math import prod
 
 import numpy as np
 
@@ -127,25 +130,39 @@ class PolyNetSpec:
             )
         )
 
-    def degree_range(self) -> tuple[int, int]:
-        """Lowest and highest total degree of a monomial that an output can contain.
+    @cached_property
+    def support(self) -> np.ndarray:
+        """Exponent vectors (rows) of the monomials that occur in the outputs, sorted.
 
-        A linear map keeps :math:`[lo, hi]`, a product of two such maps or :math:`a \\odot a`
-        doubles both ends, ``compact`` gives :math:`[lo, 2 hi]`, :math:`z^r` multiplies by
-        :math:`r`, and a bias lowers :math:`lo` to 0.
+        With generic parameters every coefficient is a polynomial in :math:`\\theta` with
+        nonnegative integer coefficients, so no monomial cancels and the support follows
+        from the supports :math:`S` of the layer inputs: a linear map keeps :math:`S`, a
+        product of two linear maps or :math:`a \\odot a` gives the Minkowski sum :math:`S + S`,
+        :math:`z^r` the :math:`r`-fold sum, a bias adds :math:`0`. Every hidden neuron of a
+        layer has the same support; the inputs :math:`x_j` differ (:math:`x_j^2` only gives
+        :math:`2 e_j`), which matters for ``compact``.
         """
-        lo, hi = 1, 1
-        for layer, r in enumerate(self.r, start=1):
-            lo, hi = _pre_activation_degrees(self.layer_kind(layer), lo, hi)
-            lo, hi = (0 if self.bias else lo) * r, hi * r
-        return (0 if self.bias else lo), hi
+        d0 = self.widths[0]
+        inputs = np.eye(d0, dtype=np.int64)
+        support = inputs
+        for layer in range(1, self.depth + 1):
+            kind = self.layer_kind(layer)
+            squares = 2 * inputs if layer == 1 else _minkowski(support, support)
+            if kind in ("conv", "linear"):
+                pre = support
+            elif kind == "quadratic":
+                linear = _with_zero(support) if self.bias else support
+                pre = np.concatenate([_minkowski(linear, linear), squares])
+            else:
+                pre = np.concatenate([support, squares])
+            pre = _unique(_with_zero(pre) if self.bias else pre)
+            support = pre if kind == "linear" else _minkowski_power(pre, self.r[layer - 1])
+        return support
 
     @property
     def monomials(self) -> int:
-        """Number of monomials in :math:`d_0` variables of degree in :meth:`degree_range`."""
-        lo, hi = self.degree_range()
-        d0 = self.widths[0]
-        return sum(comb(d0 + k - 1, k) for k in range(lo, hi + 1))
+        """Number of monomials in :attr:`support`."""
+        return len(self.support)
 
     @property
     def ambient(self) -> int:
@@ -168,13 +185,27 @@ class PolyNetSpec:
         ]
 
 
-def _pre_activation_degrees(kind: str, lo: int, hi: int) -> tuple[int, int]:
-    """Degree range of a pre-activation whose input has degrees in ``[lo, hi]``."""
-    if kind == "conv":
-        return lo, hi
-    if kind == "quadratic":
-        return 2 * lo, 2 * hi
-    return lo, 2 * hi
+def _unique(rows: np.ndarray) -> np.ndarray:
+    """Distinct rows, sorted."""
+    return np.unique(rows, axis=0)
+
+
+def _with_zero(rows: np.ndarray) -> np.ndarray:
+    """``rows`` together with the zero exponent (a constant term)."""
+    return np.concatenate([rows, np.zeros((1, rows.shape[1]), dtype=rows.dtype)])
+
+
+def _minkowski(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Minkowski sum :math:`\\{s + t\\}` of two sets of exponent vectors."""
+    return _unique((first[:, None, :] + second[None, :, :]).reshape(-1, first.shape[1]))
+
+
+def _minkowski_power(rows: np.ndarray, r: int) -> np.ndarray:
+    """The :math:`r`-fold Minkowski sum (the support of :math:`z^r`)."""
+    out = rows
+    for _ in range(r - 1):
+        out = _minkowski(out, rows)
+    return out
 
 
 def make_spec(
