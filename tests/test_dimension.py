@@ -145,3 +145,19 @@ def test_result_rejects_a_dimension_above_its_upper_bound() -> None:
             good, dimension=good.expected + 1, modular_ranks=(good.expected + 1,) * 2
         )
     assert isinstance(good, DimensionResult)
+
+
+@given(st.lists(st.integers(1, 3), min_size=3, max_size=4).map(tuple))
+def test_theorem2_rows_are_consistent(widths) -> None:
+    from qexpr._dimension_table import theorem2_markdown, theorem2_rows
+
+    (row,) = theorem2_rows([widths])
+    assert row.quadratic.dimension >= row.conv.dimension  # V_z2 ⊆ V_quad
+    assert not row.certified_strict or row.relation == "strict"
+    assert theorem2_markdown([row]).count("\n") == 3
+
+
+def test_theorem2_architecture_count() -> None:
+    from qexpr._dimension_table import theorem2_architectures
+
+    assert len(list(theorem2_architectures())) == sum(3 * 4**h for h in (2, 3, 4))
