@@ -30,6 +30,7 @@ from qexpr._polynet_jacobian import evaluated_jacobian, symmetry_generators
 __all__ = ["PRIMES", "DimensionResult", "modular_rank", "neurovariety_dimension"]
 
 PRIMES = (67108859, 67108837)  # the two largest primes below 2**26
+_FULL_ENTRIES = 2**24  # largest Jacobian (entries) evaluated at all M monomials' worth of points
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ class DimensionResult:
         return self.expected - self.dimension
 
     @property
+    def injective(self) -> bool:
+        """Whether :math:`N` equals the number of monomials (evaluation map injective)."""
+        return self.points == self.spec.monomials
+
+    @property
     def filling(self) -> bool:
         """Whether ``dimension`` equals ``ambient`` (the network can output almost anything)."""
         return self.dimension == self.ambient
@@ -124,6 +130,7 @@ class DimensionResult:
             "certified": self.certified,
             "defect": self.defect,
             "filling": self.filling,
+            "injective": self.injective,
             "primes": list(self.primes),
             "modular_ranks": list(self.modular_ranks),
             "singular_gap": None if gap is None or gap == inf else gap,
@@ -177,6 +184,14 @@ def _float_summary(singular: np.ndarray, shape: tuple[int, int], dim: int) -> tu
     return rank, float(singular[dim - 1] / singular[dim])
 
 
+def _number_of_points(spec: PolyNetSpec) -> int:
+    """:math:`N = M` (injective evaluation) when :math:`d_h M P \\le` ``_FULL_ENTRIES``, else
+    :math:`\\lceil \\min(P, \\text{ambient}) / d_h \\rceil + 2`."""
+    if spec.ambient * spec.parameters <= _FULL_ENTRIES:
+        return spec.monomials
+    return min(spec.monomials, ceil(min(spec.parameters, spec.ambient) / spec.widths[-1]) + 2)
+
+
 def neurovariety_dimension(
     kind: str,
     widths: Sequence[int],
@@ -209,24 +224,18 @@ def neurovariety_dimension(
 
     Notes
     -----
-    The Jacobian has :math:`d_h N` rows, :math:`N = \\min(M, \\lceil t / d_h \\rceil + 2)` with
-    :math:`M` the number of monomials and :math:`t = \\min(P, \\text{ambient})`; while the rank
-    is below the upper bound, :math:`N < M` and doubling :math:`N` raised the rank, :math:`N`
-    doubles (with :math:`N \\ge M` the evaluation map is injective for generic points).
+    The Jacobian has :math:`d_h N` rows. :math:`N = M`, the number of monomials (evaluation at
+    generic points is injective), unless the Jacobian would exceed :math:`2^{24}` entries; then
+    :math:`N = \\lceil t / d_h \\rceil + 2` with :math:`t = \\min(P, \\text{ambient})`, which can
+    undercount for structured outputs (``injective`` is False; still a lower bound).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise QexprValueError(f"seed: expected a non-negative int, got {seed!r}")
     spec = make_spec(kind, widths, r, bias)
     symmetries = _symmetry_rank(spec, seed)
     upper = min(spec.ambient, spec.parameters - symmetries)
-    n_points = min(spec.monomials, ceil(min(spec.parameters, spec.ambient) / spec.widths[-1]) + 2)
+    n_points = _number_of_points(spec)
     ranks = _modular_ranks(spec, seed, n_points)
-    while max(ranks) < upper and n_points < spec.monomials:
-        bigger = min(spec.monomials, 2 * n_points)
-        more = _modular_ranks(spec, seed, bigger)
-        if max(more) <= max(ranks):
-            break
-        n_points, ranks = bigger, more
     dimension = max(ranks)
     float_rank = gap = None
     if float_check:

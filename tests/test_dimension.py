@@ -161,3 +161,10 @@ def test_theorem2_architecture_count() -> None:
     from qexpr._dimension_table import theorem2_architectures
 
     assert len(list(theorem2_architectures())) == sum(3 * 4**h for h in (2, 3, 4))
+
+
+def test_outputs_sharing_one_form_are_counted_by_hand() -> None:
+    # (4,1,4) quadratic: f_k = c_k q with q an arbitrary quaternary quadratic form
+    # (10 coefficients): dimension 10 + 4 - 1 = 13.
+    result = neurovariety_dimension("quadratic", (4, 1, 4), float_check=False)
+    assert result.injective and result.dimension == 13
