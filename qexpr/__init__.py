@@ -11,9 +11,18 @@ from qexpr._constructions import (
     sawtooth_network,
 )
 from qexpr._count import PieceCount, count_pieces, spline
+from qexpr._dimension import DimensionResult, neurovariety_dimension
+from qexpr._dimension_table import (
+    Theorem2Row,
+    theorem2_architectures,
+    theorem2_markdown,
+    theorem2_rows,
+    theorem2_summary,
+)
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
+from qexpr._polynet import PolyNetSpec, make_spec
 from qexpr._random import KINDS, random_network
 from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
 from qexpr._slice import ExactSlice, exact_slice, plane_network
@@ -39,6 +48,7 @@ __all__ = [
     "Bound",
     "Bounds",
     "CompactLayer",
+    "DimensionResult",
     "ExactSlice",
     "GridSlice",
     "JobType",
@@ -49,6 +59,7 @@ __all__ = [
     "NetworkFormatError",
     "Piece",
     "PieceCount",
+    "PolyNetSpec",
     "QexprError",
     "QexprTypeError",
     "QexprValueError",
@@ -58,6 +69,7 @@ __all__ = [
     "Spline",
     "SplineBound",
     "SweepSummary",
+    "Theorem2Row",
     "breakpoint_density",
     "chebyshev_network",
     "confirm_regions",
@@ -68,8 +80,10 @@ __all__ = [
     "job_grid",
     "kind_bounds",
     "load_network",
+    "make_spec",
     "network_from_dict",
     "network_to_dict",
+    "neurovariety_dimension",
     "plane_network",
     "random_network",
     "read_sweep",
@@ -81,4 +95,8 @@ __all__ = [
     "sawtooth_network",
     "spline",
     "spline_bound",
+    "theorem2_architectures",
+    "theorem2_markdown",
+    "theorem2_rows",
+    "theorem2_summary",
 ]
