@@ -209,12 +209,19 @@ def _neurovariety() -> tuple[Callable[..., Any], Sequence[str]]:
 def _check_dimension(params: dict[str, Any]) -> dict[str, Any]:
     from qexpr._random import check_widths
 
+    from qexpr._polynet import make_spec
+
     _, kinds = _neurovariety()
     if not isinstance(params["bias"], bool):
         raise QexprTypeError(f"bias: expected True or False, got {params['bias']!r}")
+    kind = _check_choice(params["kind"], "kind", kinds)
+    widths = check_widths(params["widths"])
+    if params["r"] is None:  # the kind's default: z^2 for conv, identity for quadratic
+        exponents = make_spec(kind, widths).r
+        params = {**params, "r": exponents[0] if exponents else 1}
     return {
-        "kind": _check_choice(params["kind"], "kind", kinds),
-        "widths": check_widths(params["widths"]),
+        "kind": kind,
+        "widths": widths,
         "seed": _check_int(params["seed"], "seed", 0),
         "r": _check_int(params["r"], "r", 1),
         "bias": params["bias"],
@@ -252,6 +259,6 @@ DIMENSION = register_job_type(
         results=("dimension", "expected", "certified"),
         run=run_dimension,
         check=_check_dimension,
-        defaults={"seed": 0, "r": 2, "bias": False},
+        defaults={"seed": 0, "r": None, "bias": False},
     )
 )

@@ -224,12 +224,11 @@ def test_dimension_jobs(tmp_path):
     out = tmp_path / "dims.csv"
     args = ["sweep", "dimension", "--kinds", "quadratic", "--widths", "2,2,1", "--seeds", "0-1"]
     result = run_cli(*args, "--out", str(out), "--json", "--no-progress")
-    if not hasattr(qexpr, "neurovariety_dimension"):
-        assert_one_line_error(result, "neurovariety_dimension")
-        return
     assert result.returncode == 0, result.stderr
     for row in read_sweep(out):
-        direct = qexpr.neurovariety_dimension("quadratic", (2, 2, 1), r=2, seed=int(row["seed"]))
+        # Without --r the kind's default applies: identity (r = 1) for quadratic neurons.
+        assert row["r"] == "1"
+        direct = qexpr.neurovariety_dimension("quadratic", (2, 2, 1), seed=int(row["seed"]))
         assert (int(row["dimension"]), int(row["expected"])) == (direct.dimension, direct.expected)
 
 
