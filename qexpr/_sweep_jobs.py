@@ -207,9 +207,8 @@ def _neurovariety() -> tuple[Callable[..., Any], Sequence[str]]:
 
 
 def _check_dimension(params: dict[str, Any]) -> dict[str, Any]:
-    from qexpr._random import check_widths
-
     from qexpr._polynet import make_spec
+    from qexpr._random import check_widths
 
     _, kinds = _neurovariety()
     if not isinstance(params["bias"], bool):

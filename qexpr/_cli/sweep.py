@@ -58,7 +58,7 @@ def command(
         str | None, typer.Option(help="count: exact, float or auto (default auto).")
     ] = None,
     r: Annotated[
-        str | None, typer.Option(help="dimension: comma-separated exponents (default: 2 for conv, 1 else).")
+        str | None, typer.Option(help="dimension: exponents, comma-separated (default: kind's).")
     ] = None,
     bias: Annotated[
         bool | None, typer.Option("--bias/--no-bias", help="dimension: affine network.")
