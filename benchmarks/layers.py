@@ -13,7 +13,7 @@ import argparse
 
 import torch
 import torch.nn.functional as F
-from _timing import median_time
+from _timing import interleaved_min
 from torch import nn
 
 from qexpr.nn import CompactConv2d, CompactLinear, QuadraticConv2d, QuadraticLinear
@@ -63,20 +63,17 @@ def main() -> None:
     lin = nn.Linear(512, 512, device=dev)
     quad = QuadraticLinear(512, 512, init="standard", device=dev)
     comp = CompactLinear(512, 512, init="standard", device=dev)
-    base = median_time(step(lin, list(lin.parameters()), x))
     qp = list(quad.parameters())
-    rows = [
-        ("nn.Linear 512->512, batch 256", base),
-        ("QuadraticLinear (fused [wr;wg] + x² matmul)", median_time(step(quad, qp, x))),
-        ("  variant: three separate matmuls",
-         median_time(step(lambda t: three_matmuls(quad, t), qp, x))),
-        ("  variant: one block matmul on [x, x²]",
-         median_time(step(lambda t: block_matmul(quad, t), qp, x))),
-        ("CompactLinear (one matmul on [x, x²])",
-         median_time(step(comp, list(comp.parameters()), x))),
-    ]  # fmt: skip
-    for name, t in rows:
-        print(f"{name:48s} {t * 1e3:8.3f} ms  ratio {t / base:5.2f}x")
+    report(
+        {
+            "nn.Linear 512->512, batch 256": step(lin, list(lin.parameters()), x),
+            "QuadraticLinear (fused [wr;wg] + x² matmul)": step(quad, qp, x),
+            "  variant: three separate matmuls": step(lambda t: three_matmuls(quad, t), qp, x),
+            "  variant: one block matmul on [x, x²]": step(lambda t: block_matmul(quad, t), qp, x),
+            "CompactLinear (one matmul on [x, x²])": step(comp, list(comp.parameters()), x),
+        },
+        number=5,
+    )
 
     xc = torch.randn(32, 64, 32, 32, device=dev, requires_grad=True)
     conv = nn.Conv2d(64, 64, 3, padding=1, device=dev)
@@ -87,19 +84,23 @@ def main() -> None:
         c = qconv._conv
         return c(t, qconv.wr, qconv.br) * c(t, qconv.wg, qconv.bg) + c(t * t, qconv.wb, qconv.c)
 
-    cbase = median_time(step(conv, list(conv.parameters()), xc), repeats=5, number=2)
+    report(
+        {
+            "nn.Conv2d 64->64 3x3, 32x32, batch 32": step(conv, list(conv.parameters()), xc),
+            "QuadraticConv2d (fused r/g conv + x² conv)": step(qconv, list(qconv.parameters()), xc),
+            "  variant: three separate convs": step(qconv_three, list(qconv.parameters()), xc),
+            "CompactConv2d (one conv on [x, x²])": step(cconv, list(cconv.parameters()), xc),
+        },
+        number=2,
+    )
 
-    def conv_time(fn, module):
-        return median_time(step(fn, list(module.parameters()), xc), repeats=5, number=2)
 
-    rows = [
-        ("nn.Conv2d 64->64 3x3, 32x32, batch 32", cbase),
-        ("QuadraticConv2d (fused r/g conv + x² conv)", conv_time(qconv, qconv)),
-        ("  variant: three separate convs", conv_time(qconv_three, qconv)),
-        ("CompactConv2d (one conv on [x, x²])", conv_time(cconv, cconv)),
-    ]
-    for name, t in rows:
-        print(f"{name:48s} {t * 1e3:8.3f} ms  ratio {t / cbase:5.2f}x")
+def report(candidates: dict, number: int) -> None:
+    """Time the candidates interleaved; print each against the first (the baseline)."""
+    times = interleaved_min(candidates, rounds=7, number=number)
+    base = next(iter(times.values()))
+    for name, t in times.items():
+        print(f"{name:48s} {t * 1e3:8.3f} ms  ratio {t / base:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import contextlib
 
 import torch
 import torch.nn.functional as F
-from _timing import median_time
+from _timing import interleaved_min
 
 from qexpr.nn import QuadraticConv2d, qresnet20
 
@@ -76,15 +76,17 @@ def main() -> None:
         "(a) QResNet-20, three convs, eager fp32": three_conv_model(qresnet20(kind="quadratic")),
         "(b) conventional ResNet-20": qresnet20(kind="linear"),
     }
-    times = {}
+    steps = {}
     for name, model in models.items():
         fast = name.startswith("qexpr") or name.startswith("(b)")
-        step = trainer(model, device, args.channels_last and fast, args.bf16 and fast, args.batch)
         if args.compile != "off" and fast:
             model.forward = torch.compile(
                 model.forward, mode=None if args.compile == "default" else args.compile
             )
-        times[name] = median_time(step, repeats=args.repeats, number=args.steps, warmup=2)
+        steps[name] = trainer(
+            model, device, args.channels_last and fast, args.bf16 and fast, args.batch
+        )
+    times = interleaved_min(steps, rounds=args.repeats, number=args.steps, warmup=2)
     ref = times["(a) QResNet-20, three convs, eager fp32"]
     conv = times["(b) conventional ResNet-20"]
     for name, t in times.items():

@@ -7,7 +7,7 @@ The neurovariety :math:`V` is the Zariski closure of the image of the parameter 
 - *Lower bound*: the rank, over :math:`\\mathbb{F}_p`, of the evaluated Jacobian
   :math:`J(\\theta, x_1..x_N)` at random :math:`\\theta` and points. A nonzero
   :math:`k \\times k` minor mod :math:`p` is a nonzero integer polynomial, hence
-  :math:`\\dim V \\ge k` (``docs/theory_dimension.md``). Two primes are used; the larger rank wins.
+  :math:`\\dim V \\ge k` (``docs/theory.md``). Two primes are used; the larger rank wins.
 - *Upper bound* (``expected``): :math:`\\min(\\text{ambient}, P - s)` where :math:`s` is the
   rank mod :math:`p` of the tangent vectors of known symmetries (each lies in
   :math:`\\ker J` everywhere).

@@ -133,7 +133,7 @@ def symmetry_generators(spec: PolyNetSpec, theta: np.ndarray, p: int | None) -> 
     """Tangent vectors of known parameter symmetries at ``theta``: a :math:`P \\times S` matrix.
 
     Each column :math:`g` satisfies :math:`J(\\theta) g = 0` identically (see
-    ``docs/theory_dimension.md``). Per hidden neuron :math:`i` of layer :math:`l`:
+    ``docs/theory.md``). Per hidden neuron :math:`i` of layer :math:`l`:
 
     - *rescaling*: :math:`z_i \\mapsto \\lambda z_i` (all parameters of neuron :math:`i` that
       enter :math:`z_i` linearly: ``W``/``b``; ``wr, br, wb, c``; ``wr, wb, br, c``),
