@@ -31,12 +31,13 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import bounds, count_pieces, slice, train
+    from qexpr._cli import bounds, count_pieces, slice, train, verify
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
     app.command("slice")(slice.command)
     app.command("train", help=train.HELP)(train.command)
+    app.command("verify")(verify.command)
 
 
 def main() -> None:
