@@ -33,7 +33,9 @@ extensions = [
 ]
 
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "notebooks/README.md"]
+# figures/*.md are generated data tables (benchmarks/theorem2_table.py) that pages cite by
+# path, not pages of their own.
+exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "figures/*.md"]
 html_theme = "furo"
 html_title = f"qexpr {release}"
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from qexpr._spline import Spline
 
-__all__ = ["plot_bounds", "plot_slice", "plot_spline"]
+__all__ = ["plot_approximation", "plot_bounds", "plot_exact_slice", "plot_slice", "plot_spline"]
 
 
 def _pyplot():
@@ -38,10 +38,20 @@ def _window(form: Spline) -> tuple[float, float]:
     return lo - margin, hi + margin
 
 
-def plot_spline(form: Spline, path: str | Path, title: str = "", output: int = 0) -> Path:
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_spline(
+    form: Spline, path: str | Path, title: str = "", output: int = 0, xlabel: str = "x"
+) -> Path:
     """Draw one output of a spline, each piece in its own colour, breakpoints as dots.
 
-    Returns the path of the PNG written.
+    ``xlabel`` names the input (``"t"`` along a line ``x = p + t v``). Returns the path of
+    the PNG written.
     """
     plt = _pyplot()
     lo, hi = _window(form)
@@ -55,13 +65,10 @@ def plot_spline(form: Spline, path: str | Path, title: str = "", output: int = 0
     if inner.size:
         ax.plot(inner, form(inner)[:, output], "k.", ms=5, label=f"{inner.size} breakpoints")
         ax.legend(loc="best", fontsize=8)
-    ax.set_xlabel("x")
+    ax.set_xlabel(xlabel)
     ax.set_title(f"{title}  ({len(form.pieces)} pieces, degree {form.degree})", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_bounds(
@@ -86,10 +93,7 @@ def plot_bounds(
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_slice(grid, path: str | Path, title: str = "") -> Path:
@@ -108,7 +112,65 @@ def plot_slice(grid, path: str | Path, title: str = "") -> Path:
                 ax.contour(gx, gy, z[..., j], levels=[0.0], colors="k", linewidths=0.6)
     ax.set_title(f"{title}  ({grid.regions} regions)", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
+
+
+def plot_exact_slice(result, path: str | Path, title: str = "") -> Path:
+    """The exact polygons of an :class:`~qexpr.ExactSlice`, one random colour per pattern."""
+    from matplotlib.collections import PolyCollection
+
+    plt = _pyplot()
+    x0, x1, y0, y1 = (float(v) for v in result.box)
+    patterns = sorted({pattern for _, pattern in result.cells})
+    index = {pattern: k for k, pattern in enumerate(patterns)}
+    colours = np.random.default_rng(0).uniform(0.25, 1.0, (len(patterns), 3))
+    polygons = [[(float(a), float(b)) for a, b in poly] for poly, _ in result.cells]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.add_collection(
+        PolyCollection(
+            polygons,
+            facecolors=[colours[index[pattern]] for _, pattern in result.cells],
+            edgecolors="k",
+            linewidths=0.5,
+        )
+    )
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_title(f"{title}  ({result.regions} regions, exact)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_approximation(fits: Sequence, path: str | Path, title: str = "") -> Path:
+    """Test RMSE against parameters (left) and against pieces (right), one colour per kind.
+
+    ``fits`` are :class:`qexpr._approximation.Fit` records of one target; one hidden layer
+    is drawn with circles, two or more with squares.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    kinds = list(dict.fromkeys(f.kind for f in fits))
+    for k, kind in enumerate(kinds):
+        colour = plt.get_cmap("tab10")(k)
+        for depth, marker in ((1, "o"), (2, "s")):
+            mine = sorted(
+                (f for f in fits if f.kind == kind and min(len(f.hidden), 2) == depth),
+                key=lambda f: f.parameters,
+            )
+            if not mine:
+                continue
+            label = f"{kind}, {depth}{'+' if depth == 2 else ''} hidden"
+            errors = [f.test_rmse for f in mine]
+            axes[0].plot([f.parameters for f in mine], errors, marker + "-", color=colour,
+                         label=label)  # fmt: skip
+            axes[1].plot([f.pieces for f in mine], errors, marker, color=colour, label=label)
+    for ax, xlabel in zip(axes, ("parameters", "pieces on [-1, 1]")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("test RMSE")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -120,3 +120,64 @@ def test_bad_file_names_layer_and_key(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     assert_one_line_error(run_cli("count-pieces", str(path)), str(path), "layer 1", "'wg'")
+
+
+def test_random_lines_match_hidden_lines_crossed_by_each_chord(tmp_path):
+    # One hidden ReLU layer in the plane: a chord has one breakpoint per neuron whose line
+    # w·x + b = 0 it crosses (float weights: no ties, no zero output weight). The chords
+    # are drawn as documented in qexpr.breakpoint_density.
+    import numpy as np
+
+    net = qexpr.random_network("relu", [2, 7, 1], seed=4, exact=False)
+    path = tmp_path / "net.json"
+    qexpr.save_network(net, path)
+    result = run_cli("count-pieces", str(path), "--random-lines", "12", "--seed", "3",
+                     "--radius", "2", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    rng = np.random.default_rng(3)
+    w, b = net.layers[0].w, net.layers[0].b
+    expected = []
+    for _ in range(12):
+        p = rng.uniform(-2, 2, 2)
+        u = rng.standard_normal(2)
+        v = 2 * u / np.linalg.norm(u)
+        roots = -(w @ p + b) / (w @ v)
+        expected.append(int(np.sum(np.abs(roots) < 1)))
+    assert record["breakpoints"] == expected
+    assert record["mean_density"] == pytest.approx(np.mean(expected) / 4)
+    assert record["std_density"] == pytest.approx(np.std(expected) / 4)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--random-lines", "0"], ["--random-lines", "positive"]),
+        (["--random-lines", "-3"], ["--random-lines"]),
+        (["--random-lines", "x"], ["--random-lines"]),
+        (["--random-lines", "2", "--radius", "0"], ["--radius"]),
+        (["--random-lines", "2", "--radius", "nan"], ["--radius"]),
+        (["--random-lines", "2", "--line", "0,0", "1,0"], ["--line"]),
+        (["--random-lines", "2", "--domain", "0", "1"], ["--domain"]),
+    ],
+)
+def test_random_lines_bad_values(extra, words):
+    result = run_cli("count-pieces", "--kind", "relu", "--widths", "2,3,1", *extra)
+    assert_one_line_error(result, *words)
+
+
+def test_plot_along_a_line_labels_t(tmp_path, monkeypatch):
+    from qexpr import _plots
+
+    labels = []
+
+    def save(fig, path):
+        labels.append(fig.axes[0].get_xlabel())
+        _plots._pyplot().close(fig)
+
+    monkeypatch.setattr(_plots, "_save", save)
+    net = qexpr.random_network("relu", [2, 3, 1], seed=0)
+    line = qexpr.restrict_to_line(net, "0,0", "1,1")
+    _plots.plot_spline(qexpr.spline(line), tmp_path / "a.png", xlabel="t")
+    _plots.plot_spline(qexpr.spline(qexpr.random_network("relu", [1, 3, 1])), tmp_path / "b.png")
+    assert labels == ["t", "x"]

@@ -11,10 +11,11 @@ from qexpr.nn import QMLP, TrainConfig, to_qexpr_network, track_pieces
 torch.set_num_threads(1)
 
 
+@pytest.mark.parametrize("activation", ["relu", "square"])
 @pytest.mark.parametrize("kind", ["quadratic", "compact", "linear"])
-def test_converted_network_evaluates_like_the_torch_model(kind):
+def test_converted_network_evaluates_like_the_torch_model(kind, activation):
     torch.manual_seed(0)
-    model = QMLP(1, [4, 3], 1, kind=kind, init="standard").double()
+    model = QMLP(1, [4, 3], 1, kind=kind, init="standard", activation=activation).double()
     net = to_qexpr_network(model)
     x = np.linspace(-2, 2, 41)[:, None]
     with torch.no_grad():
@@ -38,6 +39,18 @@ def test_track_pieces_over_epochs():
     rows = track_pieces(cfg)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all(r["pieces"] >= 1 and r["degree"] >= 1 for r in rows)
+
+
+def test_square_mlp_is_one_polynomial_of_degree_four():
+    torch.manual_seed(2)
+    model = QMLP(1, [3, 3], 1, kind="linear", activation="square").double()
+    result = qexpr.count_pieces(to_qexpr_network(model), mode="exact")
+    x = torch.linspace(-1, 1, 9, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        y = model(x)[:, 0].numpy()
+    fit = np.polynomial.Polynomial.fit(x[:, 0].numpy(), y, 4)  # 9 points, degree 4: exact
+    np.testing.assert_allclose(fit(x[:, 0].numpy()), y, rtol=1e-9, atol=1e-9)
+    assert result.pieces == 1 and result.degree == 4
 
 
 def test_bridge_rejects_other_models():

@@ -63,7 +63,12 @@ def test_rezero_blocks_start_as_identity_paths():
 
 @pytest.mark.parametrize(
     "build",
-    [lambda: QResNet(21), lambda: QMLP(2, [0], 1), lambda: QMLP(2, [3], 1, kind="cubic")],
+    [
+        lambda: QResNet(21),
+        lambda: QMLP(2, [0], 1),
+        lambda: QMLP(2, [3], 1, kind="cubic"),
+        lambda: QMLP(2, [3], 1, activation="tanh"),
+    ],
 )
 def test_bad_model_arguments(build):
     with pytest.raises(QexprError):

@@ -154,3 +154,30 @@ def test_cli_slice_wrong_input_dim(tmp_path):
     path = tmp_path / "net.json"
     qexpr.save_network(qexpr.random_network("relu", [3, 2, 1], seed=1), path)
     assert_one_line_error(run_cli("slice", str(path)), "input_dim 3", "plane")
+
+
+def test_exact_plot_draws_polygons_tiling_the_box(tmp_path, monkeypatch):
+    from matplotlib.collections import PolyCollection
+
+    from qexpr import _plots
+
+    figures = []
+    monkeypatch.setattr(_plots, "_save", lambda fig, path: figures.append(fig))
+    result = exact_slice(qexpr.random_network("relu", [2, 4, 3, 1], seed=5), box=[-2, 2, -1, 1])
+    _plots.plot_exact_slice(result, tmp_path / "e.png")
+    (collection,) = [c for c in figures[0].axes[0].collections if isinstance(c, PolyCollection)]
+    areas = []
+    for path in collection.get_paths():
+        x, y = path.vertices[:-1].T  # closed path: last vertex repeats the first
+        areas.append(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+    assert sum(areas) == pytest.approx(8.0)  # the polygons tile [-2, 2] x [-1, 1]
+    colours = {tuple(c) for c in collection.get_facecolors()}
+    assert len(areas) == len(result.cells) and len(colours) == len({p for _, p in result.cells})
+    _plots._pyplot().close(figures[0])
+
+
+def test_cli_slice_plot_exact(tmp_path):
+    path, out = tmp_path / "net.json", tmp_path / "e.png"
+    qexpr.save_network(qexpr.random_network("relu", [2, 4, 1], seed=1), path)
+    result = run_cli("slice", str(path), "--plot", str(out))
+    assert result.returncode == 0 and out.stat().st_size > 0

@@ -29,6 +29,8 @@ Examples:
   qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1   # along x = p + t v
 
   qexpr count-pieces net.json --plot spline.png
+
+  qexpr count-pieces net2d.json --random-lines 32 --seed 1 --json   # breakpoints per unit length
 """
 
 
@@ -50,6 +52,23 @@ def _describe(result, name: str, bound) -> str:
     return "\n".join(f"{key:<20}{value}" for key, value in rows)
 
 
+def _density(net, record: dict, lines: int, seed: int, radius: float, mode: str) -> dict:
+    """Hanin–Rolnick line statistic: breakpoints per unit length on seeded random chords."""
+    from qexpr._restrict import breakpoint_density
+
+    density = breakpoint_density(net, lines=lines, seed=seed, radius=radius, mode=mode)
+    return {
+        **record,
+        "random_lines": lines,
+        "seed": seed,
+        "radius": radius,
+        "mean_density": density.mean,
+        "std_density": density.std,
+        "breakpoints": list(density.breakpoints),
+        "chord_length": 2 * radius,
+    }
+
+
 def _bound_keys(result, bound) -> dict:
     return {
         "bound_pieces": bound.pieces,
@@ -67,7 +86,7 @@ def command(
         str | None, typer.Option(help="Random network: quadratic, relu, square or compact.")
     ] = None,
     widths: Annotated[str, typer.Option(help="Random network widths n0,n1,...,nL.")] = "1,4,4,1",
-    seed: Annotated[int, typer.Option(help="Random network seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the random network and random lines.")] = 0,
     float_weights: Annotated[
         bool,
         typer.Option("--float-weights", help="Random float64 weights instead of small rationals."),
@@ -96,6 +115,15 @@ def command(
     plot: Annotated[
         Path | None, typer.Option(help="Draw the function, its pieces and breakpoints (PNG).")
     ] = None,
+    random_lines: Annotated[
+        int | None,
+        typer.Option(
+            help="Instead of one count: breakpoints per unit length (mean, std) over N "
+            "random chords of length 2 R through the cube [-R, R]^n (Hanin-Rolnick).",
+            metavar="N",
+        ),
+    ] = None,
+    radius: Annotated[float, typer.Option(help="R of --random-lines.", metavar="R")] = 1.0,
 ) -> None:
     from qexpr._bounds import spline_bound
     from qexpr._count import count_pieces
@@ -112,6 +140,14 @@ def command(
         fail("--plot draws one network: give one file")
     if mode not in ("exact", "float", "auto"):
         fail(f"--mode: expected exact, float or auto, got {mode!r}")
+    if random_lines is not None:
+        if random_lines < 1:
+            fail(f"--random-lines: expected a positive integer, got {random_lines}")
+        if not radius > 0 or radius == float("inf"):
+            fail(f"--radius: expected a positive finite number, got {radius}")
+        for given, option in ((line, "--line"), (domain, "--domain"), (plot, "--plot")):
+            if given is not None:
+                fail(f"--random-lines draws its own chords: drop {option}")
     if kind is not None:
         net = random_network(kind, parse_widths(widths), seed=seed, exact=not float_weights)
         if save is not None:
@@ -122,6 +158,15 @@ def command(
     for name, file, net in jobs:
         if net is None:
             net = load_network(file)
+        record = {"file": file} if file is not None else {"kind": kind, "widths": widths}
+        if random_lines is not None:
+            record = _density(net, record, random_lines, seed, radius, mode)
+            if as_json:
+                print_json(record)
+            else:
+                rows = [("network", name), *((k, v) for k, v in record.items() if k != "file")]
+                typer.echo("\n".join(f"{k:<20}{v}" for k, v in rows))
+            continue
         if line is not None:
             from qexpr._errors import QexprError
             from qexpr._restrict import restrict_to_line
@@ -140,13 +185,10 @@ def command(
         if plot is not None:
             from qexpr._plots import plot_spline
 
-            plot_spline(result.spline, plot, title=name)
+            plot_spline(result.spline, plot, title=name, xlabel="x" if line is None else "t")
         if as_json:
-            record = (
-                {"file": file}
-                if file is not None
-                else {"kind": kind, "widths": widths, "seed": seed}
-            )
+            if file is None:
+                record["seed"] = seed
             if line is not None:
                 record["line"] = list(line)
             print_json({**record, **result.to_dict(), **_bound_keys(result, bound)})

@@ -31,12 +31,14 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import bounds, count_pieces, slice, train, verify
+    from qexpr._cli import bounds, count_pieces, dimension, slice, sweep, train, verify
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
     app.command("slice")(slice.command)
+    app.command("dimension")(dimension.command)
     app.command("train", help=train.HELP)(train.command)
+    app.command("sweep")(sweep.command)
     app.command("verify")(verify.command)
 
 

@@ -42,7 +42,10 @@ def command(
     ] = "auto",
     resolution: Annotated[int, typer.Option(help="Grid samples per side.")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="Draw the regions (PNG).")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Draw the regions (PNG): exact polygons, or the grid labels."),
+    ] = None,
 ) -> None:
     from qexpr._io import load_network
     from qexpr._slice import check_box, exact_slice, plane_network
@@ -70,10 +73,12 @@ def command(
         result = exact_slice(net, points, exact_box)
         record.update(method="exact", regions=result.regions, cells=len(result.cells))
     if plot is not None:
-        from qexpr._plots import plot_slice
+        from qexpr._plots import plot_exact_slice, plot_slice
 
-        grid = grid or grid_slice(net, points, exact_box, resolution)
-        plot_slice(grid, plot, title=str(file))
+        if grid is None:
+            plot_exact_slice(result, plot, title=str(file))
+        else:
+            plot_slice(grid, plot, title=str(file))
     if as_json:
         print_json(record)
     else:

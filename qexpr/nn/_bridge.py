@@ -1,8 +1,9 @@
 """Bridge from trained torch models to qexpr networks: count the pieces of what was learnt.
 
 A :class:`QMLP` (quadratic, compact or conventional) becomes a :class:`qexpr.Network` with
-float64 weights, ReLU on the hidden layers and the identity on the last, so that
-:func:`qexpr.count_pieces` gives its pieces, activation regions and degree.
+float64 weights, the model's activation (ReLU or z²) on the hidden layers and the identity
+on the last, so that :func:`qexpr.count_pieces` gives its pieces, activation regions and
+degree.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def to_qexpr_network(model: QMLP) -> qexpr.Network:
     if not isinstance(model, QMLP):
         raise QexprTypeError(f"model: expected a qexpr.nn.QMLP, got {type(model).__name__}")
     last = len(model.layers) - 1
-    layers = [_layer(m, "identity" if k == last else "relu") for k, m in enumerate(model.layers)]
+    hidden = model.activation
+    layers = [_layer(m, "identity" if k == last else hidden) for k, m in enumerate(model.layers)]
     return qexpr.Network(model.widths[0], tuple(layers))
 
 

@@ -18,6 +18,7 @@ from qexpr._errors import QexprValueError
 from qexpr.nn._layers import CompactConv2d, CompactLinear, QuadraticConv2d, QuadraticLinear
 
 __all__ = [
+    "ACTIVATIONS",
     "KINDS",
     "QMLP",
     "BasicBlock",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 KINDS = ("quadratic", "compact", "linear")
+#: Hidden activations of a QMLP: ``relu`` (``max(z, 0)``) or ``square`` (``z**2``).
+ACTIVATIONS = ("relu", "square")
 
 
 def _check_kind(kind: str) -> str:
@@ -61,10 +64,11 @@ def make_conv(
 
 
 class QMLP(nn.Module):
-    """Multilayer perceptron whose every layer is of ``kind``, ReLU between layers.
+    """Multilayer perceptron whose every layer is of ``kind``, ``activation`` between layers.
 
     ``x ↦ L_k(σ(… σ(L_1 x)))`` with layers ``in_features → hidden[0] → … → out_features``;
-    the last layer has no activation.
+    the last layer has no activation. ``σ(z) = max(z, 0)`` (``"relu"``) or ``σ(z) = z²``
+    (``"square"``: with ``kind="linear"`` the paper's z² network, a polynomial).
 
     Parameters
     ----------
@@ -74,6 +78,7 @@ class QMLP(nn.Module):
         Hidden widths (may be empty: one layer).
     kind : {"quadratic", "compact", "linear"}
     init : {"relinear", "standard"}
+    activation : {"relu", "square"}
     """
 
     def __init__(
@@ -83,12 +88,16 @@ class QMLP(nn.Module):
         out_features: int,
         kind: str = "quadratic",
         init: str = "relinear",
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         widths = [in_features, *hidden, out_features]
         if any(not isinstance(w, int) or w < 1 for w in widths):
             raise QexprValueError(f"QMLP widths: expected positive ints, got {widths}")
+        if activation not in ACTIVATIONS:
+            raise QexprValueError(f"activation: expected one of {ACTIVATIONS}, got {activation!r}")
         self.kind = _check_kind(kind)
+        self.activation = activation
         self.widths = tuple(widths)
         self.layers = nn.ModuleList(
             make_linear(kind, a, b, init) for a, b in itertools.pairwise(widths)
@@ -97,7 +106,8 @@ class QMLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = x.flatten(1)
         for layer in self.layers[:-1]:
-            x = F.relu(layer(x))
+            x = layer(x)
+            x = F.relu(x) if self.activation == "relu" else x * x
         return self.layers[-1](x)
 
 

@@ -1,0 +1,65 @@
+"""``qexpr dimension`` on the command line: JSON, table, help, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from qexpr._cli import dimension
+
+app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+app.command("dimension")(dimension.command)
+
+
+@app.callback()
+def _root() -> None:
+    """Keep ``dimension`` a subcommand, as in ``qexpr``."""
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["dimension", *args])
+
+
+def test_json_has_the_documented_keys() -> None:
+    result = run("--kind", "conv", "--widths", "2,3,2,3,4", "--r", "2", "--json")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    keys = {"dimension", "ambient", "expected", "parameters", "certified", "defect", "primes"}
+    assert keys | {"float_rank", "singular_gap", "modular_ranks"} <= data.keys()
+    assert data["expected"] - data["dimension"] == data["defect"]
+
+
+def test_table_and_per_layer_r() -> None:
+    result = run("--kind", "quadratic", "--widths", "2,2,2,1", "--r", "1,2", "--bias")
+    assert result.exit_code == 0
+    assert "certified" in result.stdout and "r=[1, 2]" in result.stdout
+
+
+def test_help_shows_examples() -> None:
+    result = run("--help")
+    assert result.exit_code == 0 and "Examples" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--widths", "2,x,1"],
+        ["--widths", "2"],
+        ["--widths", "2,0,1"],
+        ["--widths", "2,2,1", "--r", "0"],
+        ["--widths", "2,2,1", "--r", "two"],
+        ["--widths", "2,2,2,1", "--r", "2,2,2"],
+        ["--widths", "2,2,1", "--kind", "relu"],
+        ["--widths", "2,2,1", "--seed", "-3"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("qexpr: error:") and "Traceback" not in result.output
