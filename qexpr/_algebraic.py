@@ -54,9 +54,9 @@ def _sign(value: flint.fmpq) -> int:
 class RealAlgebraic:
     """An exact real algebraic number: a root of an irreducible integer polynomial.
 
-    Build one with :meth:`rational` or obtain them from :func:`odd_real_roots`. Instances
+    Build one with :meth:`rational` or obtain them from ``odd_real_roots``. Instances
     are immutable as numbers; the isolating interval only shrinks when comparisons or
-    :func:`float` refine it.
+    ``float()`` refine it.
     """
 
     __slots__ = ("_hi", "_index", "_key", "_lo", "_poly", "_sign_lo")

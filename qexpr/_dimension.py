@@ -49,7 +49,7 @@ class DimensionResult:
         Certified upper bound :math:`\\min(\\text{ambient}, P - \\text{symmetries})`.
     symmetries : int
         Rank of the known symmetry generators (one rescaling per hidden neuron, and more,
-        see :func:`qexpr._polynet_jacobian.symmetry_generators`).
+        see ``qexpr._polynet_jacobian.symmetry_generators``).
     primes, modular_ranks : tuple of int
         The primes used and the rank obtained with each.
     points : int

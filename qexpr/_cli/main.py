@@ -31,7 +31,7 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from qexpr._cli import bounds, count_pieces, dimension, slice, sweep, train
+    from qexpr._cli import bounds, count_pieces, dimension, slice, sweep, train, verify
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
@@ -39,6 +39,7 @@ def _register() -> None:
     app.command("dimension")(dimension.command)
     app.command("train", help=train.HELP)(train.command)
     app.command("sweep")(sweep.command)
+    app.command("verify")(verify.command)
 
 
 def main() -> None:
