@@ -72,7 +72,7 @@ def main() -> None:
           f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats")  # fmt: skip
     torch.manual_seed(0)
     models = {
-        "qexpr QResNet-20 (fused)": qresnet20(kind="quadratic"),
+        "qexpr QResNet-20": qresnet20(kind="quadratic"),
         "(a) QResNet-20, three convs, eager fp32": three_conv_model(qresnet20(kind="quadratic")),
         "(b) conventional ResNet-20": qresnet20(kind="linear"),
     }

@@ -30,6 +30,7 @@ from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
 from qexpr._spline import Piece, Region, Spline
 from qexpr._sweep import SweepSummary, read_sweep, run_sweep
 from qexpr._sweep_jobs import JobType, job_grid, register_job_type
+from qexpr._verify import Check, VerifyReport, verify
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "KINDS",
     "Bound",
     "Bounds",
+    "Check",
     "CompactLayer",
     "DimensionResult",
     "ExactSlice",
@@ -70,6 +72,7 @@ __all__ = [
     "SplineBound",
     "SweepSummary",
     "Theorem2Row",
+    "VerifyReport",
     "breakpoint_density",
     "chebyshev_network",
     "confirm_regions",
@@ -99,4 +102,5 @@ __all__ = [
     "theorem2_markdown",
     "theorem2_rows",
     "theorem2_summary",
+    "verify",
 ]
