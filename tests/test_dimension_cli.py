@@ -63,3 +63,14 @@ def test_bad_input_is_one_line_and_exit_2(args) -> None:
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("qexpr: error:") and "Traceback" not in result.output
+
+
+def test_through_the_qexpr_entry_point() -> None:
+    from cli import assert_one_line_error, run_cli
+
+    result = run_cli("dimension", "--kind", "conv", "--widths", "2,3,2,3,4", "--json")
+    assert result.returncode == 0, result.stderr
+    # KTB's example: 30 weights; outputs are 4 binary forms of degree 2^3 = 8 (9 monomials).
+    data = json.loads(result.stdout)
+    assert (data["parameters"], data["ambient"]) == (2 * 3 + 3 * 2 + 2 * 3 + 3 * 4, 4 * 9)
+    assert_one_line_error(run_cli("dimension", "--kind", "relu", "--widths", "2,2,1"), "kind")
