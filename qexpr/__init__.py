@@ -27,7 +27,7 @@ from qexpr._random import KINDS, random_network
 from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
 from qexpr._slice import ExactSlice, exact_slice, plane_network
 from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
-from qexpr._spline import Piece, Region, Spline
+from qexpr._spline import Cell, Piece, Region, Spline
 from qexpr._sweep import SweepSummary, read_sweep, run_sweep
 from qexpr._sweep_jobs import JobType, job_grid, register_job_type
 from qexpr._verify import Check, VerifyReport, verify
@@ -48,6 +48,7 @@ __all__ = [
     "KINDS",
     "Bound",
     "Bounds",
+    "Cell",
     "Check",
     "CompactLayer",
     "DimensionResult",

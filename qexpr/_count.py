@@ -27,7 +27,7 @@ from qexpr._float_spline import (
 from qexpr._linear_spline import is_piecewise_linear, linear_cells
 from qexpr._network import Network
 from qexpr._numbers import parse_number
-from qexpr._spline import Piece, Region, Spline, group_runs
+from qexpr._spline import Cell, Piece, Region, Spline, group_runs
 
 __all__ = ["PieceCount", "count_pieces", "spline"]
 
@@ -99,15 +99,13 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
 def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
     from qexpr._exact_spline import exact_cells
 
-    cells = exact_cells(net, domain)
+    cells = tuple(
+        Cell(c.left, c.right, c.outputs, max(max(p.degree(), 0) for p in c.outputs), c.pattern)
+        for c in exact_cells(net, domain)
+    )
     pieces = tuple(
-        Piece(
-            cells[i].left,
-            cells[j].right,
-            cells[i].outputs,
-            max(max(p.degree(), 0) for p in cells[i].outputs),
-        )
-        for i, j in group_runs(len(cells), lambda k: cells[k].outputs == cells[k + 1].outputs)
+        Piece(cells[i].left, cells[j].right, cells[i].polys, cells[i].degree)
+        for i, j in group_runs(len(cells), lambda k: cells[k].polys == cells[k + 1].polys)
     )
     regions = tuple(
         Region(cells[i].left, cells[j].right, cells[i].pattern)
@@ -120,7 +118,7 @@ def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spl
         degree=max(piece.degree for piece in pieces),
         region_count=len(regions),
         unresolved=0,
-        build=lambda: (pieces, regions),
+        build=lambda: (pieces, regions, cells),
     )
 
 
@@ -165,25 +163,35 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
     patterns = cells.patterns
     same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
 
-    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...]]:
-        runs = np.array(group_runs(len(same) + 1, lambda k: bool(same[k])))
-        left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
+    def series(first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
+        """Chebyshev series of each run's outputs, on an interval fitted to the run."""
         lo, hi = piece_windows(left, right)
-        coeffs = coefficients(runs[:, 0], lo, hi)
+        coeffs = coefficients(first, lo, hi)
+        return [
+            tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k])
+            for k in range(len(first))
+        ]
+
+    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
+        count = len(same) + 1
+        runs = np.array(group_runs(count, lambda k: bool(same[k])))
+        left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
         pieces = tuple(
-            Piece(
-                float(left[k]),
-                float(right[k]),
-                tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k]),
-                int(degrees[i]),
-            )
-            for k, (i, _) in enumerate(runs)
+            Piece(float(left[k]), float(right[k]), polys, int(degrees[i]))
+            for k, ((i, _), polys) in enumerate(zip(runs, series(runs[:, 0], left, right)))
         )
         regions = tuple(
             Region(float(cells.left[i]), float(cells.right[j]), tuple(map(bool, patterns[i])))
-            for i, j in group_runs(len(same) + 1, lambda k: bool(same_pattern[k]))
+            for i, j in group_runs(count, lambda k: bool(same_pattern[k]))
         )
-        return pieces, regions
+        every = np.arange(count)
+        finest = tuple(
+            Cell(float(a), float(b), polys, int(d), tuple(map(bool, pattern)))
+            for a, b, polys, d, pattern in zip(
+                cells.left, cells.right, series(every, cells.left, cells.right), degrees, patterns
+            )
+        )
+        return pieces, regions, finest
 
     return Spline(
         mode="float",

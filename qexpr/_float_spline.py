@@ -314,8 +314,14 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         masks.append(_states(*forward_fixed(layers, x_samples, masks, k)))
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
+    # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
+    keep = np.ones(len(left), dtype=bool)
+    keep[1:] = np.any(np.hstack([m[1:] != m[:-1] for m in masks]), axis=1)
+    starts = np.nonzero(keep)[0]
+    ends = np.append(starts[1:] - 1, len(left) - 1)
     relu = tuple(k for k, layer in enumerate(layers) if layer.activation == "relu")
-    return FloatCells(left, right, tuple(masks), relu, lost)
+    masks = [m[starts] for m in masks]
+    return FloatCells(left[starts], right[ends], tuple(masks), relu, lost)
 
 
 def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:

@@ -26,7 +26,7 @@ from qexpr._errors import QexprValueError
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Piece", "Region", "Spline"]
+__all__ = ["Cell", "Piece", "Region", "Spline"]
 
 Endpoint = "RealAlgebraic | float | None"
 
@@ -51,6 +51,17 @@ class Piece:
         if isinstance(poly, np.polynomial.Chebyshev):
             return list(poly.convert(kind=np.polynomial.Polynomial).coef[: self.degree + 1])
         return [Fraction(int(c.p), int(c.q)) for c in poly.coeffs()] or [Fraction(0)]
+
+
+@dataclass(frozen=True)
+class Cell(Piece):
+    """A maximal interval on which every ReLU neuron keeps its state, with its polynomial.
+
+    The finest subdivision: pieces are runs of cells with equal polynomials, regions runs of
+    cells with equal patterns (two adjacent cells differ in one or the other).
+    """
+
+    pattern: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,10 +105,12 @@ class Spline:
     degree: int
     region_count: int
     unresolved: int
-    build: Callable[[], tuple[tuple[Piece, ...], tuple[Region, ...]]] = field(repr=False)
+    build: Callable[[], tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]] = field(
+        repr=False
+    )
 
     @cached_property
-    def _objects(self) -> tuple[tuple[Piece, ...], tuple[Region, ...]]:
+    def _objects(self) -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
         return self.build()
 
     @property
@@ -109,6 +122,11 @@ class Spline:
     def regions(self) -> tuple[Region, ...]:
         """Maximal intervals of constant ReLU activation pattern, left to right."""
         return self._objects[1]
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        """Maximal intervals of fixed ReLU states: interval, polynomials, degree, pattern."""
+        return self._objects[2]
 
     @property
     def output_dim(self) -> int:

@@ -64,6 +64,9 @@ def test_exact_and_float_agree(net):
         exact.degree,
     )
     np.testing.assert_allclose(fl.breakpoints, exact.breakpoints, rtol=1e-6, atol=1e-6)
+    exact_cells, float_cells = exact.spline.cells, fl.spline.cells
+    assert [c.pattern for c in float_cells] == [c.pattern for c in exact_cells]
+    assert [c.degree for c in float_cells] == [c.degree for c in exact_cells]
 
 
 @given(networks())
