@@ -14,6 +14,7 @@ __all__ = [
     "AMBIGUOUS_TOL",
     "IMAG_TOL",
     "ROOT_TOL",
+    "SLOPE_TOL",
     "chebyshev_points",
     "effective_degree",
     "sign_changes",
@@ -27,6 +28,9 @@ ROOT_TOL = 1e-7
 IMAG_TOL = 1e-7
 #: Roots between ROOT_TOL and this apart, or nearly real, cannot be told apart reliably.
 AMBIGUOUS_TOL = 1e-4
+#: A root where ``|q'(t)|`` is at most this times the row's magnitude is ill-conditioned:
+#: rounding of relative size 1e-15 in the values moves it by more than ``ROOT_TOL``.
+SLOPE_TOL = 1e-8
 
 
 @cache
@@ -101,12 +105,16 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return row[keep], centre[keep], ambiguous
 
 
-def sign_changes(coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def sign_changes(
+    coeffs: np.ndarray, scale: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Roots of odd multiplicity in (-1, 1) of a batch of Chebyshev series (rows).
 
     Returns ``(rows, roots, ambiguous)``: for each sign change the row it belongs to and
-    its position t, and the number of rows whose roots were too close to resolve.
-    Rows of equal degree share one batched eigenvalue solve.
+    its position t, and the number of rows whose roots cannot be trusted: too close to
+    each other, or (given each row's magnitude ``scale``) so flat that rounding moves them
+    by more than ``ROOT_TOL`` (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share
+    one batched eigenvalue solve.
     """
     degrees = effective_degree(coeffs)
     rows_out, roots_out, ambiguous = [np.empty(0, dtype=int)], [np.empty(0)], 0
@@ -122,4 +130,10 @@ def sign_changes(coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         rows_out.append(rows[found])
         roots_out.append(t)
         ambiguous += int(np.count_nonzero(unclear))
-    return np.concatenate(rows_out), np.concatenate(roots_out), ambiguous
+    rows, roots = np.concatenate(rows_out), np.concatenate(roots_out)
+    if scale is not None and rows.size:
+        derivative = np.polynomial.chebyshev.chebder(coeffs, axis=1)[rows]
+        slope = np.polynomial.chebyshev.chebval(roots, derivative.T, tensor=False)
+        flat = np.abs(slope) <= SLOPE_TOL * scale[rows]
+        ambiguous += len(np.unique(rows[flat]))
+    return rows, roots, ambiguous

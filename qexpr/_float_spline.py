@@ -303,7 +303,8 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         w = _weights(t, left, right, degree)
         values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
         envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
-        rows, roots, ambiguous = sign_changes(chebyshev_coefficients(values, envelope))
+        coeffs = chebyshev_coefficients(values, envelope)
+        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1))
         lost += unresolved(values, envelope) + ambiguous
         parent, t_lo, t_hi = _split(roots, rows // layer.out_dim, len(left))
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
