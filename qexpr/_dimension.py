@@ -8,9 +8,10 @@ The neurovariety :math:`V` is the Zariski closure of the image of the parameter 
   :math:`J(\\theta, x_1..x_N)` at random :math:`\\theta` and points. A nonzero
   :math:`k \\times k` minor mod :math:`p` is a nonzero integer polynomial, hence
   :math:`\\dim V \\ge k` (``docs/theory.md``). Two primes are used; the larger rank wins.
-- *Upper bound* (``expected``): :math:`\\min(\\text{ambient}, P - s)` where :math:`s` is the
-  rank mod :math:`p` of the tangent vectors of known symmetries (each lies in
-  :math:`\\ker J` everywhere).
+- *Upper bound* (``expected``): the smallest of the ambient dimension, :math:`P - s` where
+  :math:`s` is the rank mod :math:`p` of the tangent vectors of known symmetries (each lies in
+  :math:`\\ker J` everywhere), and the factorisation bound :math:`\\dim\\Phi - s_\\Phi` through the
+  neurons' pre-activation polynomials (``qexpr._dimension_factored``).
 
 When the bounds meet, the dimension is ``certified``.
 """
@@ -23,6 +24,7 @@ from math import ceil, inf
 
 import numpy as np
 
+from qexpr._dimension_factored import factored_bound
 from qexpr._errors import QexprValueError
 from qexpr._polynet import PolyNetSpec, make_spec
 from qexpr._polynet_jacobian import evaluated_jacobian, symmetry_generators
@@ -46,10 +48,15 @@ class DimensionResult:
     dimension : int
         Certified lower bound: the largest modular rank of the evaluated Jacobian.
     expected : int
-        Certified upper bound :math:`\\min(\\text{ambient}, P - \\text{symmetries})`.
+        Certified upper bound :math:`\\min(\\text{ambient}, P - \\text{symmetries},
+        \\text{factored})`.
     symmetries : int
         Rank of the known symmetry generators (one rescaling per hidden neuron, and more,
         see ``qexpr._polynet_jacobian.symmetry_generators``).
+    factored : int
+        Factorisation bound :math:`\\dim\\Phi - s_\\Phi`: the summed dimensions of the neurons'
+        sets of pre-activation polynomials minus the rank of the tangents of curves in
+        :math:`\\Phi` along which the outputs are constant (``qexpr._dimension_factored``).
     primes, modular_ranks : tuple of int
         The primes used and the rank obtained with each.
     points : int
@@ -66,6 +73,7 @@ class DimensionResult:
     dimension: int
     expected: int
     symmetries: int
+    factored: int
     primes: tuple[int, ...]
     modular_ranks: tuple[int, ...]
     points: int
@@ -77,8 +85,12 @@ class DimensionResult:
             raise QexprValueError("modular_ranks: expected one rank per prime")
         if self.dimension != max(self.modular_ranks):
             raise QexprValueError("dimension: expected the largest modular rank")
-        if self.expected != min(self.spec.ambient, self.spec.parameters - self.symmetries):
-            raise QexprValueError("expected: must be min(ambient, parameters - symmetries)")
+        if self.expected != min(
+            self.spec.ambient, self.spec.parameters - self.symmetries, self.factored
+        ):
+            raise QexprValueError(
+                "expected: must be min(ambient, parameters - symmetries, factored)"
+            )
         if self.dimension > self.expected:
             raise QexprValueError(
                 f"dimension {self.dimension} exceeds the upper bound {self.expected}: "
@@ -158,11 +170,13 @@ def _modular_ranks(spec: PolyNetSpec, seed: int, n_points: int) -> tuple[int, ..
     return tuple(ranks)
 
 
-def _symmetry_rank(spec: PolyNetSpec, seed: int) -> int:
-    """Rank mod the first prime of the symmetry generators at random parameters."""
+def _upper_bounds(spec: PolyNetSpec, seed: int) -> tuple[int, int]:
+    """Rank of the symmetry generators and the factorisation bound, mod the first prime at
+    random parameters."""
     p = PRIMES[0]
     theta = np.random.default_rng([seed, len(PRIMES)]).integers(1, p, spec.parameters)
-    return modular_rank(symmetry_generators(spec, theta, p), p)
+    dim_phi, tangents = factored_bound(spec, theta, p)
+    return modular_rank(symmetry_generators(spec, theta, p), p), dim_phi - tangents
 
 
 def float_spectrum(spec: PolyNetSpec, seed: int, n_points: int) -> np.ndarray:
@@ -232,8 +246,8 @@ def neurovariety_dimension(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise QexprValueError(f"seed: expected a non-negative int, got {seed!r}")
     spec = make_spec(kind, widths, r, bias)
-    symmetries = _symmetry_rank(spec, seed)
-    upper = min(spec.ambient, spec.parameters - symmetries)
+    symmetries, factored = _upper_bounds(spec, seed)
+    upper = min(spec.ambient, spec.parameters - symmetries, factored)
     n_points = _number_of_points(spec)
     ranks = _modular_ranks(spec, seed, n_points)
     dimension = max(ranks)
@@ -249,6 +263,7 @@ def neurovariety_dimension(
         dimension=dimension,
         expected=upper,
         symmetries=symmetries,
+        factored=factored,
         primes=PRIMES,
         modular_ranks=ranks,
         points=n_points,

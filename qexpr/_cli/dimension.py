@@ -27,6 +27,7 @@ def _table(result: dict) -> str:
         ("parameters", result["parameters"]),
         ("ambient", result["ambient"]),
         ("symmetries", result["symmetries"]),
+        ("factorisation bound", result["factored"]),
         ("expected (upper bound)", result["expected"]),
         ("dimension (lower bound)", result["dimension"]),
         ("certified", result["certified"]),
@@ -57,7 +58,8 @@ def command(
     """Dimension of the neurovariety (functional variety) of a polynomial network.
 
     The lower bound is the rank of the Jacobian of the outputs at random points over two prime
-    fields (certified); the upper bound ("expected") is min(ambient, parameters - symmetries).
+    fields (certified); the upper bound ("expected") is min(ambient, parameters - symmetries,
+    factorisation bound through the neurons' pre-activation polynomials).
     "certified" means they meet. Hidden layers are conv (z^r), quadratic or compact neurons
     (activation z^r, identity by default), the output layer is linear.
 
