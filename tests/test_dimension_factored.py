@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -29,7 +30,7 @@ def _small(arch: tuple) -> bool:
     factor = r if kind == "conv" else 2 * r
     degree = factor ** (len(widths) - 2)  # hidden layers; the output layer is linear
     monomials = math.comb(widths[0] + degree, degree)
-    parameters = 4 * sum(m * n for m, n in zip(widths, widths[1:]))
+    parameters = 4 * sum(m * n for m, n in itertools.pairwise(widths))
     return widths[-1] * monomials * parameters <= 10**6
 
 
