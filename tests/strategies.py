@@ -75,3 +75,13 @@ def reference_relu_patterns(data: dict, x: np.ndarray) -> np.ndarray:
             out.append(z)
         h = out
     return np.array(states).T if states else np.zeros((len(x), 0), dtype=bool)
+
+
+def modular_point(arch: tuple, seed: int, n_points: int, p: int) -> tuple:
+    """``(spec, rng, theta, points)``: a polynomial network with random parameters mod p."""
+    from qexpr._polynet import make_spec
+
+    spec = make_spec(*arch)
+    rng = np.random.default_rng(seed)
+    theta = rng.integers(0, p, spec.parameters)
+    return spec, rng, theta, rng.integers(0, p, (n_points, spec.widths[0]))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import modular_point
 
 from qexpr._dimension import PRIMES, DimensionResult, neurovariety_dimension
 from qexpr._errors import QexprError
-from qexpr._polynet import make_spec
 from qexpr._polynet_jacobian import evaluated_jacobian, symmetry_generators
 
 architectures = st.tuples(
@@ -75,11 +75,8 @@ def test_quadratic_contains_square_network(widths, bias, seed) -> None:
 
 @given(architectures, st.integers(0, 2**32))
 def test_symmetry_generators_lie_in_the_jacobian_kernel(arch, seed) -> None:
-    spec = make_spec(*arch)
     p = PRIMES[1]
-    rng = np.random.default_rng(seed)
-    theta = rng.integers(0, p, spec.parameters)
-    points = rng.integers(0, p, (5, spec.widths[0]))
+    spec, rng, theta, points = modular_point(arch, seed, 5, p)
     jac = evaluated_jacobian(spec, theta, points, p)
     gens = symmetry_generators(spec, theta, p)
     product = (jac.astype(object) @ gens.astype(object)) % p

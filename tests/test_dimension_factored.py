@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import modular_point
 
 from qexpr._dimension import PRIMES, neurovariety_dimension
 from qexpr._dimension_factored import (
@@ -70,11 +71,8 @@ def factored_outputs(spec, point, points, p):
 
 @given(architectures, st.integers(0, 2**32))
 def test_outputs_factor_through_the_pre_activation_matrices(arch, seed) -> None:
-    spec = make_spec(*arch)
     p = PRIMES[1]
-    rng = np.random.default_rng(seed)
-    theta = rng.integers(0, p, spec.parameters)
-    points = rng.integers(0, p, (4, spec.widths[0]))
+    spec, _, theta, points = modular_point(arch, seed, 4, p)
     point = factored_point(spec, theta, p)
     assert np.array_equal(
         factored_outputs(spec, point, points, p), network_outputs(spec, theta, points, p)
@@ -100,11 +98,8 @@ def test_tangents_keep_the_outputs_to_first_order(arch, seed) -> None:
     # g(e) = f(y + e v) - f(y) is a polynomial in e; its linear coefficient (Lagrange
     # interpolation at 0 and enough nodes, exact mod p) must vanish. v is a random
     # combination of all tangents (the condition is linear in v).
-    spec = make_spec(*arch)
     p = PRIMES[1]
-    rng = np.random.default_rng(seed)
-    theta = rng.integers(0, p, spec.parameters)
-    points = rng.integers(0, p, (3, spec.widths[0]))
+    spec, rng, theta, points = modular_point(arch, seed, 3, p)
     point = factored_point(spec, theta, p)
     degree = 2 ** (spec.depth) * max(spec.r, default=1) ** spec.depth + 1
     es = np.arange(1, degree + 2)
