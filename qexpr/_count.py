@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from qexpr._errors import QexprError, QexprTypeError, QexprValueError
+from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._float_spline import (
     RTOL,
     FloatCells,
@@ -26,7 +26,7 @@ from qexpr._float_spline import (
 )
 from qexpr._linear_spline import is_piecewise_linear, linear_cells
 from qexpr._network import Network
-from qexpr._numbers import parse_number
+from qexpr._numbers import parse_vector
 from qexpr._spline import Cell, Piece, Region, Spline, group_runs
 
 __all__ = ["PieceCount", "count_pieces", "spline"]
@@ -85,12 +85,9 @@ class PieceCount:
 def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     if domain is None:
         return None
-    if not isinstance(domain, tuple | list) or len(domain) != 2:
+    if not isinstance(domain, tuple | list):
         raise QexprTypeError(f"domain: expected None or a pair (a, b), got {domain!r}")
-    try:
-        a, b = (parse_number(v, "domain") for v in domain)
-    except QexprError as exc:
-        raise type(exc)(str(exc)) from None
+    a, b = parse_vector(domain, "domain", 2)
     if not a < b:
         raise QexprValueError(f"domain: expected a < b, got [{domain[0]}, {domain[1]}]")
     return (a, b) if exact else (float(a), float(b))

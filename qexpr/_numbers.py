@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 
 from qexpr._errors import QexprTypeError, QexprValueError
 
-__all__ = ["format_number", "parse_number"]
+__all__ = ["format_number", "parse_number", "parse_vector"]
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _FRACTION = re.compile(r"([+-]?\d+)/(\d+)")
@@ -68,3 +69,18 @@ def format_number(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return f"{value.numerator}/{value.denominator}"
+
+
+def parse_vector(value: object, name: str, length: int | None = None) -> tuple[Fraction, ...]:
+    """Read a vector exactly: a sequence of numbers or a string ``"0.5,-1,1/3"``.
+
+    Raises :class:`QexprValueError` naming ``name`` when ``length`` is given and differs.
+    """
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, Sequence) and not hasattr(value, "__array__"):
+        raise QexprTypeError(f"{name}: expected a sequence of numbers, got {value!r}")
+    vector = tuple(parse_number(v, name) for v in value)
+    if length is not None and len(vector) != length:
+        raise QexprValueError(f"{name}: expected {length} numbers, got {len(vector)}")
+    return vector

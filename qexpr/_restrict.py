@@ -17,36 +17,16 @@ linear regions in deep networks"): breakpoints per unit length along seeded rand
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from qexpr._count import count_pieces
-from qexpr._errors import QexprError, QexprTypeError, QexprValueError
+from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import LinearLayer, Network
-from qexpr._numbers import parse_number
+from qexpr._numbers import parse_vector
 
-__all__ = ["LineDensity", "breakpoint_density", "parse_vector", "restrict_to_line"]
-
-
-def parse_vector(value: object, name: str, length: int | None = None) -> tuple[Fraction, ...]:
-    """Read a vector exactly: a sequence of numbers or a string ``"0.5,-1,1/3"``."""
-    if isinstance(value, str):
-        value = [part for part in value.split(",")]
-    if not isinstance(value, Sequence | np.ndarray):
-        raise QexprTypeError(f"{name}: expected a sequence of numbers, got {value!r}")
-    try:
-        vector = tuple(parse_number(v, name) for v in value)
-    except QexprError as exc:
-        raise type(exc)(str(exc)) from None
-    if length is not None and len(vector) != length:
-        raise QexprValueError(
-            f"{name}: expected {length} comma-separated numbers (the input dimension), "
-            f"got {len(vector)}"
-        )
-    return vector
+__all__ = ["LineDensity", "breakpoint_density", "restrict_to_line"]
 
 
 def restrict_to_line(net: Network, point: object, direction: object) -> Network:

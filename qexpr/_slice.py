@@ -25,7 +25,7 @@ import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import LinearLayer, Network
-from qexpr._restrict import parse_vector
+from qexpr._numbers import parse_vector
 
 __all__ = ["ExactSlice", "exact_slice", "plane_network"]
 
