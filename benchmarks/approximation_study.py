@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from qexpr._approximation import FORMULAS, markdown_table, study
-from qexpr._plots import plot_approximation
+from qexpr.studies._approximation import FORMULAS, markdown_table, study
+from qexpr.studies._plots import plot_approximation
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from qexpr import count_pieces, kind_bounds, random_network
-from qexpr._plots import plot_bounds
+from qexpr.studies._plots import plot_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("quadratic", "relu", "square")

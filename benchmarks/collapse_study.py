@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from qexpr.nn import ReLinear, TrainConfig
-from qexpr.nn._collapse import Condition, markdown_table, run_condition, summarise
+from qexpr.studies._collapse import Condition, markdown_table, run_condition, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
 GAMMAS = (0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)

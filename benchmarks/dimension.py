@@ -11,9 +11,9 @@ import argparse
 import time
 from functools import partial
 
-from qexpr._dimension import neurovariety_dimension
-from qexpr._polynet import make_spec
-from qexpr._polynet_symbolic import coefficient_jacobian_rank
+from qexpr.dimension._dimension import neurovariety_dimension
+from qexpr.dimension._spec import make_spec
+from qexpr.dimension._sympy_oracle import coefficient_jacobian_rank
 
 SMALL = [
     ("conv", (2, 3, 2, 3, 4), 2),

@@ -18,7 +18,7 @@ import flint
 import sympy
 
 import qexpr
-from qexpr._algebraic import RootCache, _isolate
+from qexpr.spline._algebraic import RootCache, _isolate
 
 
 def collect_factors() -> dict[int, list[flint.fmpz_poly]]:

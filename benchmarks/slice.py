@@ -15,7 +15,7 @@ import numpy as np
 import regioncam
 
 import qexpr
-from qexpr._slice import exact_slice
+from qexpr.slice._polygons import exact_slice
 
 
 def regioncam_faces(net: qexpr.Network) -> tuple[int, int]:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from tqdm import tqdm
 
-from qexpr._dimension_table import (
+from qexpr.dimension._table import (
     theorem2_architectures,
     theorem2_markdown,
     theorem2_rows,

@@ -69,13 +69,13 @@ nitpick_ignore_regex = [
     ("py:class", r"(Fraction|Path|Any|Sequence|Iterable|Callable|Literal|Mapping)"),
     ("py:class", r"(ndarray|Tensor|Module|Optimizer|Generator|os\.PathLike)"),
     ("py:func", r"numpy\..*"),
-    # qexpr._spline's private alias for an interval end, RealAlgebraic | float | None
+    # qexpr.spline._types's private alias for an interval end, RealAlgebraic | float | None
     # (Piece and Region say so in their docstrings).
     ("py:class", r"Endpoint"),
 ]
 
 #: The packages whose ``__all__`` the API reference must cover (checked at build time).
-API_MODULES = ("qexpr", "qexpr.nn")
+API_MODULES = ("qexpr", "qexpr.sweep", "qexpr.studies", "qexpr.nn")
 
 
 def _dataclass_factories(app, what, name, obj, options, signature, return_annotation):

@@ -1,7 +1,15 @@
 """qexpr: expressivity and training of quadratic neural networks.
 
-The public API is re-exported here; the implementation lives in private modules.
+The core is re-exported here: networks and their layers, the file format, random networks
+and constructions, bounds, the spline engine (:mod:`qexpr.spline`), slices
+(:mod:`qexpr.slice`) and the neurovariety dimension. Sweeps (:mod:`qexpr.sweep`), the
+Theorem 2 tables (:mod:`qexpr.dimension`), the studies and ``verify``
+(:mod:`qexpr.studies`) and the PyTorch layer (:mod:`qexpr.nn`) live in their subpackages.
+``import qexpr`` loads neither torch, sympy nor python-flint. See docs/architecture.md.
 """
+
+import importlib
+import warnings
 
 from qexpr._bounds import Bound, Bounds, SplineBound, kind_bounds, spline_bound
 from qexpr._constructions import (
@@ -10,37 +18,67 @@ from qexpr._constructions import (
     sawtooth_chebyshev_network,
     sawtooth_network,
 )
-from qexpr._count import PieceCount, count_pieces, spline
-from qexpr._dimension import DimensionResult, neurovariety_dimension
-from qexpr._dimension_table import (
-    Theorem2Row,
-    theorem2_architectures,
-    theorem2_markdown,
-    theorem2_rows,
-    theorem2_summary,
-)
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
-from qexpr._polynet import PolyNetSpec, make_spec
 from qexpr._random import KINDS, random_network
-from qexpr._restrict import LineDensity, breakpoint_density, restrict_to_line
-from qexpr._slice import ExactSlice, exact_slice, plane_network
-from qexpr._slice_grid import GridSlice, confirm_regions, grid_slice
-from qexpr._spline import Cell, Piece, Region, Spline
-from qexpr._sweep import SweepSummary, read_sweep, run_sweep
-from qexpr._sweep_jobs import JobType, job_grid, register_job_type
-from qexpr._verify import Check, VerifyReport, verify
+from qexpr.dimension import DimensionResult, PolyNetSpec, make_spec, neurovariety_dimension
+from qexpr.slice import (
+    ExactSlice,
+    GridSlice,
+    confirm_regions,
+    exact_slice,
+    grid_slice,
+    plane_network,
+)
+from qexpr.spline import (
+    Cell,
+    LineDensity,
+    Piece,
+    PieceCount,
+    Region,
+    Spline,
+    breakpoint_density,
+    count_pieces,
+    restrict_to_line,
+    spline_form,
+)
 
 __version__ = "0.1.0"
+
+#: Names that moved to a subpackage in 0.2; the old spelling warns for one release.
+_MOVED = {
+    "SweepSummary": "qexpr.sweep",
+    "read_sweep": "qexpr.sweep",
+    "run_sweep": "qexpr.sweep",
+    "JobType": "qexpr.sweep",
+    "job_grid": "qexpr.sweep",
+    "register_job_type": "qexpr.sweep",
+    "Theorem2Row": "qexpr.dimension",
+    "theorem2_architectures": "qexpr.dimension",
+    "theorem2_markdown": "qexpr.dimension",
+    "theorem2_rows": "qexpr.dimension",
+    "theorem2_summary": "qexpr.dimension",
+    "Check": "qexpr.studies",
+    "VerifyReport": "qexpr.studies",
+    "verify": "qexpr.studies",
+}
 
 
 def __getattr__(name: str) -> object:
     # python-flint loads only when exact arithmetic is first needed (fast CLI start-up).
     if name == "RealAlgebraic":
-        from qexpr._algebraic import RealAlgebraic
+        from qexpr.spline._algebraic import RealAlgebraic
 
         return RealAlgebraic
+    if name in _MOVED:
+        home = _MOVED[name]
+        warnings.warn(
+            f"qexpr.{name} moved to {home}.{name}; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module 'qexpr' has no attribute {name!r}")
 
 
@@ -49,12 +87,10 @@ __all__ = [
     "Bound",
     "Bounds",
     "Cell",
-    "Check",
     "CompactLayer",
     "DimensionResult",
     "ExactSlice",
     "GridSlice",
-    "JobType",
     "Layer",
     "LineDensity",
     "LinearLayer",
@@ -71,9 +107,6 @@ __all__ = [
     "Region",
     "Spline",
     "SplineBound",
-    "SweepSummary",
-    "Theorem2Row",
-    "VerifyReport",
     "breakpoint_density",
     "chebyshev_network",
     "confirm_regions",
@@ -81,7 +114,6 @@ __all__ = [
     "embed_in_quadratic",
     "exact_slice",
     "grid_slice",
-    "job_grid",
     "kind_bounds",
     "load_network",
     "make_spec",
@@ -90,18 +122,10 @@ __all__ = [
     "neurovariety_dimension",
     "plane_network",
     "random_network",
-    "read_sweep",
-    "register_job_type",
     "restrict_to_line",
-    "run_sweep",
     "save_network",
     "sawtooth_chebyshev_network",
     "sawtooth_network",
-    "spline",
     "spline_bound",
-    "theorem2_architectures",
-    "theorem2_markdown",
-    "theorem2_rows",
-    "theorem2_summary",
-    "verify",
+    "spline_form",
 ]

@@ -1,5 +1,5 @@
 """``python -m qexpr`` runs the command line."""
 
-from qexpr._cli.main import main
+from qexpr.cli.main import main
 
 main()

@@ -79,7 +79,7 @@ def reference_relu_patterns(data: dict, x: np.ndarray) -> np.ndarray:
 
 def modular_point(arch: tuple, seed: int, n_points: int, p: int) -> tuple:
     """``(spec, rng, theta, points)``: a polynomial network with random parameters mod p."""
-    from qexpr._polynet import make_spec
+    from qexpr.dimension._spec import make_spec
 
     spec = make_spec(*arch)
     rng = np.random.default_rng(seed)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from qexpr._approximation import TARGETS, fit, markdown_table, study
 from qexpr._errors import QexprError
-from qexpr._plots import plot_approximation
+from qexpr.studies._approximation import TARGETS, fit, markdown_table, study
+from qexpr.studies._plots import plot_approximation
 
 torch.set_num_threads(1)
 TEST_X = np.linspace(-1, 1, 4001)

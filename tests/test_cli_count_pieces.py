@@ -167,7 +167,7 @@ def test_random_lines_bad_values(extra, words):
 
 
 def test_plot_along_a_line_labels_t(tmp_path, monkeypatch):
-    from qexpr import _plots
+    from qexpr.studies import _plots
 
     labels = []
 
@@ -178,6 +178,8 @@ def test_plot_along_a_line_labels_t(tmp_path, monkeypatch):
     monkeypatch.setattr(_plots, "_save", save)
     net = qexpr.random_network("relu", [2, 3, 1], seed=0)
     line = qexpr.restrict_to_line(net, "0,0", "1,1")
-    _plots.plot_spline(qexpr.spline(line), tmp_path / "a.png", xlabel="t")
-    _plots.plot_spline(qexpr.spline(qexpr.random_network("relu", [1, 3, 1])), tmp_path / "b.png")
+    _plots.plot_spline(qexpr.spline_form(line), tmp_path / "a.png", xlabel="t")
+    _plots.plot_spline(
+        qexpr.spline_form(qexpr.random_network("relu", [1, 3, 1])), tmp_path / "b.png"
+    )
     assert labels == ["t", "x"]

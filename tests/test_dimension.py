@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import modular_point
 
-from qexpr._dimension import PRIMES, DimensionResult, neurovariety_dimension
 from qexpr._errors import QexprError
-from qexpr._polynet_jacobian import evaluated_jacobian, symmetry_generators
+from qexpr.dimension._dimension import PRIMES, DimensionResult, neurovariety_dimension
+from qexpr.dimension._jacobian import evaluated_jacobian, symmetry_generators
 
 architectures = st.tuples(
     st.sampled_from(["conv", "quadratic", "compact"]),
@@ -146,7 +146,7 @@ def test_result_rejects_a_dimension_above_its_upper_bound() -> None:
 
 @given(st.lists(st.integers(1, 3), min_size=3, max_size=4).map(tuple))
 def test_theorem2_rows_are_consistent(widths) -> None:
-    from qexpr._dimension_table import theorem2_markdown, theorem2_rows
+    from qexpr.dimension._table import theorem2_markdown, theorem2_rows
 
     (row,) = theorem2_rows([widths])
     assert row.quadratic.dimension >= row.conv.dimension  # V_z2 ⊆ V_quad
@@ -155,7 +155,7 @@ def test_theorem2_rows_are_consistent(widths) -> None:
 
 
 def test_theorem2_architecture_count() -> None:
-    from qexpr._dimension_table import theorem2_architectures
+    from qexpr.dimension._table import theorem2_architectures
 
     assert len(list(theorem2_architectures())) == sum(3 * 4**h for h in (2, 3, 4))
 

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from qexpr._cli import dimension
+from qexpr.cli import dimension
 
 app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
 app.command("dimension")(dimension.command)

@@ -11,15 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import modular_point
 
-from qexpr._dimension import PRIMES, neurovariety_dimension
-from qexpr._dimension_factored import (
+from qexpr.dimension._dimension import PRIMES, neurovariety_dimension
+from qexpr.dimension._factored import (
     factored_bound,
     factored_point,
     factored_tangents,
     neuron_dimension,
 )
-from qexpr._polynet import make_spec
-from qexpr._polynet_jacobian import evaluated_jacobian
+from qexpr.dimension._jacobian import evaluated_jacobian
+from qexpr.dimension._spec import make_spec
 
 
 def _small(arch: tuple) -> bool:
@@ -45,7 +45,7 @@ architectures = st.tuples(
 
 def network_outputs(spec, theta, points, p):
     """f(x) at each point, layer by layer with the Jacobian module's forward pass."""
-    from qexpr._polynet_jacobian import _power, _pre_activation
+    from qexpr.dimension._jacobian import _power, _pre_activation
 
     a = points
     for layer, w in enumerate(spec.blocks(theta), start=1):
@@ -197,7 +197,7 @@ def test_factored_bound_is_no_weaker_than_the_jacobian_rank_of_phi() -> None:
     p = PRIMES[0]
     theta = np.random.default_rng(1).integers(1, p, spec.parameters)
     points = np.random.default_rng(2).integers(1, p, (spec.monomials, 3))
-    from qexpr._dimension import modular_rank
+    from qexpr.dimension._dimension import modular_rank
 
     rank = modular_rank(evaluated_jacobian(spec, theta, points, p), p)
     dim_phi, tangents = factored_bound(spec, theta, p)

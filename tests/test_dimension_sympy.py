@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import sympy
 
-from qexpr._dimension import PRIMES, neurovariety_dimension
-from qexpr._polynet import make_spec
-from qexpr._polynet_jacobian import evaluated_jacobian
-from qexpr._polynet_symbolic import coefficient_jacobian_rank, symbolic_network
+from qexpr.dimension._dimension import PRIMES, neurovariety_dimension
+from qexpr.dimension._jacobian import evaluated_jacobian
+from qexpr.dimension._spec import make_spec
+from qexpr.dimension._sympy_oracle import coefficient_jacobian_rank, symbolic_network
 
 TINY = [
     ("conv", (2, 2, 1), 2, False),

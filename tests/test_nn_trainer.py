@@ -9,8 +9,8 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from qexpr._cli import train as train_cli
 from qexpr._errors import QexprError
+from qexpr.cli import train as train_cli
 from qexpr.nn import Dataset, ReLinear, TrainConfig, TrainingDivergedError, load_dataset, train
 
 torch.set_num_threads(1)

@@ -20,15 +20,6 @@ CACHE = ROOT / "docs" / "_build" / ".jupyter_cache"
 CELL_TIMEOUT_S = 300
 
 
-def _needs(path: Path) -> str | None:
-    """Why a notebook cannot run in this version (a module it needs is missing), or None."""
-    import qexpr
-
-    if path.name.startswith("03_") and not hasattr(qexpr, "neurovariety_dimension"):
-        return "qexpr.neurovariety_dimension is not available in this version"
-    return None
-
-
 def test_every_notebook_is_collected_and_stored_without_outputs():
     import nbformat
 
@@ -52,9 +43,6 @@ def test_notebook_runs(path: Path) -> None:
     from jupyter_cache.base import CacheBundleIn
     from nbclient import NotebookClient
 
-    reason = _needs(path)
-    if reason:
-        pytest.skip(reason)
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MPLBACKEND", None)  # the kernel draws figures inline (PNG outputs)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from strategies import kinds, rational_points, small_rationals, widths
 
 import qexpr
-from qexpr._restrict import breakpoint_density, restrict_to_line
+from qexpr.spline._restrict import breakpoint_density, restrict_to_line
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -31,7 +31,7 @@ def test_restriction_equals_direct_evaluation(kind, n, data):
     expected = net.evaluate_exact(np.array(direct, dtype=object)).tolist()
     assert line.evaluate_exact(np.array(ts, dtype=object)[:, None]).tolist() == expected
     # The exact spline in t agrees too.
-    assert [list(r) for r in qexpr.spline(line).evaluate_exact(ts)] == expected
+    assert [list(r) for r in qexpr.spline_form(line).evaluate_exact(ts)] == expected
 
 
 def test_cli_line_matches_library():

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qexpr
-from qexpr._slice import exact_slice
-from qexpr._slice_grid import confirm_regions, grid_slice
+from qexpr.slice._grid import confirm_regions, grid_slice
+from qexpr.slice._polygons import exact_slice
 
 
 def reference_grid(net: qexpr.Network, resolution: int) -> tuple[int, set]:
@@ -159,7 +159,7 @@ def test_cli_slice_wrong_input_dim(tmp_path):
 def test_exact_plot_draws_polygons_tiling_the_box(tmp_path, monkeypatch):
     from matplotlib.collections import PolyCollection
 
-    from qexpr import _plots
+    from qexpr.studies import _plots
 
     figures = []
     monkeypatch.setattr(_plots, "_save", lambda fig, path: figures.append(fig))

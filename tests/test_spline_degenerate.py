@@ -116,7 +116,7 @@ def test_odd_and_even_multiplicity_roots(mode):
 def test_irrational_breakpoints_are_exact():
     # relu(x^2 - 2): breakpoints ±sqrt(2), roots of the irreducible x^2 - 2.
     n = net(quad([[1]], [0], [[1]], [0], [[0]], [-2]), lin([[1]], [0]))
-    s = qexpr.spline(n)
+    s = qexpr.spline_form(n)
     assert len(s.pieces) == 3
     assert [float(b) for b in s.breakpoints] == pytest.approx([-math.sqrt(2), math.sqrt(2)])
     assert all(b.poly == flint.fmpz_poly([-2, 0, 1]) for b in s.breakpoints)
@@ -161,6 +161,6 @@ def test_square_network_is_one_polynomial(mode):
 def test_exact_polynomials_by_hand():
     # relu(x) * relu(x) through a quadratic output: x^2 for x > 0, 0 for x < 0.
     n = net(lin([[1]], [0], "relu"), quad([[1]], [0], [[1]], [0], [[0]], [0], "identity"))
-    s = qexpr.spline(n)
+    s = qexpr.spline_form(n)
     assert [p.polys[0] for p in s.pieces] == [flint.fmpq_poly([]), flint.fmpq_poly([0, 0, 1])]
     assert s.evaluate_exact([F(-3), F(1, 2)]) == [(F(0),), (F(1, 4),)]

@@ -24,7 +24,7 @@ def degree_bound(net: qexpr.Network) -> int:
 
 @given(networks(), rational_points())
 def test_exact_spline_equals_exact_network(net, points):
-    s = qexpr.spline(net, mode="exact")
+    s = qexpr.spline_form(net, mode="exact")
     values = s.evaluate_exact(points)
     expected = net.evaluate_exact(np.array(points, dtype=object)[:, None])
     assert [list(v) for v in values] == expected.tolist()
@@ -33,7 +33,7 @@ def test_exact_spline_equals_exact_network(net, points):
 @given(networks())
 def test_exact_spline_at_its_own_rational_breakpoints(net):
     # At a breakpoint both neighbouring pieces must agree with the network (continuity).
-    s = qexpr.spline(net, mode="exact")
+    s = qexpr.spline_form(net, mode="exact")
     for i, b in enumerate(s.breakpoints):
         if b.is_rational:
             q = b.as_fraction()
@@ -46,7 +46,7 @@ def test_exact_spline_at_its_own_rational_breakpoints(net):
 
 @given(networks(), st.data())
 def test_float_spline_matches_network(net, data):
-    s = qexpr.spline(net, mode="float")
+    s = qexpr.spline_form(net, mode="float")
     x = np.array(data.draw(st.lists(st.floats(-8, 8), min_size=1, max_size=16)))
     expected = net.evaluate(x[:, None])
     # A piece is a Chebyshev series on an interval fitted to it: its rounding error is
@@ -82,7 +82,7 @@ def test_degree_within_the_product_bound(net):
 
 @given(networks())
 def test_pieces_and_regions(net):
-    s = qexpr.spline(net, mode="exact")
+    s = qexpr.spline_form(net, mode="exact")
     # Every region carries one polynomial, so pieces never outnumber regions,
     # and adjacent pieces really differ.
     assert len(s.pieces) <= len(s.regions)
@@ -92,7 +92,7 @@ def test_pieces_and_regions(net):
 
 @given(networks())
 def test_dense_sampling_never_exceeds_exact_count(net):
-    s = qexpr.spline(net, mode="exact")
+    s = qexpr.spline_form(net, mode="exact")
     points = [float(b) for r in s.regions for b in (r.left, r.right) if b is not None]
     lo, hi = (min(points) - 1, max(points) + 1) if points else (-10.0, 10.0)
     # A generic grid: shifted by an irrational amount so that no point sits exactly on a
@@ -110,8 +110,8 @@ def test_dense_sampling_never_exceeds_exact_count(net):
 @given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 6), min_size=1, max_size=3))
 def test_linear_engine_matches_general_float_engine(seed, hidden):
     # Two independent float algorithms on ReLU networks: affine propagation vs Chebyshev.
-    from qexpr._float_spline import float_cells
-    from qexpr._linear_spline import linear_cells
+    from qexpr.spline._float import float_cells
+    from qexpr.spline._linear import linear_cells
 
     net = qexpr.random_network("relu", [1, *hidden, 1], seed=seed, exact=False)
     fast, *_ = linear_cells(net)

@@ -12,9 +12,9 @@ import pytest
 from cli import assert_one_line_error, run_cli
 
 import qexpr
-from qexpr import _sweep
-from qexpr._sweep import read_sweep, run_sweep
-from qexpr._sweep_jobs import JobType, job_grid, job_key, register_job_type
+from qexpr.sweep import _sweep
+from qexpr.sweep._jobs import JobType, job_grid, job_key, register_job_type
+from qexpr.sweep._sweep import read_sweep, run_sweep
 
 
 def _fake_run(seed: int, sleep: float, fail: bool, log: str) -> dict:

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from typer.testing import CliRunner
 
-import qexpr._verify_checks as checks
+import qexpr.studies._checks as checks
 from qexpr._bounds import kind_bounds
-from qexpr._cli import main
-from qexpr._verify import verify
+from qexpr.cli import main
+from qexpr.studies._verify import verify
 from tests.cli import run_cli
 
 CHECK_NAMES = ["random-networks", "constructions", "inclusions", "dimension", "relinear-training"]
@@ -43,7 +43,7 @@ def _loose_bounds(kind, widths):
 
 
 def test_a_violated_bound_fails_the_check(monkeypatch):
-    import qexpr._verify as verify_module
+    import qexpr.studies._verify as verify_module
 
     monkeypatch.setattr(checks, "kind_bounds", _loose_bounds)
     monkeypatch.setattr(verify_module, "CHECKS", verify_module.CHECKS[:3])  # no training
@@ -57,7 +57,7 @@ def test_a_violated_bound_fails_the_check(monkeypatch):
 
 
 def test_cli_exits_1_when_a_check_fails(monkeypatch, tmp_path):
-    import qexpr._verify as verify_module
+    import qexpr.studies._verify as verify_module
 
     def fails(settings):
         return checks.Check("always-fails", False, "FAILED: on purpose")
@@ -79,7 +79,7 @@ def test_cli_exits_1_when_a_check_fails(monkeypatch, tmp_path):
 
 
 def test_an_exception_is_a_failed_check_not_a_crash(monkeypatch):
-    import qexpr._verify as verify_module
+    import qexpr.studies._verify as verify_module
 
     def broken(settings):
         raise ZeroDivisionError("on purpose")

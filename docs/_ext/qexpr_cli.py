@@ -1,6 +1,6 @@
 """Sphinx extension: the ``qexpr-cli`` directive, every command's ``--help`` at build time.
 
-The help text comes from the typer app itself (``qexpr._cli.main.app`` after
+The help text comes from the typer app itself (``qexpr.cli.main.app`` after
 ``_register()``), so the CLI reference lists exactly the commands that exist, with the
 options and examples the installed code prints; it cannot go stale.
 """
@@ -17,7 +17,7 @@ WIDTH = 80
 
 def command_names() -> list[str]:
     """The registered sub-commands of ``qexpr``, in registration order."""
-    from qexpr._cli import main
+    from qexpr.cli import main
 
     if not main.app.registered_commands:
         main._register()
@@ -28,7 +28,7 @@ def help_text(*args: str) -> str:
     """What ``qexpr ARGS --help`` prints (exit status 0 checked)."""
     from typer.testing import CliRunner
 
-    from qexpr._cli import main
+    from qexpr.cli import main
 
     command_names()
     result = CliRunner().invoke(

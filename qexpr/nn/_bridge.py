@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-import qexpr
 from qexpr._errors import QexprTypeError
+from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
 from qexpr.nn._config import TrainConfig
 from qexpr.nn._layers import CompactLinear, QuadraticLinear
 from qexpr.nn._models import QMLP
 from qexpr.nn._trainer import train
+from qexpr.spline import count_pieces
 
 __all__ = ["to_qexpr_network", "track_pieces"]
 
@@ -30,34 +31,34 @@ def _array(t: torch.Tensor | None, rows: int) -> np.ndarray:
     return t.detach().cpu().double().numpy().copy()
 
 
-def _layer(module: nn.Module, activation: str) -> qexpr.Layer:
+def _layer(module: nn.Module, activation: str) -> Layer:
     out = module.out_features
     if isinstance(module, QuadraticLinear):
-        return qexpr.QuadraticLayer(
+        return QuadraticLayer(
             wr=_array(module.wr, out), br=_array(module.br, out), wg=_array(module.wg, out),
             bg=_array(module.bg, out), wb=_array(module.wb, out), c=_array(module.c, out),
             activation=activation,
         )  # fmt: skip
     if isinstance(module, CompactLinear):
-        return qexpr.CompactLayer(
+        return CompactLayer(
             wr=_array(module.wr, out), br=_array(module.br, out), wb=_array(module.wb, out),
             c=_array(module.c, out), activation=activation,
         )  # fmt: skip
     if isinstance(module, nn.Linear):
-        return qexpr.LinearLayer(
+        return LinearLayer(
             w=_array(module.weight, out), b=_array(module.bias, out), activation=activation
         )
     raise QexprTypeError(f"layer: cannot convert {type(module).__name__} to a qexpr layer")
 
 
-def to_qexpr_network(model: QMLP) -> qexpr.Network:
+def to_qexpr_network(model: QMLP) -> Network:
     """The qexpr network computing the same function as ``model`` (float64 weights)."""
     if not isinstance(model, QMLP):
         raise QexprTypeError(f"model: expected a qexpr.nn.QMLP, got {type(model).__name__}")
     last = len(model.layers) - 1
     hidden = model.activation
     layers = [_layer(m, "identity" if k == last else hidden) for k, m in enumerate(model.layers)]
-    return qexpr.Network(model.widths[0], tuple(layers))
+    return Network(model.widths[0], tuple(layers))
 
 
 def track_pieces(
@@ -74,7 +75,7 @@ def track_pieces(
     rows: list[dict[str, Any]] = []
 
     def count(model: nn.Module, metrics: dict[str, Any]) -> None:
-        result = qexpr.count_pieces(to_qexpr_network(model), mode=mode, domain=domain)
+        result = count_pieces(to_qexpr_network(model), mode=mode, domain=domain)
         counts = {"pieces": result.pieces, "activation_regions": result.activation_regions}
         rows.append({**metrics, **counts, "degree": result.degree})
 

@@ -1,0 +1,21 @@
+"""Two-dimensional slices: activation regions of a network on a plane.
+
+* ``_plane`` — the plane and box of a slice (a network with two inputs);
+* ``_polygons`` — exact rational polygons for piecewise-linear (conventional ReLU) networks;
+* ``_grid`` — the grid method for every network: an estimate, with regions confirmed
+  exactly along lines.
+"""
+
+from qexpr.slice._grid import GridSlice, confirm_regions, grid_slice
+from qexpr.slice._plane import check_box, plane_network
+from qexpr.slice._polygons import ExactSlice, exact_slice
+
+__all__ = [
+    "ExactSlice",
+    "GridSlice",
+    "check_box",
+    "confirm_regions",
+    "exact_slice",
+    "grid_slice",
+    "plane_network",
+]

@@ -1,0 +1,264 @@
+"""``count_pieces``: the spline form of a one-input network and its counts.
+
+This is the library face of ``qexpr count-pieces``: it runs the exact engine
+(:mod:`qexpr.spline._exact`) or the float engine (:mod:`qexpr.spline._float`), merges
+cells into pieces and activation regions, and reports the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+import numpy as np
+
+from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._network import Network
+from qexpr._numbers import parse_vector
+from qexpr.spline._float import (
+    RTOL,
+    FloatCells,
+    float_cells,
+    local_series,
+    output_degree_bound,
+    output_series,
+    piece_windows,
+)
+from qexpr.spline._linear import is_piecewise_linear, linear_cells
+from qexpr.spline._types import Cell, Piece, Region, Spline, group_runs
+
+__all__ = ["PieceCount", "count_pieces", "spline_form"]
+
+Mode = Literal["exact", "float", "auto"]
+
+#: ``mode="auto"`` runs the exact engine when the network has at most this many neurons ...
+AUTO_MAX_NEURONS = 64
+#: ... and its output degree bound is at most this.
+AUTO_MAX_DEGREE = 32
+
+
+@dataclass(frozen=True)
+class PieceCount:
+    """What :func:`count_pieces` measures.
+
+    Attributes
+    ----------
+    pieces
+        Number of maximal intervals on which the output is one polynomial (vector).
+    activation_regions
+        Number of maximal intervals of constant ReLU activation pattern.
+    degree
+        Highest degree of any piece (0 for constant or zero pieces).
+    breakpoints
+        Points between consecutive pieces, as floats, increasing.
+    mode
+        ``"exact"`` or ``"float"``: the engine that ran.
+    unresolved
+        Float mode: how many pre-activations were below float64 resolution (then the counts
+        may be wrong; use exact mode). Always 0 in exact mode.
+    spline
+        The :class:`~qexpr.Spline` itself (exact breakpoints and polynomials in exact mode).
+    """
+
+    pieces: int
+    activation_regions: int
+    degree: int
+    breakpoints: tuple[float, ...]
+    mode: Literal["exact", "float"]
+    unresolved: int
+    spline: Spline
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready summary (what ``qexpr count-pieces --json`` prints)."""
+        return {
+            "pieces": self.pieces,
+            "activation_regions": self.activation_regions,
+            "degree": self.degree,
+            "breakpoints": list(self.breakpoints),
+            "mode": self.mode,
+            "unresolved": self.unresolved,
+        }
+
+
+def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
+    if domain is None:
+        return None
+    if not isinstance(domain, tuple | list):
+        raise QexprTypeError(f"domain: expected None or a pair (a, b), got {domain!r}")
+    a, b = parse_vector(domain, "domain", 2)
+    if not a < b:
+        raise QexprValueError(f"domain: expected a < b, got [{domain[0]}, {domain[1]}]")
+    return (a, b) if exact else (float(a), float(b))
+
+
+def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr.spline._exact import exact_cells
+
+    cells = tuple(
+        Cell(c.left, c.right, c.outputs, max(max(p.degree(), 0) for p in c.outputs), c.pattern)
+        for c in exact_cells(net, domain)
+    )
+    pieces = tuple(
+        Piece(cells[i].left, cells[j].right, cells[i].polys, cells[i].degree)
+        for i, j in group_runs(len(cells), lambda k: cells[k].polys == cells[k + 1].polys)
+    )
+    regions = tuple(
+        Region(cells[i].left, cells[j].right, cells[i].pattern)
+        for i, j in group_runs(len(cells), lambda k: cells[k].pattern == cells[k + 1].pattern)
+    )
+    return Spline(
+        mode="exact",
+        domain=domain,
+        breakpoints=tuple(piece.right for piece in pieces[:-1]),
+        degree=max(piece.degree for piece in pieces),
+        region_count=len(regions),
+        unresolved=0,
+        build=lambda: (pieces, regions, cells),
+    )
+
+
+CoefficientsOn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _linear_outputs(
+    net: Network, domain: tuple[float, float] | None
+) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+    """Cells, degrees, equalities and local series from the piecewise-linear engine."""
+    cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
+    degrees = np.any(slope != 0, axis=1).astype(int)
+    tol = RTOL * (slope_env[:-1] + slope_env[1:])
+    same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
+    tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
+    same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
+
+    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        s, c = slope[index], intercept[index]
+        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
+        return np.stack([s * mid + c, s * half], axis=2)
+
+    return cells, degrees, same, 0, coefficients
+
+
+def _polynomial_outputs(
+    net: Network, domain: tuple[float, float] | None
+) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+    """Cells, degrees, equalities and local series from the general float engine."""
+    cells = float_cells(net, domain)
+    degrees, same, lost = output_series(net, cells)
+
+    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return local_series(net, [m[index] for m in cells.masks], lo, hi)
+
+    return cells, degrees, same, lost, coefficients
+
+
+def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
+    engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+    cells, degrees, same, lost, coefficients = engine(net, domain)
+    patterns = cells.patterns
+    same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
+
+    def series(first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
+        """Chebyshev series of each run's outputs, on an interval fitted to the run."""
+        lo, hi = piece_windows(left, right)
+        coeffs = coefficients(first, lo, hi)
+        return [
+            tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k])
+            for k in range(len(first))
+        ]
+
+    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
+        count = len(same) + 1
+        runs = np.array(group_runs(count, lambda k: bool(same[k])))
+        left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
+        pieces = tuple(
+            Piece(float(left[k]), float(right[k]), polys, int(degrees[i]))
+            for k, ((i, _), polys) in enumerate(zip(runs, series(runs[:, 0], left, right)))
+        )
+        regions = tuple(
+            Region(float(cells.left[i]), float(cells.right[j]), tuple(map(bool, patterns[i])))
+            for i, j in group_runs(count, lambda k: bool(same_pattern[k]))
+        )
+        every = np.arange(count)
+        finest = tuple(
+            Cell(float(a), float(b), polys, int(d), tuple(map(bool, pattern)))
+            for a, b, polys, d, pattern in zip(
+                cells.left, cells.right, series(every, cells.left, cells.right), degrees, patterns
+            )
+        )
+        return pieces, regions, finest
+
+    return Spline(
+        mode="float",
+        domain=domain,
+        breakpoints=tuple(cells.right[:-1][~same].tolist()),
+        degree=int(degrees.max()),
+        region_count=1 + int(np.count_nonzero(~same_pattern)),
+        unresolved=cells.unresolved + lost,
+        build=build,
+    )
+
+
+def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
+    """``"exact"`` or ``"float"``; ``"auto"`` picks exact for small networks (see constants)."""
+    if mode not in ("exact", "float", "auto"):
+        raise QexprValueError(f"mode: expected exact, float or auto, got {mode!r}")
+    if mode != "auto":
+        return mode  # type: ignore[return-value]
+    neurons = sum(layer.out_dim for layer in net.layers)
+    cheap = neurons <= AUTO_MAX_NEURONS and output_degree_bound(net) <= AUTO_MAX_DEGREE
+    return "exact" if cheap else "float"
+
+
+def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Spline:
+    """The spline form of a one-input network.
+
+    Parameters
+    ----------
+    net
+        A :class:`~qexpr.Network` with ``input_dim == 1``.
+    mode
+        ``"exact"`` (rational arithmetic, exact algebraic breakpoints), ``"float"``
+        (float64, batched) or ``"auto"`` (exact when the network is small).
+    domain
+        ``None`` for the whole real line, or ``(a, b)`` for the closed interval [a, b];
+        numbers as in the network format (``"1/3"`` is exact).
+    """
+    if not isinstance(net, Network):
+        raise QexprTypeError(f"net: expected a qexpr Network, got {type(net).__name__}")
+    if net.input_dim != 1:
+        raise QexprValueError(
+            f"net: expected a network with one input, got input_dim {net.input_dim} "
+            "(restrict it to a line first)"
+        )
+    resolved = resolve_mode(net, mode)
+    if resolved == "exact":
+        return _exact_spline(net, _check_domain(domain, exact=True))
+    return _float_spline(net, _check_domain(domain, exact=False))
+
+
+def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> PieceCount:
+    """Count the pieces, activation regions and degree of a one-input network.
+
+    Parameters are those of :func:`spline_form`. Returns a :class:`PieceCount` whose ``spline``
+    attribute holds the full piecewise form.
+
+    Examples
+    --------
+    >>> import qexpr
+    >>> net = qexpr.random_network("quadratic", [1, 4, 4, 1], seed=0)
+    >>> result = qexpr.count_pieces(net)
+    >>> result.pieces, result.degree  # doctest: +SKIP
+    """
+    form = spline_form(net, mode, domain)
+    return PieceCount(
+        pieces=len(form.breakpoints) + 1,
+        activation_regions=form.region_count,
+        degree=form.degree,
+        breakpoints=tuple(float(b) for b in form.breakpoints),
+        mode=form.mode,
+        unresolved=form.unresolved,
+        spline=form,
+    )

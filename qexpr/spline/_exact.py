@@ -1,0 +1,139 @@
+"""Exact spline engine: the piecewise-polynomial form of a one-input network.
+
+Layer by layer, every cell (an open interval of the line) carries the polynomials that the
+layer's inputs are on that cell, with rational coefficients (``flint.fmpq_poly``). A layer
+turns them into pre-activation polynomials ``z_j``. A ReLU neuron switches exactly at the
+real roots of odd multiplicity of ``z_j`` inside the cell, so the cell is cut there; on each
+sub-cell the sign of ``z_j`` is read at a rational sample point (a neuron is active where
+``z_j > 0``; an identically zero ``z_j`` is inactive), and ``relu(z_j)`` is ``z_j`` or 0.
+Tangent (even-multiplicity) roots do not cut, and roots shared by several neurons or
+layers are recognised as equal, since breakpoints are exact :class:`RealAlgebraic`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+from qexpr._network import Layer, Network
+from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
+
+__all__ = ["ExactCell", "exact_cells"]
+
+Poly = flint.fmpq_poly
+_ZERO = flint.fmpq_poly([])
+
+
+@dataclass(frozen=True)
+class ExactCell:
+    """An open interval ``(left, right)`` on which every ReLU neuron keeps its state.
+
+    ``left``/``right`` are ``None`` for -∞/+∞; ``outputs`` are the output polynomials and
+    ``pattern`` the states (True = active) of all ReLU neurons in layer order.
+    """
+
+    left: RealAlgebraic | None
+    right: RealAlgebraic | None
+    outputs: tuple[Poly, ...]
+    pattern: tuple[bool, ...]
+
+
+def _fmpq(value: object) -> flint.fmpq:
+    q = Fraction(value)
+    return flint.fmpq(q.numerator, q.denominator)
+
+
+def _affine(matrix: np.ndarray, bias: np.ndarray, inputs: Sequence[Poly]) -> list[Poly]:
+    """``matrix @ inputs + bias`` for a vector of polynomials (weights as fmpq)."""
+    rows = []
+    for weights, b in zip(matrix, bias):
+        acc = Poly([b])
+        for w, h in zip(weights, inputs):
+            if w != 0:
+                acc += h * w
+        rows.append(acc)
+    return rows
+
+
+def _layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
+    """Pre-activation polynomials of ``layer`` given its input polynomials ``h``."""
+    if layer.neuron == "linear":
+        return _affine(weights["w"], weights["b"], h)
+    quad = _affine(weights["wb"], weights["c"], [p * p for p in h])
+    r = _affine(weights["wr"], weights["br"], h)
+    if layer.neuron == "compact":
+        return [a + q for a, q in zip(r, quad)]
+    g = _affine(weights["wg"], weights["bg"], h)
+    return [a * b + q for a, b, q in zip(r, g, quad)]
+
+
+def _is_active(z: Poly, left: RealAlgebraic | None, right: RealAlgebraic | None) -> bool:
+    """Whether ``z > 0`` on a cell where it does not change sign (``z == 0`` is inactive)."""
+    if z.is_zero():
+        return False
+    sample = rational_between(left, right)
+    while True:
+        value = z(sample)
+        if value != 0:
+            return value > 0
+        # An even-multiplicity root sits at the sample: move toward the right end.
+        sample = rational_between(RealAlgebraic.rational(sample), right)
+
+
+def _inside(root: RealAlgebraic, left: RealAlgebraic | None, right: RealAlgebraic | None) -> bool:
+    return (left is None or left < root) and (right is None or root < right)
+
+
+def _split(
+    zs: Sequence[Poly], left: RealAlgebraic | None, right: RealAlgebraic | None, cache: RootCache
+) -> list[RealAlgebraic | None]:
+    """Cell boundaries after cutting ``(left, right)`` at the sign changes of ``zs``."""
+    cuts = {root for z in zs for root in odd_real_roots(z, cache) if _inside(root, left, right)}
+    return [left, *sorted(cuts), right]
+
+
+def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> list[ExactCell]:
+    """The cells of a one-input network, left to right.
+
+    Parameters
+    ----------
+    net
+        A network with ``input_dim == 1`` (float weights are read as their exact values).
+    domain
+        ``None`` for the whole line, or ``(a, b)`` with ``a < b`` rational.
+
+    Returns
+    -------
+    list of ExactCell
+        Consecutive cells covering the domain; every ReLU neuron is either active or
+        inactive on the whole of each cell.
+    """
+    cache = RootCache()
+    if domain is None:
+        start: list[tuple] = [(None, None, [Poly([0, 1])], ())]
+    else:
+        a, b = (RealAlgebraic.rational(v) for v in domain)
+        start = [(a, b, [Poly([0, 1])], ())]
+    cells = start
+    for layer in net.layers:
+        weights = {key: np.vectorize(_fmpq, otypes=[object])(v) for key, v in layer.params.items()}
+        next_cells = []
+        for left, right, h, pattern in cells:
+            zs = _layer_polys(layer, weights, h)
+            if layer.activation == "square":
+                next_cells.append((left, right, [z * z for z in zs], pattern))
+            elif layer.activation == "identity":
+                next_cells.append((left, right, zs, pattern))
+            else:
+                bounds = _split(zs, left, right, cache)
+                for lo, hi in itertools.pairwise(bounds):
+                    active = tuple(_is_active(z, lo, hi) for z in zs)
+                    outs = [z if on else _ZERO for z, on in zip(zs, active)]
+                    next_cells.append((lo, hi, outs, pattern + active))
+        cells = next_cells
+    return [ExactCell(left, right, tuple(h), pattern) for left, right, h, pattern in cells]

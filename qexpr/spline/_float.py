@@ -1,0 +1,370 @@
+"""Float spline engine: the cells of a one-input network in float64, batched with numpy.
+
+On a cell, the network with its ReLU states held fixed is a polynomial of known degree
+bound D, so each pre-activation of a layer is known from its values at ``N = D + 1``
+Chebyshev points of the cell. Those values come from one forward pass over all cells at
+once with the states fixed (:func:`forward_fixed`); values become Chebyshev coefficients
+and their sign changes are found for all (cell, neuron) pairs together
+(:func:`qexpr.spline._chebyshev.sign_changes`). Every step is a numpy operation over all cells:
+there is no Python loop over cells or neurons.
+
+The whole line starts as the two half-lines (-∞, 0] and [0, ∞). On ``[a, ∞)`` the map
+``x = a + s (1 + t) / (1 - t)`` (s = max(1, |a|)) sends t ∈ (-1, 1) onto the cell, and a
+pre-activation ``p`` of degree d becomes the polynomial ``q(t) = p(x(t)) ((1 - t) / 2)^d``
+with the same roots; likewise on ``(-∞, b]``. The true degree d (not the bound) is used,
+else ``q`` would have a multiple root at t = 1 that rounding scatters into the cell.
+
+Tolerance: next to every value we carry its *magnitude envelope*, the same computation on
+absolute values of weights and inputs, which bounds the size of every term that produced
+it. A value or coefficient at most ``RTOL`` times its envelope is zero: such a
+pre-activation is identically zero (inactive, no roots), such a coefficient does not count
+for the degree. Roots closer than ``ROOT_TOL`` (in t) are one root of multiplicity the
+cluster size; only odd clusters cut a cell. Values below resolution that are not exactly
+zero, and roots too close to tell apart (see ``AMBIGUOUS_TOL``), are counted as
+*unresolved*: the counts may then be wrong, and the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qexpr._network import Layer, Network
+from qexpr.spline._chebyshev import (
+    ROOT_TOL,
+    chebyshev_points,
+    effective_degree,
+    sign_changes,
+    values_to_coefficients,
+)
+
+__all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
+
+#: Relative size (to the magnitude envelope) below which a value counts as zero.
+RTOL = 1e-12
+#: Where each new cell's ReLU states are read, as fractions of the cell (in t).
+_SAMPLES = np.array([0.25, 0.5, 0.75])
+
+
+def _matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` for x of shape (..., m), as one 2-D product (much faster than batched)."""
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[1])
+
+
+@dataclass(frozen=True)
+class _FloatLayer:
+    """A layer's float64 weights (transposed) and their absolute values, for batched passes.
+
+    For quadratic and compact neurons ``w`` stacks the matrices applied to x (wr, then
+    wg) so one product gives both branches; ``q`` is wb, applied to x*x. The ``abs_*``
+    arrays give the magnitude envelope.
+    """
+
+    neuron: str
+    activation: str
+    out_dim: int
+    w: np.ndarray
+    b: np.ndarray
+    q: np.ndarray
+    c: np.ndarray
+    abs_w: np.ndarray
+    abs_b: np.ndarray
+    abs_q: np.ndarray
+    abs_c: np.ndarray
+
+    @classmethod
+    def of(cls, layer: Layer) -> _FloatLayer:
+        p = {key: np.asarray(v, dtype=np.float64) for key, v in layer.params.items()}
+        if layer.neuron == "linear":
+            w, b, q, c = p["w"].T, p["b"], np.zeros((0, 0)), np.zeros(0)
+        elif layer.neuron == "compact":
+            w, b, q, c = p["wr"].T, p["br"], p["wb"].T, p["c"]
+        else:
+            w = np.hstack([p["wr"].T, p["wg"].T])
+            b, q, c = np.concatenate([p["br"], p["bg"]]), p["wb"].T, p["c"]
+        arrays = (w, b, q, c)
+        return cls(
+            layer.neuron, layer.activation, layer.out_dim, *arrays, *(np.abs(a) for a in arrays)
+        )
+
+    def pre_activation(self, h: np.ndarray, env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-activations of inputs ``h`` (…, m) and their envelopes from ``env``."""
+        z = _matmul(h, self.w) + self.b
+        e = _matmul(env, self.abs_w) + self.abs_b
+        if self.neuron == "linear":
+            return z, e
+        quad = _matmul(h * h, self.q) + self.c
+        e_quad = _matmul(env * env, self.abs_q) + self.abs_c
+        if self.neuron == "compact":
+            return z + quad, e + e_quad
+        o = self.out_dim
+        return z[..., :o] * z[..., o:] + quad, e[..., :o] * e[..., o:] + e_quad
+
+
+def prepare(net: Network) -> list[_FloatLayer]:
+    """Float64 views of a network's layers for :func:`forward_fixed`."""
+    return [_FloatLayer.of(layer) for layer in net.layers]
+
+
+def degree_bounds(net: Network) -> list[int]:
+    """Degree bound of each layer's pre-activation as a polynomial in the one input."""
+    bounds, degree = [], 1
+    for layer in net.layers:
+        degree *= 1 if layer.neuron == "linear" else 2
+        bounds.append(degree)
+        degree *= 2 if layer.activation == "square" else 1
+    return bounds
+
+
+def output_degree_bound(net: Network) -> int:
+    """Degree bound of the network's output."""
+    return degree_bounds(net)[-1] * (2 if net.layers[-1].activation == "square" else 1)
+
+
+def forward_fixed(
+    layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], upto: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values at points ``x`` (cells × points) with the ReLU states held fixed.
+
+    ``masks[k]`` (cells × o_k, bool) holds the states of layer k for each cell. Returns the
+    pre-activations of layer ``upto`` and their envelopes, shape (cells, points, o_upto);
+    ``upto = len(layers)`` returns the network's outputs instead.
+    """
+    h = x[..., None]
+    env = np.abs(h)
+    for k, layer in enumerate(layers):
+        z, e = layer.pre_activation(h, env)
+        if k == upto:
+            return z, e
+        if layer.activation == "relu":
+            m = masks[k][:, None, :]
+            h, env = np.where(m, z, 0.0), np.where(m, e, 0.0)
+        elif layer.activation == "square":
+            h, env = z * z, e * e
+        else:
+            h, env = z, e
+    return h, env
+
+
+def unresolved(values: np.ndarray, envelope: np.ndarray) -> int:
+    """How many rows (last axis = points) are below rounding resolution yet not zero."""
+    size = np.abs(values).max(axis=-1)
+    return int(np.count_nonzero((size > 0) & (size <= RTOL * envelope.max(axis=-1))))
+
+
+def chebyshev_coefficients(values: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Chebyshev coefficients (last axis) with entries below tolerance set to 0."""
+    coeffs = values_to_coefficients(values)
+    scale = envelope.max(axis=-1, keepdims=True)
+    return np.where(np.abs(coeffs) <= RTOL * scale, 0.0, coeffs)
+
+
+def _to_x(t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Map t ∈ [-1, 1] (cells × points) onto each cell (rows of ``left``, ``right``)."""
+    left, right = left[:, None], right[:, None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        bounded = (left + right) / 2 + (right - left) / 2 * t
+        to_right = left + np.maximum(1.0, np.abs(left)) * (1 + t) / (1 - t)
+        to_left = right - np.maximum(1.0, np.abs(right)) * (1 - t) / (1 + t)
+    x = np.where(np.isinf(right), to_right, bounded)
+    return np.where(np.isinf(left), to_left, x)
+
+
+def _weights(t: np.ndarray, left: np.ndarray, right: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Factors (cells, points, neurons) turning p(x(t)) into a polynomial in t."""
+    t, degree = t[:, :, None], degree[:, None, :]
+    w = np.where(np.isinf(right)[:, None, None], ((1 - t) / 2) ** degree, 1.0)
+    return np.where(np.isinf(left)[:, None, None], ((1 + t) / 2) ** degree, w)
+
+
+def sample_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and half-width of the interval on which each cell's polynomial is sampled.
+
+    A cell's polynomial is defined on the whole line, so the interval need not lie in the
+    cell. It is centred in (or next to) the cell and at least as wide as the spread of
+    all finite endpoints: there the top Chebyshev coefficients stand well above rounding
+    noise, so the degree is read reliably.
+    """
+    ends = np.abs(np.concatenate([left, right]))
+    spread = float(ends[np.isfinite(ends)].max(initial=0.0))
+    with np.errstate(invalid="ignore"):
+        centre = np.where(
+            np.isinf(left), right - 1.0, np.where(np.isinf(right), left + 1.0, (left + right) / 2)
+        )
+        centre = np.where(np.isinf(left) & np.isinf(right), 0.0, centre)
+        width = np.where(np.isinf(left) | np.isinf(right), 1.0, (right - left) / 2)
+    return centre, np.maximum(width, max(1.0, spread))
+
+
+def _series(
+    layers: Sequence[_FloatLayer],
+    upto: int,
+    n: int,
+    window: tuple[np.ndarray, np.ndarray],
+    masks: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Series of layer ``upto`` on each cell's sample interval ``window = (centre, half)``.
+
+    Returns coefficients (cells, neurons, n), the values and envelopes they come from,
+    and the sample points x (cells, n).
+    """
+    centre, half = window
+    x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
+    values, env = forward_fixed(layers, x, masks, upto)
+    values, env = np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2)
+    return chebyshev_coefficients(values, env), values, env, x
+
+
+@dataclass(frozen=True)
+class FloatCells:
+    """Consecutive open intervals with fixed ReLU states, as arrays over cells.
+
+    ``left``/``right`` (cells,) may be ±inf; ``masks[k]`` (cells, o_k) are the states of
+    layer k (all False for layers without ReLU); ``unresolved`` counts pre-activations
+    float64 could not resolve.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    masks: tuple[np.ndarray, ...]
+    relu_layers: tuple[int, ...]
+    unresolved: int
+
+    @property
+    def patterns(self) -> np.ndarray:
+        """States of all ReLU neurons, (cells, neurons) in layer order."""
+        parts = [self.masks[k] for k in self.relu_layers]
+        return np.hstack(parts) if parts else np.zeros((len(self.left), 0), dtype=bool)
+
+
+def _split(
+    t: np.ndarray, cell: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece."""
+    cells = np.concatenate([cell, np.arange(count), np.arange(count)])
+    points = np.concatenate([t, np.full(count, -1.0), np.full(count, 1.0)])
+    order = np.lexsort((points, cells))
+    cells, points = cells[order], points[order]
+    distinct = np.ones(len(points), dtype=bool)
+    distinct[1:] = (cells[1:] != cells[:-1]) | (points[1:] - points[:-1] > ROOT_TOL)
+    distinct |= points == 1.0
+    cells, points = cells[distinct], points[distinct]
+    pair = cells[:-1] == cells[1:]
+    return cells[:-1][pair], points[:-1][pair], points[1:][pair]
+
+
+def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """ReLU states from values at sample points (cells, samples, neurons).
+
+    A pre-activation keeps its sign on a cell except at even-multiplicity roots, so the
+    sign is read where it is largest relative to its envelope.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strength = np.where(e > 0, np.abs(z) / e, 0.0)
+    best = np.argmax(strength, axis=1)[:, None, :]
+    z_best = np.take_along_axis(z, best, axis=1)[:, 0, :]
+    e_best = np.take_along_axis(e, best, axis=1)[:, 0, :]
+    return z_best > RTOL * e_best
+
+
+def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
+    """The cells of a one-input network in float64 (see the module docstring).
+
+    Parameters
+    ----------
+    net
+        Network with ``input_dim == 1``.
+    domain
+        ``None`` for the whole line or ``(a, b)`` with ``a < b``.
+    """
+    layers = prepare(net)
+    bounds = degree_bounds(net)
+    if domain is None:
+        left, right = np.array([-np.inf, 0.0]), np.array([0.0, np.inf])
+    else:
+        left, right = np.array([float(domain[0])]), np.array([float(domain[1])])
+    masks: list[np.ndarray] = []
+    lost = 0
+    for k, layer in enumerate(layers):
+        if layer.activation != "relu":
+            masks.append(np.zeros((len(left), layer.out_dim), dtype=bool))
+            continue
+        n = bounds[k] + 1
+        degree = np.zeros((len(left), layer.out_dim), dtype=int)
+        ends = np.nonzero(np.isinf(left) | np.isinf(right))[0]
+        if ends.size:
+            window = sample_interval(left[ends], right[ends])
+            coeffs, *_ = _series(layers, k, n, window, [m[ends] for m in masks])
+            degree[ends] = effective_degree(coeffs)
+        t = chebyshev_points(n)[None, :]
+        z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
+        w = _weights(t, left, right, degree)
+        values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
+        envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
+        coeffs = chebyshev_coefficients(values, envelope)
+        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1))
+        lost += unresolved(values, envelope) + ambiguous
+        parent, t_lo, t_hi = _split(roots, rows // layer.out_dim, len(left))
+        x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
+        x_hi = _to_x(t_hi[:, None], left[parent], right[parent])[:, 0]
+        samples = t_lo[:, None] + (t_hi - t_lo)[:, None] * _SAMPLES
+        x_samples = _to_x(samples, left[parent], right[parent])
+        masks = [m[parent] for m in masks]
+        masks.append(_states(*forward_fixed(layers, x_samples, masks, k)))
+        left = np.where(t_lo == -1.0, left[parent], x_lo)
+        right = np.where(t_hi == 1.0, right[parent], x_hi)
+    # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
+    keep = np.ones(len(left), dtype=bool)
+    keep[1:] = np.any(np.hstack([m[1:] != m[:-1] for m in masks]), axis=1)
+    starts = np.nonzero(keep)[0]
+    ends = np.append(starts[1:] - 1, len(left) - 1)
+    relu = tuple(k for k, layer in enumerate(layers) if layer.activation == "relu")
+    masks = [m[starts] for m in masks]
+    return FloatCells(left[starts], right[ends], tuple(masks), relu, lost)
+
+
+def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:
+    """Degree and equality of the output polynomials of each cell.
+
+    Returns ``(degrees, same, unresolved)``: the degree of each cell's output (highest
+    over outputs, read on its sample interval); whether each pair of adjacent cells has
+    the same output polynomials (within tolerance); and how many outputs were below
+    resolution.
+    """
+    layers = prepare(net)
+    n = output_degree_bound(net) + 1
+    upto = len(layers)
+    window = sample_interval(cells.left, cells.right)
+    coeffs, values, env, x = _series(layers, upto, n, window, cells.masks)
+    other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
+    other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
+    same = np.all(np.abs(values[:-1] - other) <= RTOL * (env[:-1] + other_env), axis=(1, 2))
+    return effective_degree(coeffs).max(axis=1), same, unresolved(values, env)
+
+
+def piece_windows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals on which pieces' polynomials are represented.
+
+    A bounded piece uses itself. An unbounded piece uses ``[a, a + s]`` (or ``[b - s, b]``)
+    with ``s = max(10, 2 * spread)``, spread the largest finite |endpoint|, so evaluation
+    over the region where breakpoints lie stays close to the interpolation interval.
+    """
+    ends = np.abs(np.concatenate([left, right]))
+    span = max(10.0, 2 * float(ends[np.isfinite(ends)].max(initial=0.0)))
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isinf(left), right - span, left)
+        hi = np.where(np.isinf(right), left + span, right)
+    whole = np.isinf(left) & np.isinf(right)
+    return np.where(whole, -span / 2, lo), np.where(whole, span / 2, hi)
+
+
+def local_series(
+    net: Network, masks: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Output Chebyshev coefficients (cells, outputs, N) on ``[lo, hi]`` per row of masks."""
+    n = output_degree_bound(net) + 1
+    x = (lo + hi)[:, None] / 2 + (hi - lo)[:, None] / 2 * chebyshev_points(n)[None, :]
+    values, _ = forward_fixed(prepare(net), x, masks, len(net.layers))
+    return values_to_coefficients(np.moveaxis(values, 1, 2))
