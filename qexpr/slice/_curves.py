@@ -1,0 +1,466 @@
+"""Exact region maps on 2-D slices for every neuron type: a cylindrical decomposition.
+
+A region is a connected component of constant activation pattern inside the box; two cells
+with the same pattern on either side of a curve along which no neuron changes state (a
+neuron touching zero, as at a tangent root in the 1-D engine) belong to one region, while
+regions touching in a single point stay separate.
+
+**Curves.** Going layer by layer, every ReLU neuron's pre-activation is, for each activation
+pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the plane
+coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
+irreducible factors, with the four box edges, are the curves: off them every pattern is
+locally constant. The patterns that occur are read at the cells of the decomposition of the
+curves found so far. Scope: curves of degree at most 2 (lines and conics: one ReLU layer of
+quadratic or compact neurons, any number of conventional ReLU layers, a ReLU layer of any
+kind on piecewise-linear inputs); deeper boundaries raise :class:`~qexpr.QexprValueError`
+pointing to the grid estimate.
+
+**Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
+makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
+``s``), so no curve has a vertical asymptote or contains a vertical line. The critical
+values of ``u`` are the real roots of each conic's discriminant in ``v`` and of each pair's
+resultant in ``v`` (exact :class:`~qexpr.spline._algebraic.RealAlgebraic`). Between two
+consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
+meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
+(a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
+exactly. At a critical value ``α``, each curve's real roots on the line ``u = α`` come from
+the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal polynomial of ``α``), keeping the roots
+where interval evaluation of ``f`` cannot exclude zero until their number equals the count
+given by the exact sign of the discriminant at ``α`` (0, 1 double, or 2 simple roots). A
+conic has at most one double root on a line, so its branches on either side go, in order,
+to its simple roots, or all to its double root (checked by counting; a mismatch retries with
+the next shear). Two sectors on either side of ``u = α`` are joined when their limits on the
+line share an open interval free of curves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import ClassVar
+
+import flint
+import numpy as np
+
+from qexpr._errors import QexprValueError
+from qexpr._network import Network, apply_activation
+from qexpr.slice._plane import check_box, plane_network
+from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
+
+__all__ = ["MAX_DEGREE", "RegionMap", "exact_regions"]
+
+#: Highest degree of a boundary curve that :func:`exact_regions` handles.
+MAX_DEGREE = 2
+_CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
+_SHEAR_TRIES = 12
+_REFINE_LIMIT = 400
+_PRECISION = 1024
+
+Point = tuple[Fraction, Fraction]
+
+
+@dataclass(frozen=True)
+class RegionMap:
+    """Exact activation regions of a network on a box of a plane (certified).
+
+    ``samples[i]`` is a rational point of region ``i`` and ``patterns[i]`` its activation
+    pattern (all ReLU neurons in layer order, exact); ``curves`` are the boundary curves in
+    plane coordinates (irreducible ``fmpq_mpoly`` in ``x, y``, box edges excluded);
+    ``cells`` the number of 2-D cells of the decomposition; ``shear`` the ``s`` used.
+    """
+
+    method: ClassVar[str] = "exact"
+    certified: ClassVar[bool] = True
+    box: tuple[Fraction, Fraction, Fraction, Fraction]
+    samples: tuple[Point, ...]
+    patterns: tuple[tuple[bool, ...], ...]
+    curves: tuple[flint.fmpq_mpoly, ...]
+    cells: int
+    shear: Fraction
+
+    @property
+    def regions(self) -> int:
+        """The number of regions."""
+        return len(self.samples)
+
+
+class _NotGeneric(Exception):
+    """The shear put the curves in a position the decomposition cannot read; try another."""
+
+
+class _Poly:
+    """An ``fmpq_mpoly`` that accepts :class:`~fractions.Fraction` weights (for layer maths)."""
+
+    __slots__ = ("poly",)
+
+    def __init__(self, poly: flint.fmpq_mpoly) -> None:
+        self.poly = poly
+
+    @staticmethod
+    def lift(value: object) -> flint.fmpq_mpoly | flint.fmpq:
+        if isinstance(value, _Poly):
+            return value.poly
+        return _fmpq(value)
+
+    def __add__(self, other: object) -> _Poly:
+        return _Poly(self.poly + _Poly.lift(other))
+
+    __radd__ = __add__
+
+    def __mul__(self, other: object) -> _Poly:
+        return _Poly(self.poly * _Poly.lift(other))
+
+    __rmul__ = __mul__
+
+
+def _fmpq(value: object) -> flint.fmpq:
+    q = Fraction(value)
+    return flint.fmpq(q.numerator, q.denominator)
+
+
+def _fraction(value: flint.fmpq) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def _as_mpoly(value: object) -> flint.fmpq_mpoly:
+    lifted = _Poly.lift(value)
+    return lifted if isinstance(lifted, flint.fmpq_mpoly) else _CTX.constant(lifted)
+
+
+def _pre_activations(layer, inputs: list[flint.fmpq_mpoly]) -> list[flint.fmpq_mpoly]:
+    """The layer's pre-activation polynomials, from its own formula (any neuron type)."""
+    z = layer.pre_activation(np.array([_Poly(p) for p in inputs], dtype=object))
+    return [_as_mpoly(v) for v in z]
+
+
+def _pattern(net: Network, point: Point, depth: int) -> tuple[bool, ...]:
+    """Exact states of the ReLU neurons of the first ``depth`` layers at a rational point."""
+    h = np.array(point, dtype=object)
+    states: list[bool] = []
+    for layer in net.layers[:depth]:
+        z = layer.pre_activation(h)
+        if layer.activation == "relu":
+            on = [bool(v > 0) for v in z]
+            states += on
+            h = np.array([v if a else Fraction(0) for v, a in zip(z, on)], dtype=object)
+        else:
+            h = apply_activation(layer.activation, z)
+    return tuple(states)
+
+
+def _univariate(poly: flint.fmpq_mpoly, var: int) -> flint.fmpq_poly:
+    """A polynomial in one of the two variables as an ``fmpq_poly``."""
+    coeffs: dict[int, flint.fmpq] = {}
+    for exps, c in poly.to_dict().items():
+        coeffs[exps[var]] = c
+    top = max(coeffs, default=-1)
+    return flint.fmpq_poly([coeffs.get(i, 0) for i in range(top + 1)])
+
+
+def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
+    """All distinct real roots of a nonzero polynomial, increasing."""
+    if poly.degree() < 1:
+        return []
+    return odd_real_roots(poly // poly.gcd(poly.derivative()), cache)
+
+
+def _ball(value: RealAlgebraic) -> flint.arb:
+    lo, hi = value.interval
+    return flint.arb(_fmpq(lo)).union(flint.arb(_fmpq(hi)))
+
+
+def _evaluate(poly: flint.fmpq_mpoly, u: flint.arb, v: flint.arb) -> flint.arb:
+    total = flint.arb(0)
+    for (i, j), c in poly.to_dict().items():
+        total += flint.arb(c) * u**i * v**j
+    return total
+
+
+def _sign_at(poly: flint.fmpq_poly, alpha: RealAlgebraic) -> int:
+    """The sign of ``poly(alpha)``, known to be nonzero."""
+    for _ in range(_REFINE_LIMIT):
+        ball = flint.arb(0)
+        for c in reversed(poly.coeffs()):
+            ball = ball * _ball(alpha) + flint.arb(c)
+        if ball > 0 or ball < 0:
+            return 1 if ball > 0 else -1
+        alpha.refine()
+    raise ArithmeticError("could not decide a sign")  # pragma: no cover
+
+
+def _line_roots(
+    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
+) -> tuple[list[RealAlgebraic], bool]:
+    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and whether one is double."""
+    if alpha.is_rational:
+        line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
+        _, factors = line.factor()
+        return _real_roots(line, cache), any(m > 1 for _, m in factors)
+    p = alpha.poly
+    degree = curve.degrees()[1]
+    double = False
+    expected = 1
+    if degree == 2:
+        disc = _univariate(curve.discriminant("y"), 0)
+        double = (disc % flint.fmpq_poly(p)).is_zero()
+        expected = 1 if double else 1 + _sign_at(disc, alpha)
+    if expected == 0:
+        return [], False
+    norm = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(p.coeffs())}).resultant(curve, "x")
+    candidates = _real_roots(_univariate(norm, 1), cache)
+    for _ in range(_REFINE_LIMIT):
+        u = _ball(alpha)
+        candidates = [g for g in candidates if _evaluate(curve, u, _ball(g)).contains(0)]
+        if len(candidates) <= expected:
+            break
+        alpha.refine()
+        for g in candidates:
+            g.refine()
+    if len(candidates) != expected:
+        raise ArithmeticError("roots on a critical line do not match their count")
+    return candidates, double
+
+
+def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> list[RealAlgebraic]:
+    """Real roots of every discriminant and pairwise resultant in ``v``, increasing."""
+    polys = [f.discriminant("y") for f in curves if f.degrees()[1] == 2]
+    polys += [f.resultant(g, "y") for f, g in itertools.combinations(curves, 2)]
+    found: set[RealAlgebraic] = set()
+    for poly in polys:
+        found.update(_real_roots(_univariate(poly, 0), cache))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class _Strip:
+    """The sectors of a vertical strip: cell ids (``None`` outside the box) between branches.
+
+    ``branches[k] = (curve, rank)``: the k-th root from below is the rank-th root of a curve.
+    """
+
+    branches: tuple[tuple[int, int], ...]
+    cells: tuple[int | None, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Decomposition:
+    samples: tuple[Point, ...]
+    neighbours: tuple[tuple[int, int], ...]
+    joined: tuple[tuple[int, int], ...]
+
+
+def _strip(
+    curves: list[flint.fmpq_mpoly], u: flint.fmpq, shear: Fraction, box: tuple, samples: list
+) -> _Strip:
+    cache = RootCache()
+    branches = []
+    for index, curve in enumerate(curves):
+        roots = _real_roots(_univariate(curve.subs({"x": u}), 1), cache)
+        branches += [(root, index, rank) for rank, root in enumerate(roots)]
+    branches.sort(key=lambda b: b[0])
+    values = [None, *(b[0] for b in branches), None]
+    cells = []
+    for below, above in itertools.pairwise(values):
+        v = _fraction(rational_between(below, above))
+        x, y = _fraction(u) + shear * v, v
+        inside = box[0] < x < box[1] and box[2] < y < box[3]
+        cells.append(len(samples) if inside else None)
+        if inside:
+            samples.append((x, y))
+    counts = [0] * len(curves)
+    for _, index, _ in branches:
+        counts[index] += 1
+    return _Strip(tuple((i, r) for _, i, r in branches), tuple(cells), tuple(counts))
+
+
+def _limits(strip: _Strip, line: list[tuple[list, bool]], index: dict) -> list[int]:
+    """For each branch of the strip, the index of its limit point on the critical line."""
+    out = []
+    for curve, rank in strip.branches:
+        roots, double = line[curve]
+        n = strip.counts[curve]
+        if double and n in (0, 2):
+            out.append(index[roots[0]])
+        elif not double and n == len(roots):
+            out.append(index[roots[rank]])
+        else:
+            raise _NotGeneric
+    return out
+
+
+def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[int, int]]:
+    """``(interval, cell)``: open intervals of the critical line each inside cell touches."""
+    bounds = [-1, *limits, points]
+    for k, cell in enumerate(strip.cells):
+        if cell is not None:
+            for interval in range(bounds[k] + 1, bounds[k + 1] + 1):
+                yield interval, cell
+
+
+def _decompose(curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction) -> _Decomposition:
+    """Cells (rational samples) and their adjacencies; :class:`_NotGeneric` if unreadable."""
+    x, y = _CTX.gens()
+    s = _fmpq(shear)
+    sheared = [f.compose(x + s * y, y) for f in curves]
+    if any(f.degrees()[1] != f.total_degree() for f in sheared):
+        raise _NotGeneric
+    cache = RootCache()
+    corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
+    lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
+    critical = [a for a in _critical_values(sheared, cache) if not (a < lo or hi < a)]
+    samples: list[Point] = []
+    strips = [
+        _strip(sheared, rational_between(a, b), shear, box, samples)
+        for a, b in itertools.pairwise(critical)
+    ]
+    neighbours = [
+        (a, b)
+        for strip in strips
+        for a, b in itertools.pairwise(strip.cells)
+        if a is not None and b is not None
+    ]
+    joined = []
+    for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
+        line = [_line_roots(f, alpha, cache) for f in sheared]
+        points = sorted({root for roots, _ in line for root in roots})
+        index = {root: k for k, root in enumerate(points)}
+        by_interval: dict[int, list[int]] = {}
+        for strip in (left, right):
+            for interval, cell in _touching(strip, _limits(strip, line, index), len(points)):
+                by_interval.setdefault(interval, []).append(cell)
+        joined += [(m[0], c) for m in by_interval.values() for c in m[1:]]
+    return _Decomposition(tuple(samples), tuple(neighbours), tuple(joined))
+
+
+def _shears(seed: int) -> Iterator[Fraction]:
+    rng = random.Random(seed)
+    for _ in range(_SHEAR_TRIES):
+        yield Fraction(rng.choice((-1, 1)) * rng.randint(1, 12), rng.randint(1, 12))
+
+
+def _decompose_generic(curves: list, box: tuple, seed: int) -> tuple[_Decomposition, Fraction]:
+    for shear in _shears(seed):
+        try:
+            return _decompose(curves, box, shear), shear
+        except _NotGeneric:
+            continue
+    raise ArithmeticError(f"no generic shear found in {_SHEAR_TRIES} tries")  # pragma: no cover
+
+
+def _canonical(poly: flint.fmpq_mpoly) -> flint.fmpq_mpoly:
+    return poly / poly.leading_coefficient()
+
+
+def _add_curves(
+    curves: dict[str, flint.fmpq_mpoly], zs: Iterable[flint.fmpq_mpoly], where: str
+) -> None:
+    for z in zs:
+        if z.is_constant():
+            continue
+        for factor, _ in z.factor()[1]:
+            degree = factor.total_degree()
+            if degree > MAX_DEGREE:
+                raise QexprValueError(
+                    f"{where}: a boundary curve of degree {degree}; exact slices handle curves of "
+                    f"degree at most {MAX_DEGREE} (use method 'grid', an estimate)"
+                )
+            factor = _canonical(factor)
+            curves.setdefault(str(factor), factor)
+
+
+@contextmanager
+def _precision(bits: int) -> Iterator[None]:
+    old = flint.ctx.prec
+    flint.ctx.prec = bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = old
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        self.parent[self.find(i)] = self.find(j)
+
+
+def exact_regions(
+    net: Network, plane: object = None, box: object = None, *, seed: int = 0
+) -> RegionMap:
+    """Exact activation regions of a network of any neuron type on a 2-D slice.
+
+    Parameters
+    ----------
+    net
+        A network whose ReLU boundaries are curves of degree at most 2 (see the module
+        docstring); float weights are read as their exact values.
+    plane
+        ``None`` for a two-input network, else three points spanning the plane.
+    box
+        ``(xmin, xmax, ymin, ymax)`` in plane coordinates (default ``[-1, 1]²``), exact.
+    seed
+        Seeds the sequence of shears tried (the result does not depend on it).
+
+    Returns
+    -------
+    RegionMap
+        One rational sample point and the exact pattern per region.
+    """
+    two = plane_network(net, plane).to_exact()
+    box = check_box(box)
+    offset = len(two.layers) - len(net.layers)
+    edges = {
+        str(e): e
+        for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
+    }
+    pieces = {(): list(_CTX.gens())}
+    curves: dict[str, flint.fmpq_mpoly] = {}
+    depth = 0
+    with _precision(_PRECISION):
+        for k, layer in enumerate(two.layers):
+            zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
+            if layer.activation != "relu":
+                square = layer.activation == "square"
+                pieces = {p: [z * z if square else z for z in z_] for p, z_ in zs.items()}
+                continue
+            _add_curves(curves, (z for z_ in zs.values() for z in z_), f"layers[{k - offset}]")
+            depth = k + 1
+            cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed)
+            pieces = {}
+            for point in cut.samples:
+                states = _pattern(two, point, depth)
+                prefix, on = states[: -layer.out_dim], states[-layer.out_dim :]
+                pieces[states] = [z if a else _CTX.constant(0) for z, a in zip(zs[prefix], on)]
+        if depth == 0:
+            cut, shear = _decompose_generic(list(edges.values()), box, seed)
+    patterns = [_pattern(two, point, depth) for point in cut.samples]
+    parts = _UnionFind(len(patterns))
+    for a, b in cut.joined:
+        if patterns[a] != patterns[b]:
+            raise ArithmeticError("cells joined across a critical line differ in pattern")
+        parts.union(a, b)
+    for a, b in cut.neighbours:
+        if patterns[a] == patterns[b]:
+            parts.union(a, b)
+    roots = list(dict.fromkeys(parts.find(i) for i in range(len(patterns))))
+    return RegionMap(
+        box=box,
+        samples=tuple(cut.samples[r] for r in roots),
+        patterns=tuple(patterns[r] for r in roots),
+        curves=tuple(c for key, c in curves.items() if key not in edges),
+        cells=len(patterns),
+        shear=shear,
+    )
