@@ -2,6 +2,8 @@
 
 * ``_plane`` — the plane and box of a slice (a network with two inputs);
 * ``_polygons`` — exact rational polygons for piecewise-linear (conventional ReLU) networks;
+* ``_curves`` — exact region maps for every neuron type whose boundaries are lines and conics
+  (a cylindrical decomposition; loads python-flint on first use);
 * ``_grid`` — the grid method for every network: an estimate, with regions confirmed
   exactly along lines.
 """
@@ -13,9 +15,20 @@ from qexpr.slice._polygons import ExactSlice, exact_slice
 __all__ = [
     "ExactSlice",
     "GridSlice",
+    "RegionMap",
     "check_box",
     "confirm_regions",
+    "exact_regions",
     "exact_slice",
     "grid_slice",
     "plane_network",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # python-flint loads only when an exact region map is first needed.
+    if name in ("RegionMap", "exact_regions"):
+        from qexpr.slice import _curves
+
+        return getattr(_curves, name)
+    raise AttributeError(f"module 'qexpr.slice' has no attribute {name!r}")

@@ -47,7 +47,7 @@ import flint
 import numpy as np
 
 from qexpr._errors import QexprValueError
-from qexpr._network import Network, apply_activation
+from qexpr._network import Network
 from qexpr.slice._plane import check_box, plane_network
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
@@ -137,19 +137,16 @@ def _pre_activations(layer, inputs: list[flint.fmpq_mpoly]) -> list[flint.fmpq_m
     return [_as_mpoly(v) for v in z]
 
 
-def _pattern(net: Network, point: Point, depth: int) -> tuple[bool, ...]:
-    """Exact states of the ReLU neurons of the first ``depth`` layers at a rational point."""
-    h = np.array(point, dtype=object)
-    states: list[bool] = []
-    for layer in net.layers[:depth]:
-        z = layer.pre_activation(h)
-        if layer.activation == "relu":
-            on = [bool(v > 0) for v in z]
-            states += on
-            h = np.array([v if a else Fraction(0) for v, a in zip(z, on)], dtype=object)
-        else:
-            h = apply_activation(layer.activation, z)
-    return tuple(states)
+def _states(relu_layers: list[dict], point: Point) -> tuple[bool, ...]:
+    """Exact ReLU states at a rational point, layer by layer from the pre-activation polynomials.
+
+    ``relu_layers[k]`` maps the states of the earlier ReLU layers to layer k's polynomials.
+    """
+    q = tuple(_fmpq(v) for v in point)
+    states: tuple[bool, ...] = ()
+    for zs in relu_layers:
+        states += tuple(bool(z(*q) > 0) for z in zs[states])
+    return states
 
 
 def _univariate(poly: flint.fmpq_mpoly, var: int) -> flint.fmpq_poly:
@@ -165,6 +162,8 @@ def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
     """All distinct real roots of a nonzero polynomial, increasing."""
     if poly.degree() < 1:
         return []
+    if poly.degree() == 1:
+        return [RealAlgebraic.rational(-poly[0] / poly[1])]
     return odd_real_roots(poly // poly.gcd(poly.derivative()), cache)
 
 
@@ -428,7 +427,7 @@ def exact_regions(
     }
     pieces = {(): list(_CTX.gens())}
     curves: dict[str, flint.fmpq_mpoly] = {}
-    depth = 0
+    relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
     with _precision(_PRECISION):
         for k, layer in enumerate(two.layers):
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
@@ -437,16 +436,16 @@ def exact_regions(
                 pieces = {p: [z * z if square else z for z in z_] for p, z_ in zs.items()}
                 continue
             _add_curves(curves, (z for z_ in zs.values() for z in z_), f"layers[{k - offset}]")
-            depth = k + 1
+            relu_layers.append(zs)
             cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed)
             pieces = {}
             for point in cut.samples:
-                states = _pattern(two, point, depth)
+                states = _states(relu_layers, point)
                 prefix, on = states[: -layer.out_dim], states[-layer.out_dim :]
                 pieces[states] = [z if a else _CTX.constant(0) for z, a in zip(zs[prefix], on)]
-        if depth == 0:
+        if not relu_layers:
             cut, shear = _decompose_generic(list(edges.values()), box, seed)
-    patterns = [_pattern(two, point, depth) for point in cut.samples]
+    patterns = [_states(relu_layers, point) for point in cut.samples]
     parts = _UnionFind(len(patterns))
     for a, b in cut.joined:
         if patterns[a] != patterns[b]:

@@ -1,0 +1,174 @@
+"""Exact region maps (cylindrical decomposition) against hand counts, polygons and grids."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qexpr
+from qexpr.slice import exact_regions
+from qexpr.slice._grid import grid_slice
+from qexpr.slice._polygons import exact_slice
+
+HALF = Fraction(1, 2)
+
+
+def neurons(*rows: tuple) -> qexpr.Network:
+    """One ReLU layer of quadratic neurons ``(wr, br, wg, bg, wb, c)`` on two inputs, summed."""
+    keys = ("wr", "br", "wg", "bg", "wb", "c")
+    weights = {key: np.array([row[i] for row in rows], dtype=object) for i, key in enumerate(keys)}
+    weights = {key: np.vectorize(Fraction, otypes=[object])(v) for key, v in weights.items()}
+    layer = qexpr.QuadraticLayer(activation="relu", **weights)
+    return qexpr.Network(2, (layer, qexpr.LinearLayer(w=[[1] * len(rows)], b=[0])))
+
+
+def disk(cx: Fraction, cy: Fraction, r: Fraction) -> tuple:
+    """Active inside the circle: ``r² - (x - cx)² - (y - cy)²``."""
+    return ([2 * cx, 2 * cy], 0, [0, 0], 1, [-1, -1], r * r - cx * cx - cy * cy)
+
+
+def form(a: list, b: list, c: object = 0) -> tuple:
+    """``(a·x)(b·x) + c`` (a product neuron)."""
+    return (a, 0, b, 0, [0, 0], c)
+
+
+BOX2 = [-2, 2, -2, 2]
+# Hand-derived counts (regions of constant pattern, touching at points kept apart).
+CASES = {
+    "disk": ([disk(0, 0, HALF)], BOX2, 2),
+    "disk of radius 1e-3": ([disk(0, 0, Fraction(1, 1000))], BOX2, 2),
+    "off-centre disk of radius 1e-3": ([disk(Fraction(1, 3), HALF, Fraction(1, 1000))], BOX2, 2),
+    # Two circles touching at one point: inside one, inside the other, outside both.
+    "tangent circles": ([disk(-HALF, 0, HALF), disk(HALF, 0, HALF)], BOX2, 3),
+    # Two unit circles overlapping by 2e-6: lens, two crescents, outside.
+    "lens of width 2e-6": (
+        [disk(-1 + Fraction(1, 10**6), 0, 1), disk(1 - Fraction(1, 10**6), 0, 1)],
+        [-3, 3, -2, 2],
+        4,
+    ),
+    "two circles crossing": ([disk(-HALF, 0, 1), disk(HALF, 0, 1)], BOX2, 4),
+    "annulus": ([disk(0, 0, HALF), disk(0, 0, 1)], BOX2, 3),
+    # x² + y² > 0 except at the origin: an isolated point splits nothing.
+    "isolated point": ([([0, 0], 0, [0, 0], 1, [1, 1], 0)], BOX2, 1),
+    "isolated point, inactive": ([([0, 0], 0, [0, 0], 1, [-1, -1], 0)], BOX2, 1),
+    # xy: two lines crossing; opposite quadrants share a pattern but touch at a point only.
+    "node of two lines": ([form([1, 0], [0, 1])], BOX2, 4),
+    # x² - 2y²: two lines of irrational slope through a node, irreducible over Q.
+    "irrational node": (
+        [([0, 0], 0, [0, 0], 1, [1, -2], 0)],
+        BOX2,
+        4,
+    ),
+    # xy > 1/10: the two branches of a hyperbola, same pattern.
+    "hyperbola": ([form([1, 0], [0, 1], Fraction(-1, 10))], BOX2, 3),
+    # x² > 1/4: two half-planes with the same pattern, and the strip between.
+    "two half-planes": ([form([1, 0], [1, 0], Fraction(-1, 4))], BOX2, 3),
+    # x² touches zero on x = 0 without changing sign: no cut (as a tangent root in 1-D).
+    "double line": ([form([1, 0], [1, 0])], BOX2, 1),
+    # The unit circle inscribed in [-1, 1]²: touches all four edges, cutting off four corners.
+    "circle tangent to the box from inside": ([disk(0, 0, 1)], [-1, 1, -1, 1], 5),
+    "circle tangent to the box from outside": ([disk(0, 2, 1)], [-1, 1, -1, 1], 1),
+    # z = x on [0, 1]²: the boundary line is the box edge.
+    "box edge on a boundary line": ([([1, 0], 0, [0, 0], 1, [0, 0], 0)], [0, 1, 0, 1], 1),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hand_counts(name):
+    rows, box, expected = CASES[name]
+    result = exact_regions(neurons(*rows), box=box)
+    assert result.regions == expected
+    assert result.method == "exact" and result.certified
+
+
+def test_isolated_point_is_not_a_region_but_a_pattern_there_differs():
+    net = neurons(([0, 0], 0, [0, 0], 1, [1, 1], 0))
+    (pattern,) = exact_regions(net, box=BOX2).patterns
+    assert pattern == (True,)
+    assert net.evaluate_exact([[0, 0]])[0, 0] == 0  # inactive at the point itself
+
+
+def exact_pattern(net: qexpr.Network, point: tuple) -> tuple[bool, ...]:
+    """States of all ReLU neurons at a rational point, from the network's own layers."""
+    h = np.array([Fraction(v) for v in point], dtype=object)
+    states = []
+    for layer in net.to_exact().layers:
+        z = layer.pre_activation(h)
+        if layer.activation == "relu":
+            states += [bool(v > 0) for v in z]
+            z = np.array([v if v > 0 else Fraction(0) for v in z], dtype=object)
+        elif layer.activation == "square":
+            z = z * z
+        h = z
+    return tuple(states)
+
+
+@settings(max_examples=20)
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=2), st.integers(0, 2**16))
+def test_relu_equals_polygons(hidden, seed):
+    net = qexpr.random_network("relu", [2, *hidden, 1], seed=seed)
+    curves, polygons = exact_regions(net), exact_slice(net)
+    assert curves.regions == polygons.regions
+    assert set(curves.patterns) == {pattern for _, pattern in polygons.cells}
+
+
+@settings(max_examples=10)
+@given(st.sampled_from(["quadratic", "compact"]), st.integers(1, 3), st.integers(0, 2**16))
+def test_quadratic_against_grid_and_own_samples(kind, width, seed):
+    net = qexpr.random_network(kind, [2, width, 1], seed=seed)
+    result = exact_regions(net)
+    for point, pattern in zip(result.samples, result.patterns):
+        assert -1 < point[0] < 1 and -1 < point[1] < 1
+        assert exact_pattern(net, point) == pattern
+    grid = grid_slice(net, resolution=200)
+    seen = {tuple(bool(v) for v in p) for p in grid.patterns}
+    assert seen <= set(result.patterns)
+    assert len(set(result.patterns)) >= len(seen)
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "compact", "relu"])
+def test_count_does_not_depend_on_the_shear(kind):
+    net = qexpr.random_network(kind, [2, 3, 1], seed=11)
+    first, second = exact_regions(net, seed=0), exact_regions(net, seed=5)
+    assert first.shear != second.shear
+    assert first.regions == second.regions
+    assert sorted(first.patterns) == sorted(second.patterns)
+
+
+def test_grid_misses_what_exact_finds():
+    tiny = neurons(disk(Fraction(1, 3), HALF, Fraction(1, 1000)))
+    assert grid_slice(tiny, box=BOX2, resolution=256).regions == 1
+    assert exact_regions(tiny, box=BOX2).regions == 2
+
+
+def test_plane_through_three_points_equals_two_input_network():
+    net = qexpr.random_network("quadratic", [3, 2, 1], seed=3)
+    plane = [[0, 0, HALF], [1, 0, HALF], [0, 1, HALF]]
+    direct = exact_regions(qexpr.slice.plane_network(net, plane))
+    through = exact_regions(net, plane)
+    assert through.regions == direct.regions and through.samples == direct.samples
+
+
+def test_quadratic_after_relu_lines_is_in_scope():
+    linear = qexpr.random_network("relu", [2, 2, 1], seed=1).layers[0]
+    quad = qexpr.random_network("quadratic", [2, 2, 1], seed=1)
+    net = qexpr.Network(2, (linear, *quad.layers))
+    result = exact_regions(net)
+    for point, pattern in zip(result.samples, result.patterns):
+        assert exact_pattern(net, point) == pattern
+
+
+def test_deeper_quadratic_is_refused_with_a_pointer_to_the_grid():
+    net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=0)
+    with pytest.raises(qexpr.QexprValueError, match=r"layers\[1\].*degree 4.*grid"):
+        exact_regions(net)
+
+
+def test_no_relu_is_one_region():
+    net = qexpr.random_network("square", [2, 3, 1], seed=0)
+    result = exact_regions(net, box=[0, 1, 0, 1])
+    assert result.regions == 1 and result.patterns == ((),)
