@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qexpr
+from qexpr.slice import exact_regions
 from qexpr.slice._grid import confirm_regions, grid_slice
 from qexpr.slice._polygons import exact_slice
+from qexpr.studies import _plots
 
 
 def reference_grid(net: qexpr.Network, resolution: int) -> tuple[int, set]:
@@ -124,13 +126,31 @@ def test_cli_slice(tmp_path):
     qexpr.save_network(qexpr.random_network("relu", [2, 5, 5, 1], seed=1), path)
     record = json.loads(run_cli("slice", str(path), "--json").stdout)
     assert record["regions"] == exact_slice(qexpr.load_network(path)).regions
-    assert record["method"] == "exact"
+    assert record["method"] == "exact" and record["certified"] is True
+    assert len(record["samples"]) == record["regions"]
     qpath = tmp_path / "q.json"
     qexpr.save_network(qexpr.random_network("quadratic", [3, 3, 1], seed=1), qpath)
     out = tmp_path / "s.png"
     args = ["slice", str(qpath), "--plane", "0,0,0", "1,0,0", "0,1,0", "--json", "--plot", str(out)]
-    grid = json.loads(run_cli(*args, "--resolution", "64").stdout)
-    assert grid["method"] == "grid" and grid["confirmed"] == grid["regions"] and out.exists()
+    exact = json.loads(run_cli(*args).stdout)
+    plane = [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
+    assert exact["method"] == "exact" and exact["engine"] == "curves" and out.exists()
+    assert exact["regions"] == exact_regions(qexpr.load_network(qpath), plane).regions
+    grid = json.loads(run_cli(*args, "--method", "grid", "--resolution", "64").stdout)
+    assert grid["method"] == "grid" and grid["certified"] is False and grid["estimate"] is True
+    assert grid["confirmed"] == grid["regions"]
+
+
+def test_cli_slice_deep_quadratic_falls_back_to_a_named_estimate(tmp_path):
+    path = tmp_path / "deep.json"
+    qexpr.save_network(qexpr.random_network("quadratic", [2, 2, 2, 1], seed=0), path)
+    text = run_cli("slice", str(path), "--resolution", "32")
+    assert text.returncode == 0 and "grid estimate, not certified" in text.stdout
+    record = json.loads(run_cli("slice", str(path), "--json", "--resolution", "32").stdout)
+    assert record["method"] == "grid" and record["certified"] is False
+    assert "degree 4" in record["exact"]
+    refused = run_cli("slice", str(path), "--method", "exact")
+    assert_one_line_error(refused, "degree 4", "grid")
 
 
 @pytest.mark.parametrize(
@@ -139,6 +159,8 @@ def test_cli_slice(tmp_path):
         (["--box", "1", "0", "0", "1"], ["box", "XMIN < XMAX"]),
         (["--plane", "0,0", "1,0", "0,1"], ["plane", "3"]),
         (["--method", "fast"], ["--method"]),
+        (["--seed", "-1"], ["--seed"]),
+        (["--plot", "/no/such/dir/x.png"], ["--plot", "/no/such/dir"]),
     ],
 )
 def test_cli_slice_errors(tmp_path, extra, words):
@@ -158,8 +180,6 @@ def test_cli_slice_wrong_input_dim(tmp_path):
 
 def test_exact_plot_draws_polygons_tiling_the_box(tmp_path, monkeypatch):
     from matplotlib.collections import PolyCollection
-
-    from qexpr.studies import _plots
 
     figures = []
     monkeypatch.setattr(_plots, "_save", lambda fig, path: figures.append(fig))
@@ -181,3 +201,29 @@ def test_cli_slice_plot_exact(tmp_path):
     qexpr.save_network(qexpr.random_network("relu", [2, 4, 1], seed=1), path)
     result = run_cli("slice", str(path), "--plot", str(out))
     assert result.returncode == 0 and out.stat().st_size > 0
+
+
+def _titles_and_figures(monkeypatch) -> list:
+    figures: list = []
+    monkeypatch.setattr(_plots, "_save", lambda fig, path: figures.append(fig))
+    return figures
+
+
+def test_grid_plot_title_says_estimate(tmp_path, monkeypatch):
+    figures = _titles_and_figures(monkeypatch)
+    grid = grid_slice(qexpr.random_network("quadratic", [2, 2, 1], seed=0), resolution=32)
+    _plots.plot_slice(grid, tmp_path / "g.png", title="net")
+    title = figures[0].axes[0].get_title()
+    assert f"~{grid.regions} regions" in title and "estimate" in title and "exact" not in title
+    _plots._pyplot().close(figures[0])
+
+
+def test_exact_regions_plot_draws_curves_and_one_dot_per_region(tmp_path, monkeypatch):
+    figures = _titles_and_figures(monkeypatch)
+    result = exact_regions(qexpr.random_network("quadratic", [2, 2, 1], seed=4))
+    _plots.plot_exact_regions(result, tmp_path / "e.png", title="net")
+    ax = figures[0].axes[0]
+    assert f"{result.regions} regions, exact" in ax.get_title()
+    (dots,) = ax.collections[-1:]
+    assert len(dots.get_offsets()) == result.regions
+    _plots._pyplot().close(figures[0])

@@ -13,8 +13,15 @@ HELP = """Count the activation regions of a network on a 2-D slice.
 
 A two-input network is sliced in its own input plane; for more inputs give --plane with
 three points (comma-separated exact numbers). The box is in plane coordinates (default
-[-1, 1]²). Conventional ReLU networks are counted exactly (rational polygons); other
-networks on a grid, whose regions are each confirmed by the exact 1-D engine.
+[-1, 1]²). A region is a connected component of constant activation pattern; regions
+touching in one point are separate.
+
+--method exact (certified): rational polygons for conventional ReLU networks, a cylindrical
+decomposition for every network whose boundaries are lines and conics (one ReLU layer of
+quadratic or compact neurons, conventional ReLU layers before or after); deeper quadratic
+networks are refused. --method grid: an ESTIMATE (not certified) from a grid labelling,
+each region confirmed by the exact 1-D engine; thin regions can be missed or split.
+--method auto (default): exact where it applies, else the grid estimate (and it says so).
 
 Examples:
 
@@ -24,6 +31,40 @@ Examples:
 
   qexpr slice net2d.json --method grid --resolution 512
 """
+
+METHODS = ("auto", "exact", "grid")
+
+
+def _pattern_text(pattern: tuple[bool, ...]) -> str:
+    return "".join("1" if on else "0" for on in pattern)
+
+
+def _exact_record(net, points, box, seed: int) -> tuple[dict, object]:
+    """Certified regions: polygons for piecewise-linear networks, else the curve method."""
+    from qexpr.slice import exact_regions
+    from qexpr.slice._polygons import exact_slice
+
+    if all(la.neuron == "linear" and la.activation != "square" for la in net.layers):
+        result = exact_slice(net, points, box)
+        engine, cells = "polygons", len(result.cells)
+        samples = [
+            (sum(p[0] for p in poly) / len(poly), sum(p[1] for p in poly) / len(poly), pattern)
+            for poly, pattern in result.cells
+        ]
+    else:
+        result = exact_regions(net, points, box, seed=seed)
+        engine, cells = "curves", result.cells
+        samples = [(x, y, p) for (x, y), p in zip(result.samples, result.patterns)]
+    record = {
+        "method": "exact",
+        "certified": True,
+        "engine": engine,
+        "regions": result.regions,
+        "cells": cells,
+        # For polygons each cell is one region (a ReLU pattern's set is convex).
+        "samples": [{"x": str(x), "y": str(y), "pattern": _pattern_text(p)} for x, y, p in samples],
+    }
+    return record, result
 
 
 @one_line_errors
@@ -38,52 +79,67 @@ def command(
         typer.Option(help="Box in plane coordinates.", metavar="XMIN XMAX YMIN YMAX"),
     ] = None,
     method: Annotated[
-        str, typer.Option(help="auto (exact for conventional ReLU nets), exact or grid.")
+        str, typer.Option(help="auto (exact where it applies, else grid), exact or grid.")
     ] = "auto",
-    resolution: Annotated[int, typer.Option(help="Grid samples per side.")] = 256,
+    resolution: Annotated[int, typer.Option(help="Grid samples per side (grid only).")] = 256,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the shears tried (exact curves; count independent).")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[
         Path | None,
-        typer.Option(help="Draw the regions (PNG): exact polygons, or the grid labels."),
+        typer.Option(help="Draw the regions (PNG); the title says exact or estimate."),
     ] = None,
 ) -> None:
+    from qexpr._errors import QexprValueError
     from qexpr._io import load_network
     from qexpr.slice._grid import confirm_regions, grid_slice
-    from qexpr.slice._polygons import check_box, exact_slice, plane_network
+    from qexpr.slice._plane import check_box, plane_network
 
-    if method not in ("auto", "exact", "grid"):
+    if method not in METHODS:
         fail(f"--method: expected auto, exact or grid, got {method!r}")
     if resolution < 2:
         fail(f"--resolution: expected at least 2, got {resolution}")
+    if seed < 0:
+        fail(f"--seed: expected a non-negative integer, got {seed}")
+    if plot is not None and not plot.parent.is_dir():
+        fail(f"--plot: directory {str(plot.parent)!r} does not exist")
     net = load_network(file)
     points = None if plane is None else list(plane)
     plane_network(net, points)
     exact_box = check_box(None if box is None else list(box))
-    piecewise_linear = all(la.neuron == "linear" and la.activation != "square" for la in net.layers)
-    if method == "exact" and not piecewise_linear:
-        fail("--method exact: needs conventional ReLU/identity layers; use --method grid")
-    record = {"file": str(file), "box": [str(v) for v in exact_box]}
-    grid = None
-    if method == "grid" or (method == "auto" and not piecewise_linear):
+    record: dict = {"file": str(file), "box": [str(v) for v in exact_box]}
+    result = None
+    if method != "grid":
+        try:
+            exact, result = _exact_record(net, points, exact_box, seed)
+            record.update(exact)
+        except QexprValueError as exc:
+            if method == "exact":
+                raise
+            record["exact"] = f"not applicable: {exc}"
+    if result is None:
         grid = grid_slice(net, points, exact_box, resolution)
-        confirmed = confirm_regions(net, grid, points)
-        record.update(method="grid", regions=grid.regions, resolution=resolution)
-        record["confirmed"] = confirmed
-    else:
-        result = exact_slice(net, points, exact_box)
-        record.update(method="exact", regions=result.regions, cells=len(result.cells))
+        record.update(method="grid", certified=False, estimate=True, regions=grid.regions)
+        record.update(resolution=resolution, confirmed=confirm_regions(net, grid, points))
     if plot is not None:
-        from qexpr.studies._plots import plot_exact_slice, plot_slice
+        from qexpr.studies import _plots
 
-        if grid is None:
-            plot_exact_slice(result, plot, title=str(file))
+        if result is None:
+            _plots.plot_slice(grid, plot, title=str(file))
+        elif record["engine"] == "polygons":
+            _plots.plot_exact_slice(result, plot, title=str(file))
         else:
-            plot_slice(grid, plot, title=str(file))
+            _plots.plot_exact_regions(result, plot, title=str(file))
     if as_json:
         print_json(record)
-    else:
-        for key, value in record.items():
-            typer.echo(f"{key:<12}{value}")
+        return
+    for key, value in record.items():
+        if key == "samples":
+            continue
+        if key == "regions" and record["method"] == "grid":
+            value = f"{value} (grid estimate, not certified)"
+        typer.echo(f"{key:<12}{value}")
 
 
 command.__doc__ = HELP
