@@ -1,9 +1,13 @@
-"""Exact 2-D slices (qexpr, rational polygons) against Regioncam (float32), same networks.
+"""Exact 2-D slices: rational polygons against Regioncam, and exact curves against the grid.
 
-Prints, per network, both region counts and the time ratio qexpr / Regioncam. Where the
-counts differ, Regioncam has extra faces of zero area: float32 slivers where several
-boundary lines meet in one point (with small rational weights, lines often cross exactly
-at one point, such as the origin when biases are 0). The exact count has no such slivers.
+Part 1 (ReLU networks): exact polygons (qexpr) against Regioncam (float32), both region
+counts and the time ratio qexpr / Regioncam. Where the counts differ, Regioncam has extra
+faces of zero area: float32 slivers where several boundary lines meet in one point.
+
+Part 2 (every neuron type): the exact region map (``exact_regions``, a cylindrical
+decomposition) against the grid estimate (``grid_slice`` at 256², plus ``confirm_regions``)
+and, on ReLU networks, against the polygons; time ratio exact / baseline, same process,
+minimum of ``REPEAT`` runs, and how the exact time grows with the number of regions.
 Run: ``python benchmarks/slice.py``.
 """
 
@@ -15,7 +19,11 @@ import numpy as np
 import regioncam
 
 import qexpr
+from qexpr.slice import exact_regions
+from qexpr.slice._grid import confirm_regions, grid_slice
 from qexpr.slice._polygons import exact_slice
+
+REPEAT = 3
 
 
 def regioncam_faces(net: qexpr.Network) -> tuple[int, int]:
@@ -32,6 +40,50 @@ def timed(func, *args):
     start = time.perf_counter()
     value = func(*args)
     return value, time.perf_counter() - start
+
+
+def best_of(func, *args):
+    """The value and the minimum time over ``REPEAT`` runs."""
+    runs = [timed(func, *args) for _ in range(REPEAT)]
+    return runs[0][0], min(t for _, t in runs)
+
+
+def grid_estimate(net: qexpr.Network) -> int:
+    grid = grid_slice(net, resolution=256)
+    confirm_regions(net, grid)
+    return grid.regions
+
+
+def curves_against_baselines() -> None:
+    print(
+        f"\n{'kind':<10}{'widths':<10}{'exact':>7}{'cells':>7}{'grid':>6}{'t_exact':>9}"
+        f"{'t_grid':>8}{'ratio':>7}{'t_poly':>8}{'ratio':>7}"
+    )
+    relu_first = qexpr.random_network("relu", [2, 4, 1], seed=0).layers[0]
+    nets = [
+        (kind, widths, qexpr.random_network(kind, widths, seed=seed))
+        for kind in ("quadratic", "compact")
+        for widths in ([2, 2, 1], [2, 4, 1], [2, 8, 1], [2, 12, 1])
+        for seed in range(2)
+    ]
+    nets += [
+        ("relu", [2, 8, 8, 1], qexpr.random_network("relu", [2, 8, 8, 1], seed=s)) for s in (0, 1)
+    ]
+    quad = qexpr.random_network("quadratic", [4, 4, 1], seed=0)
+    nets.append(("relu+quad", [2, 4, 4, 1], qexpr.Network(2, (relu_first, *quad.layers))))
+    for kind, widths, net in nets:
+        exact, t_e = best_of(exact_regions, net)
+        grid, t_g = best_of(grid_estimate, net)
+        name = ",".join(map(str, widths))
+        line = (
+            f"{kind:<10}{name:<10}{exact.regions:>7}{exact.cells:>7}{grid:>6}{t_e:>9.3f}"
+            f"{t_g:>8.3f}{t_e / t_g:>7.1f}"
+        )
+        if kind == "relu":
+            polygons, t_p = best_of(exact_slice, net)
+            assert polygons.regions == exact.regions
+            line += f"{t_p:>8.3f}{t_e / t_p:>7.0f}"
+        print(line, flush=True)
 
 
 def main() -> None:
@@ -53,3 +105,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    curves_against_baselines()

@@ -39,7 +39,7 @@ def _pattern_text(pattern: tuple[bool, ...]) -> str:
     return "".join("1" if on else "0" for on in pattern)
 
 
-def _exact_record(net, points, box, seed: int) -> tuple[dict, object]:
+def _exact_record(net, points, box, seed: int, progress: bool) -> tuple[dict, object]:
     """Certified regions: polygons for piecewise-linear networks, else the curve method."""
     from qexpr.slice import exact_regions
     from qexpr.slice._polygons import exact_slice
@@ -52,7 +52,7 @@ def _exact_record(net, points, box, seed: int) -> tuple[dict, object]:
             for poly, pattern in result.cells
         ]
     else:
-        result = exact_regions(net, points, box, seed=seed)
+        result = exact_regions(net, points, box, seed=seed, progress=progress)
         engine, cells = "curves", result.cells
         samples = [(x, y, p) for (x, y), p in zip(result.samples, result.patterns)]
     record = {
@@ -86,6 +86,7 @@ def command(
         int, typer.Option(help="Seed of the shears tried (exact curves; count independent).")
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    progress: Annotated[bool, typer.Option(help="tqdm progress bar on stderr.")] = True,
     plot: Annotated[
         Path | None,
         typer.Option(help="Draw the regions (PNG); the title says exact or estimate."),
@@ -112,7 +113,7 @@ def command(
     result = None
     if method != "grid":
         try:
-            exact, result = _exact_record(net, points, exact_box, seed)
+            exact, result = _exact_record(net, points, exact_box, seed, progress)
             record.update(exact)
         except QexprValueError as exc:
             if method == "exact":

@@ -19,7 +19,7 @@ pointing to the grid estimate.
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
 ``s``), so no curve has a vertical asymptote or contains a vertical line. The critical
 values of ``u`` are the real roots of each conic's discriminant in ``v`` and of each pair's
-resultant in ``v`` (exact :class:`~qexpr.spline._algebraic.RealAlgebraic`). Between two
+resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
 consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
 meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
 (a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
@@ -76,7 +76,7 @@ class RegionMap:
     method: ClassVar[str] = "exact"
     certified: ClassVar[bool] = True
     box: tuple[Fraction, Fraction, Fraction, Fraction]
-    samples: tuple[Point, ...]
+    samples: tuple[tuple[Fraction, Fraction], ...]
     patterns: tuple[tuple[bool, ...], ...]
     curves: tuple[flint.fmpq_mpoly, ...]
     cells: int
@@ -248,7 +248,7 @@ class _Strip:
 
 @dataclass(frozen=True)
 class _Decomposition:
-    samples: tuple[Point, ...]
+    samples: tuple[tuple[Fraction, Fraction], ...]
     neighbours: tuple[tuple[int, int], ...]
     joined: tuple[tuple[int, int], ...]
 
@@ -301,8 +301,26 @@ def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[i
                 yield interval, cell
 
 
-def _decompose(curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction) -> _Decomposition:
+def _join_across(
+    alpha: RealAlgebraic, left: _Strip, right: _Strip, curves: list, cache: RootCache
+) -> list[tuple[int, int]]:
+    """Pairs of cells on either side of ``u = alpha`` sharing an interval free of curves."""
+    line = [_line_roots(f, alpha, cache) for f in curves]
+    points = sorted({root for roots, _ in line for root in roots})
+    index = {root: k for k, root in enumerate(points)}
+    by_interval: dict[int, list[int]] = {}
+    for strip in (left, right):
+        for interval, cell in _touching(strip, _limits(strip, line, index), len(points)):
+            by_interval.setdefault(interval, []).append(cell)
+    return [(cells[0], c) for cells in by_interval.values() for c in cells[1:]]
+
+
+def _decompose(
+    curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction, progress: bool
+) -> _Decomposition:
     """Cells (rational samples) and their adjacencies; :class:`_NotGeneric` if unreadable."""
+    from tqdm import tqdm
+
     x, y = _CTX.gens()
     s = _fmpq(shear)
     sheared = [f.compose(x + s * y, y) for f in curves]
@@ -313,26 +331,21 @@ def _decompose(curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction) -> _
     lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
     critical = [a for a in _critical_values(sheared, cache) if not (a < lo or hi < a)]
     samples: list[Point] = []
-    strips = [
-        _strip(sheared, rational_between(a, b), shear, box, samples)
-        for a, b in itertools.pairwise(critical)
-    ]
+    strips: list[_Strip] = []
+    joined: list[tuple[int, int]] = []
+    with tqdm(total=2 * len(critical), desc="slice", disable=not progress, leave=False) as bar:
+        for a, b in itertools.pairwise(critical):
+            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples))
+            bar.update()
+        for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
+            joined += _join_across(alpha, left, right, sheared, cache)
+            bar.update()
     neighbours = [
         (a, b)
         for strip in strips
         for a, b in itertools.pairwise(strip.cells)
         if a is not None and b is not None
     ]
-    joined = []
-    for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
-        line = [_line_roots(f, alpha, cache) for f in sheared]
-        points = sorted({root for roots, _ in line for root in roots})
-        index = {root: k for k, root in enumerate(points)}
-        by_interval: dict[int, list[int]] = {}
-        for strip in (left, right):
-            for interval, cell in _touching(strip, _limits(strip, line, index), len(points)):
-                by_interval.setdefault(interval, []).append(cell)
-        joined += [(m[0], c) for m in by_interval.values() for c in m[1:]]
     return _Decomposition(tuple(samples), tuple(neighbours), tuple(joined))
 
 
@@ -342,10 +355,12 @@ def _shears(seed: int) -> Iterator[Fraction]:
         yield Fraction(rng.choice((-1, 1)) * rng.randint(1, 12), rng.randint(1, 12))
 
 
-def _decompose_generic(curves: list, box: tuple, seed: int) -> tuple[_Decomposition, Fraction]:
+def _decompose_generic(
+    curves: list, box: tuple, seed: int, progress: bool
+) -> tuple[_Decomposition, Fraction]:
     for shear in _shears(seed):
         try:
-            return _decompose(curves, box, shear), shear
+            return _decompose(curves, box, shear, progress), shear
         except _NotGeneric:
             continue
     raise ArithmeticError(f"no generic shear found in {_SHEAR_TRIES} tries")  # pragma: no cover
@@ -397,7 +412,12 @@ class _UnionFind:
 
 
 def exact_regions(
-    net: Network, plane: object = None, box: object = None, *, seed: int = 0
+    net: Network,
+    plane: object = None,
+    box: object = None,
+    *,
+    seed: int = 0,
+    progress: bool = False,
 ) -> RegionMap:
     """Exact activation regions of a network of any neuron type on a 2-D slice.
 
@@ -412,6 +432,8 @@ def exact_regions(
         ``(xmin, xmax, ymin, ymax)`` in plane coordinates (default ``[-1, 1]²``), exact.
     seed
         Seeds the sequence of shears tried (the result does not depend on it).
+    progress
+        Show a tqdm progress bar over the strips of each decomposition (on stderr).
 
     Returns
     -------
@@ -437,14 +459,14 @@ def exact_regions(
                 continue
             _add_curves(curves, (z for z_ in zs.values() for z in z_), f"layers[{k - offset}]")
             relu_layers.append(zs)
-            cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed)
+            cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
             pieces = {}
             for point in cut.samples:
                 states = _states(relu_layers, point)
                 prefix, on = states[: -layer.out_dim], states[-layer.out_dim :]
                 pieces[states] = [z if a else _CTX.constant(0) for z, a in zip(zs[prefix], on)]
         if not relu_layers:
-            cut, shear = _decompose_generic(list(edges.values()), box, seed)
+            cut, shear = _decompose_generic(list(edges.values()), box, seed, progress)
     patterns = [_states(relu_layers, point) for point in cut.samples]
     parts = _UnionFind(len(patterns))
     for a, b in cut.joined:
