@@ -149,7 +149,7 @@ def test_cli_slice_deep_quadratic_falls_back_to_a_named_estimate(tmp_path):
     record = json.loads(run_cli("slice", str(path), "--json", "--resolution", "32").stdout)
     assert record["method"] == "grid" and record["certified"] is False
     assert "degree 4" in record["exact"]
-    refused = run_cli("slice", str(path), "--method", "exact")
+    refused = run_cli("slice", str(path), "--method", "exact", "--no-progress")
     assert_one_line_error(refused, "degree 4", "grid")
 
 

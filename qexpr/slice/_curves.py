@@ -333,7 +333,9 @@ def _decompose(
     samples: list[Point] = []
     strips: list[_Strip] = []
     joined: list[tuple[int, int]] = []
-    with tqdm(total=2 * len(critical), desc="slice", disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=2 * len(critical), desc="slice", disable=not progress, leave=False, delay=1
+    ) as bar:
         for a, b in itertools.pairwise(critical):
             strips.append(_strip(sheared, rational_between(a, b), shear, box, samples))
             bar.update()
