@@ -36,6 +36,11 @@ def form(a: list, b: list, c: object = 0) -> tuple:
     return (a, 0, b, 0, [0, 0], c)
 
 
+def line(a: object, b: object, c: object = 0) -> tuple:
+    """A quadratic neuron computing the affine ``a x + b y + c``."""
+    return ([a, b], c, [0, 0], 1, [0, 0], 0)
+
+
 BOX2 = [-2, 2, -2, 2]
 # Hand-derived counts (regions of constant pattern, touching at points kept apart).
 CASES = {
@@ -69,11 +74,15 @@ CASES = {
     "two half-planes": ([form([1, 0], [1, 0], Fraction(-1, 4))], BOX2, 3),
     # x² touches zero on x = 0 without changing sign: no cut (as a tangent root in 1-D).
     "double line": ([form([1, 0], [1, 0])], BOX2, 1),
+    # x, y and x + y: three lines through one point, six sectors with six patterns.
+    "three concurrent lines": ([line(1, 0), line(0, 1), line(1, 1)], BOX2, 6),
+    # The line y = 1/2 touching the disk of radius 1/2: disk, above the line, the rest.
+    "circle and tangent line": ([disk(0, 0, HALF), line(0, 1, -HALF)], BOX2, 3),
     # The unit circle inscribed in [-1, 1]²: touches all four edges, cutting off four corners.
     "circle tangent to the box from inside": ([disk(0, 0, 1)], [-1, 1, -1, 1], 5),
     "circle tangent to the box from outside": ([disk(0, 2, 1)], [-1, 1, -1, 1], 1),
     # z = x on [0, 1]²: the boundary line is the box edge.
-    "box edge on a boundary line": ([([1, 0], 0, [0, 0], 1, [0, 0], 0)], [0, 1, 0, 1], 1),
+    "box edge on a boundary line": ([line(1, 0)], [0, 1, 0, 1], 1),
 }
 
 
@@ -172,3 +181,31 @@ def test_no_relu_is_one_region():
     net = qexpr.random_network("square", [2, 3, 1], seed=0)
     result = exact_regions(net, box=[0, 1, 0, 1])
     assert result.regions == 1 and result.patterns == ((),)
+
+
+def test_float_weights_are_read_exactly():
+    exact = qexpr.random_network("quadratic", [2, 3, 1], seed=2)
+    floats = exact.to_float()
+    expected = exact_regions(floats.to_exact())
+    assert exact_regions(floats).patterns == expected.patterns
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"box": [1, 0, 0, 1]}, qexpr.QexprValueError, "XMIN < XMAX"),
+        ({"box": ["a", 1, 0, 1]}, qexpr.QexprValueError, "box"),
+        ({"seed": -1}, qexpr.QexprValueError, "seed"),
+        ({"seed": True}, qexpr.QexprValueError, "seed"),
+        ({"plane": [[0, 0], [1, 0]]}, qexpr.QexprValueError, "three points"),
+    ],
+)
+def test_bad_arguments_raise_one_clear_error(kwargs, error, words):
+    net = qexpr.random_network("quadratic", [2, 2, 1], seed=0)
+    with pytest.raises(error, match=words):
+        exact_regions(net, **kwargs)
+
+
+def test_not_a_network():
+    with pytest.raises(qexpr.QexprTypeError, match="net"):
+        exact_regions("net.json")

@@ -442,6 +442,8 @@ def exact_regions(
     RegionMap
         One rational sample point and the exact pattern per region.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise QexprValueError(f"seed: expected a non-negative integer, got {seed!r}")
     two = plane_network(net, plane).to_exact()
     box = check_box(box)
     offset = len(two.layers) - len(net.layers)
