@@ -143,14 +143,14 @@ def test_cli_slice(tmp_path):
 
 def test_cli_slice_deep_quadratic_falls_back_to_a_named_estimate(tmp_path):
     path = tmp_path / "deep.json"
-    qexpr.save_network(qexpr.random_network("quadratic", [2, 2, 2, 1], seed=0), path)
+    qexpr.save_network(qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=0), path)
     text = run_cli("slice", str(path), "--resolution", "32")
     assert text.returncode == 0 and "grid estimate, not certified" in text.stdout
     record = json.loads(run_cli("slice", str(path), "--json", "--resolution", "32").stdout)
     assert record["method"] == "grid" and record["certified"] is False
-    assert "degree 4" in record["exact"]
+    assert "degree 8" in record["exact"]
     refused = run_cli("slice", str(path), "--method", "exact", "--no-progress")
-    assert_one_line_error(refused, "degree 4", "grid")
+    assert_one_line_error(refused, "degree 8", "grid")
 
 
 @pytest.mark.parametrize(

@@ -171,10 +171,48 @@ def test_quadratic_after_relu_lines_is_in_scope():
         assert exact_pattern(net, point) == pattern
 
 
-def test_deeper_quadratic_is_refused_with_a_pointer_to_the_grid():
-    net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=0)
-    with pytest.raises(qexpr.QexprValueError, match=r"layers\[1\].*degree 4.*grid"):
+def test_three_quadratic_layers_are_refused_with_a_pointer_to_the_grid():
+    net = qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=0)
+    with pytest.raises(qexpr.QexprValueError, match=r"layers\[2\].*degree 8.*grid"):
         exact_regions(net)
+
+
+def lemniscate() -> qexpr.Network:
+    """``(x² + y²)² - 2 (x² - y²)`` from two layers: ``h = (x² + y², x² - y² + 4)`` (both
+    positive off the origin in ``[-2, 2]²``), then the compact neuron ``h1² - 2 h2 + 8``."""
+
+    def exact(values: list) -> np.ndarray:
+        return np.vectorize(Fraction, otypes=[object])(np.array(values, dtype=object))
+
+    first = qexpr.QuadraticLayer(
+        wr=exact([[0, 0], [0, 0]]), br=exact([0, 0]), wg=exact([[0, 0], [0, 0]]),
+        bg=exact([1, 1]), wb=exact([[1, 1], [1, -1]]), c=exact([0, 4]), activation="relu",
+    )  # fmt: skip
+    second = qexpr.CompactLayer(
+        wr=exact([[0, -2]]), br=exact([0]), wb=exact([[1, 0]]), c=exact([8]), activation="relu"
+    )
+    return qexpr.Network(2, (first, second, qexpr.LinearLayer(w=[[1]], b=[0])))
+
+
+def test_lemniscate_lobes_touching_at_the_node_are_two_regions():
+    result = exact_regions(lemniscate(), box=BOX2)
+    assert sorted(result.patterns) == [(True, True, False)] * 2 + [(True, True, True)]
+    for point, pattern in zip(result.samples, result.patterns):
+        x, y = point
+        assert ((x * x + y * y) ** 2 - 2 * (x * x - y * y) > 0) == pattern[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_quadratic_layers_against_grid_and_second_shear(seed):
+    net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=seed)
+    first, second = exact_regions(net), exact_regions(net, seed=7)
+    assert first.regions == second.regions
+    assert sorted(first.patterns) == sorted(second.patterns)
+    for point, pattern in zip(first.samples, first.patterns):
+        assert exact_pattern(net, point) == pattern
+    grid = grid_slice(net, resolution=256)
+    assert {tuple(bool(v) for v in p) for p in grid.patterns} <= set(first.patterns)
 
 
 def test_no_relu_is_one_region():

@@ -48,13 +48,14 @@ import numpy as np
 
 from qexpr._errors import QexprValueError
 from qexpr._network import Network
+from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
 from qexpr.slice._plane import check_box, plane_network
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
 __all__ = ["MAX_DEGREE", "RegionMap", "exact_regions"]
 
 #: Highest degree of a boundary curve that :func:`exact_regions` handles.
-MAX_DEGREE = 2
+MAX_DEGREE = 4
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
@@ -149,13 +150,13 @@ def _states(relu_layers: list[dict], point: Point) -> tuple[bool, ...]:
     return states
 
 
+def _dense(coeffs: dict[int, flint.fmpq]) -> flint.fmpq_poly:
+    return flint.fmpq_poly([coeffs.get(i, 0) for i in range(max(coeffs, default=-1) + 1)])
+
+
 def _univariate(poly: flint.fmpq_mpoly, var: int) -> flint.fmpq_poly:
     """A polynomial in one of the two variables as an ``fmpq_poly``."""
-    coeffs: dict[int, flint.fmpq] = {}
-    for exps, c in poly.to_dict().items():
-        coeffs[exps[var]] = c
-    top = max(coeffs, default=-1)
-    return flint.fmpq_poly([coeffs.get(i, 0) for i in range(top + 1)])
+    return _dense({int(exps[var]): c for exps, c in poly.to_dict().items()})
 
 
 def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
@@ -179,54 +180,75 @@ def _evaluate(poly: flint.fmpq_mpoly, u: flint.arb, v: flint.arb) -> flint.arb:
     return total
 
 
-def _sign_at(poly: flint.fmpq_poly, alpha: RealAlgebraic) -> int:
-    """The sign of ``poly(alpha)``, known to be nonzero."""
-    for _ in range(_REFINE_LIMIT):
-        ball = flint.arb(0)
-        for c in reversed(poly.coeffs()):
-            ball = ball * _ball(alpha) + flint.arb(c)
-        if ball > 0 or ball < 0:
-            return 1 if ball > 0 else -1
-        alpha.refine()
-    raise ArithmeticError("could not decide a sign")  # pragma: no cover
-
-
-def _line_roots(
-    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
-) -> tuple[list[RealAlgebraic], bool]:
-    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and whether one is double."""
-    if alpha.is_rational:
-        line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
-        _, factors = line.factor()
-        return _real_roots(line, cache), any(m > 1 for _, m in factors)
-    p = alpha.poly
-    degree = curve.degrees()[1]
-    double = False
-    expected = 1
-    if degree == 2:
-        disc = _univariate(curve.discriminant("y"), 0)
-        double = (disc % flint.fmpq_poly(p)).is_zero()
-        expected = 1 if double else 1 + _sign_at(disc, alpha)
-    if expected == 0:
-        return [], False
-    norm = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(p.coeffs())}).resultant(curve, "x")
-    candidates = _real_roots(_univariate(norm, 1), cache)
+def _select(
+    poly: flint.fmpq_mpoly, alpha: RealAlgebraic, candidates: list, count: int
+) -> list[RealAlgebraic]:
+    """The ``count`` candidates ``γ`` with ``poly(alpha, γ) = 0`` (the others are excluded by
+    interval evaluation; every candidate is a root over some conjugate of ``alpha``)."""
     for _ in range(_REFINE_LIMIT):
         u = _ball(alpha)
-        candidates = [g for g in candidates if _evaluate(curve, u, _ball(g)).contains(0)]
-        if len(candidates) <= expected:
+        candidates = [g for g in candidates if _evaluate(poly, u, _ball(g)).contains(0)]
+        if len(candidates) <= count:
             break
         alpha.refine()
         for g in candidates:
             g.refine()
-    if len(candidates) != expected:
+    if len(candidates) != count:
         raise ArithmeticError("roots on a critical line do not match their count")
-    return candidates, double
+    return candidates
+
+
+def _in_v(poly: flint.fmpq_mpoly) -> FieldPoly:
+    """``poly(u, v)`` as a list of coefficients of powers of ``v`` (``fmpq_poly`` in ``u``)."""
+    rows: dict[int, dict[int, flint.fmpq]] = {}
+    for (i, j), c in poly.to_dict().items():
+        rows.setdefault(int(j), {})[int(i)] = c
+    return [_dense(rows.get(j, {})) for j in range(max(rows) + 1)]
+
+
+def _from_v(f: FieldPoly) -> flint.fmpq_mpoly:
+    return _CTX.from_dict(
+        {(i, j): c for j, row in enumerate(f) for i, c in enumerate(row.coeffs()) if c != 0}
+    )
+
+
+def _line_roots(
+    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
+) -> tuple[list[RealAlgebraic], int | None]:
+    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple.
+
+    At most one real root may be multiple (else :class:`_NotGeneric`).
+    """
+    if alpha.is_rational:
+        line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
+        roots = _real_roots(line, cache)
+        multiple = [r for f, m in line.factor()[1] if m > 1 for r in _real_roots(f, cache)]
+    elif curve.degrees()[1] == 1:
+        return _select(curve, alpha, _norm_roots(curve, alpha, cache), 1), None
+    else:
+        field = Field(alpha)
+        f = _in_v(curve)
+        g = field.gcd(f, derivative(f))
+        norm = _norm_roots(curve, alpha, cache)
+        roots = _select(curve, alpha, norm, real_root_count(field, f))
+        count = real_root_count(field, g) if len(g) > 1 else 0
+        multiple = _select(_from_v(g), alpha, list(roots), count) if count else []
+    if len(multiple) > 1:
+        raise _NotGeneric
+    return roots, roots.index(multiple[0]) if multiple else None
+
+
+def _norm_roots(
+    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
+) -> list[RealAlgebraic]:
+    """Real roots in ``v`` of ``res_u(p(u), curve(u, v))``: candidates for every conjugate."""
+    p = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(alpha.poly.coeffs())})
+    return _real_roots(_univariate(p.resultant(curve, "x"), 1), cache)
 
 
 def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> list[RealAlgebraic]:
     """Real roots of every discriminant and pairwise resultant in ``v``, increasing."""
-    polys = [f.discriminant("y") for f in curves if f.degrees()[1] == 2]
+    polys = [f.discriminant("y") for f in curves if f.degrees()[1] >= 2]
     polys += [f.resultant(g, "y") for f, g in itertools.combinations(curves, 2)]
     found: set[RealAlgebraic] = set()
     for poly in polys:
@@ -277,18 +299,23 @@ def _strip(
     return _Strip(tuple((i, r) for _, i, r in branches), tuple(cells), tuple(counts))
 
 
-def _limits(strip: _Strip, line: list[tuple[list, bool]], index: dict) -> list[int]:
-    """For each branch of the strip, the index of its limit point on the critical line."""
+def _limits(strip: _Strip, line: list[tuple[list, int | None]], index: dict) -> list[int]:
+    """For each branch of the strip, the index of its limit point on the critical line.
+
+    A simple root takes exactly one branch of its curve from each side; the multiple root (at
+    most one) takes the rest, so the branches map in order.
+    """
     out = []
     for curve, rank in strip.branches:
-        roots, double = line[curve]
-        n = strip.counts[curve]
-        if double and n in (0, 2):
-            out.append(index[roots[0]])
-        elif not double and n == len(roots):
-            out.append(index[roots[rank]])
-        else:
+        roots, multiple = line[curve]
+        extra = strip.counts[curve] - len(roots) + (multiple is not None)
+        if extra < 0 or (multiple is None and extra != 0):
             raise _NotGeneric
+        if multiple is None or rank < multiple:
+            k = rank
+        else:
+            k = multiple if rank < multiple + extra else rank - extra + 1
+        out.append(index[roots[k]])
     return out
 
 
