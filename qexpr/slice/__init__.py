@@ -2,8 +2,9 @@
 
 * ``_plane`` — the plane and box of a slice (a network with two inputs);
 * ``_polygons`` — exact rational polygons for piecewise-linear (conventional ReLU) networks;
-* ``_curves`` — exact region maps for every neuron type whose boundaries are lines and conics
-  (a cylindrical decomposition; loads python-flint on first use);
+* ``_curves`` — exact region maps for every neuron type whose boundary curves have degree at
+  most 4 (a cylindrical decomposition; loads python-flint on first use);
+* ``_field`` — polynomials over a real number field: gcd and Sturm counts;
 * ``_grid`` — the grid method for every network: an estimate, with regions confirmed
   exactly along lines.
 """

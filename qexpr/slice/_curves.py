@@ -10,27 +10,30 @@ pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the pla
 coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
 irreducible factors, with the four box edges, are the curves: off them every pattern is
 locally constant. The patterns that occur are read at the cells of the decomposition of the
-curves found so far. Scope: curves of degree at most 2 (lines and conics: one ReLU layer of
-quadratic or compact neurons, any number of conventional ReLU layers, a ReLU layer of any
-kind on piecewise-linear inputs); deeper boundaries raise :class:`~qexpr.QexprValueError`
-pointing to the grid estimate.
+curves found so far. Scope: curves of degree at most 4 (``MAX_DEGREE``): up to two ReLU
+layers of quadratic or compact neurons, with conventional ReLU layers anywhere (their
+pre-activations keep the degree of their inputs); higher degrees raise
+:class:`~qexpr.QexprValueError` pointing to the grid estimate (the method itself does not
+depend on the degree; the bound keeps the resultants' degrees, hence the time, in check).
 
 **Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
 ``s``), so no curve has a vertical asymptote or contains a vertical line. The critical
-values of ``u`` are the real roots of each conic's discriminant in ``v`` and of each pair's
+values of ``u`` are the real roots of each curve's discriminant in ``v`` and of each pair's
 resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
 consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
 meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
 (a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
 exactly. At a critical value ``α``, each curve's real roots on the line ``u = α`` come from
 the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal polynomial of ``α``), keeping the roots
-where interval evaluation of ``f`` cannot exclude zero until their number equals the count
-given by the exact sign of the discriminant at ``α`` (0, 1 double, or 2 simple roots). A
-conic has at most one double root on a line, so its branches on either side go, in order,
-to its simple roots, or all to its double root (checked by counting; a mismatch retries with
-the next shear). Two sectors on either side of ``u = α`` are joined when their limits on the
-line share an open interval free of curves.
+where interval evaluation of ``f`` cannot exclude zero until their number equals the Sturm
+count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``); the
+multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At most one
+real root of a curve on the line may be multiple (else the next shear): a simple root takes
+exactly one branch of its curve from each side (implicit function theorem), the multiple
+root the rest, so branches map to roots in order (checked by counting). Two sectors on
+either side of ``u = α`` are joined when their limits on the line share an open interval
+free of curves.
 """
 
 from __future__ import annotations
@@ -453,7 +456,7 @@ def exact_regions(
     Parameters
     ----------
     net
-        A network whose ReLU boundaries are curves of degree at most 2 (see the module
+        A network whose ReLU boundaries are curves of degree at most 4 (see the module
         docstring); float weights are read as their exact values.
     plane
         ``None`` for a two-input network, else three points spanning the plane.

@@ -7,7 +7,8 @@ that is not zero modulo ``p`` is not zero). A polynomial in ``v`` is a list of e
 lowest power first, with a nonzero top coefficient.
 
 :func:`real_root_count` counts the distinct real roots of such a polynomial with a Sturm
-sequence (the standard theorem holds over any real closed field's subfield ordered by ``α``).
+sequence (Sturm's theorem holds for coefficients in any subfield of the reals, here
+``Q(α)``, given the signs of the leading coefficients).
 """
 
 from __future__ import annotations
