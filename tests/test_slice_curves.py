@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -247,3 +248,29 @@ def test_bad_arguments_raise_one_clear_error(kwargs, error, words):
 def test_not_a_network():
     with pytest.raises(qexpr.QexprTypeError, match="net"):
         exact_regions("net.json")
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.lists(st.integers(-5, 5), min_size=3, max_size=3), min_size=2, max_size=5),
+    st.sampled_from([2, 3, 5]),
+)
+def test_sturm_count_over_a_quadratic_field_matches_float_roots(rows, d):
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._field import Field, real_root_count
+    from qexpr.spline._algebraic import RootCache, odd_real_roots
+
+    # f(α, v) = Σ_j (a_j + b_j α + c_j α²) v^j with α = √d, against numpy's roots in float.
+    alpha = odd_real_roots(flint.fmpq_poly([-d, 0, 1]), RootCache())[1]
+    coeffs = [flint.fmpq_poly(row) for row in rows]
+    values = [row[0] + row[1] * d**0.5 + row[2] * d for row in rows]
+    if not any(rows[-1]) or abs(values[-1]) < 1e-6:
+        return
+    roots = np.roots(values[::-1])
+    # Only well-conditioned cases: roots apart and clearly real or clearly not.
+    if len(roots) > 1 and min(abs(a - b) for a, b in itertools.combinations(roots, 2)) < 1e-4:
+        return
+    if any(1e-9 < abs(r.imag) < 1e-4 for r in roots):
+        return
+    expected = sum(abs(r.imag) <= 1e-9 for r in roots)
+    assert real_root_count(Field(alpha), coeffs) == expected
