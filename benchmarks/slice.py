@@ -69,6 +69,11 @@ def curves_against_baselines() -> None:
     nets += [
         ("relu", [2, 8, 8, 1], qexpr.random_network("relu", [2, 8, 8, 1], seed=s)) for s in (0, 1)
     ]
+    nets += [
+        ("quadratic", widths, qexpr.random_network("quadratic", widths, seed=seed))
+        for widths in ([2, 2, 2, 1], [2, 3, 3, 1])
+        for seed in range(2)
+    ]
     quad = qexpr.random_network("quadratic", [4, 4, 1], seed=0)
     nets.append(("relu+quad", [2, 4, 4, 1], qexpr.Network(2, (relu_first, *quad.layers))))
     for kind, widths, net in nets:

@@ -87,20 +87,6 @@ class Field:
             f, g = g, self.rem(f, g)
         return f
 
-    def quotient(self, f: FieldPoly, g: FieldPoly) -> FieldPoly:
-        """``f / g`` for ``g`` dividing ``f`` exactly."""
-        f = self.trim(f)
-        lead = self.inverse(g[-1])
-        out = [flint.fmpq_poly([])] * (len(f) - len(g) + 1)
-        while len(f) >= len(g):
-            q = self.reduce(f[-1] * lead)
-            shift = len(f) - len(g)
-            out[shift] = q
-            for i, c in enumerate(g):
-                f[shift + i] = f[shift + i] - q * c
-            f = self.trim(f)
-        return out
-
 
 def derivative(f: FieldPoly) -> FieldPoly:
     """``d/dv`` of a polynomial in ``v``."""
