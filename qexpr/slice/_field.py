@@ -22,7 +22,7 @@ from qexpr.spline._algebraic import RealAlgebraic
 
 __all__ = ["Field", "FieldPoly", "derivative", "real_root_count"]
 
-_REFINE_LIMIT = 2000
+_REFINE_LIMIT = 800
 
 Element = flint.fmpq_poly
 FieldPoly = list[flint.fmpq_poly]
