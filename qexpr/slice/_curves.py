@@ -216,7 +216,7 @@ def _from_v(f: FieldPoly) -> flint.fmpq_mpoly:
 
 
 def _line_roots(
-    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
+    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache
 ) -> tuple[list[RealAlgebraic], int | None]:
     """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple.
 
@@ -241,12 +241,22 @@ def _line_roots(
     return roots, roots.index(multiple[0]) if multiple else None
 
 
-def _norm_roots(
-    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: RootCache
-) -> list[RealAlgebraic]:
+class _Cache(RootCache):
+    """Real roots of irreducible factors, and of the norm of each curve per minimal polynomial
+    (shared by the conjugate critical values that are real)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
+
+
+def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) -> list:
     """Real roots in ``v`` of ``res_u(p(u), curve(u, v))``: candidates for every conjugate."""
-    p = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(alpha.poly.coeffs())})
-    return _real_roots(_univariate(p.resultant(curve, "x"), 1), cache)
+    key = (str(curve), tuple(int(c) for c in alpha.poly.coeffs()))
+    if key not in cache.norms:
+        p = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(alpha.poly.coeffs())})
+        cache.norms[key] = _real_roots(_univariate(p.resultant(curve, "x"), 1), cache)
+    return cache.norms[key]
 
 
 def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> list[RealAlgebraic]:
@@ -332,7 +342,7 @@ def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[i
 
 
 def _join_across(
-    alpha: RealAlgebraic, left: _Strip, right: _Strip, curves: list, cache: RootCache
+    alpha: RealAlgebraic, left: _Strip, right: _Strip, curves: list, cache: _Cache
 ) -> list[tuple[int, int]]:
     """Pairs of cells on either side of ``u = alpha`` sharing an interval free of curves."""
     line = [_line_roots(f, alpha, cache) for f in curves]
@@ -356,7 +366,7 @@ def _decompose(
     sheared = [f.compose(x + s * y, y) for f in curves]
     if any(f.degrees()[1] != f.total_degree() for f in sheared):
         raise _NotGeneric
-    cache = RootCache()
+    cache = _Cache()
     corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
     lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
     critical = [a for a in _critical_values(sheared, cache) if not (a < lo or hi < a)]
