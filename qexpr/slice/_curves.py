@@ -12,8 +12,9 @@ irreducible factors, with the four box edges, are the curves: off them every pat
 locally constant. The patterns that occur are read at the cells of the decomposition of the
 curves found so far. Scope: curves of degree at most 4 (``MAX_DEGREE``): up to two ReLU
 layers of quadratic or compact neurons, with conventional ReLU layers anywhere (their
-pre-activations keep the degree of their inputs); higher degrees raise
-:class:`~qexpr.QexprValueError` pointing to the grid estimate (the method itself does not
+pre-activations keep the degree of their inputs); a network whose curves may have a higher
+degree (a bound read off each layer's formula) raises :class:`~qexpr.QexprValueError`
+before any work, pointing to the grid estimate (the method itself does not
 depend on the degree; the bound keeps the resultants' degrees, hence the time, in check).
 
 **Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
@@ -412,21 +413,33 @@ def _canonical(poly: flint.fmpq_mpoly) -> flint.fmpq_mpoly:
     return poly / poly.leading_coefficient()
 
 
-def _add_curves(
-    curves: dict[str, flint.fmpq_mpoly], zs: Iterable[flint.fmpq_mpoly], where: str
-) -> None:
+def _add_curves(curves: dict[str, flint.fmpq_mpoly], zs: Iterable[flint.fmpq_mpoly]) -> None:
     for z in zs:
-        if z.is_constant():
-            continue
-        for factor, _ in z.factor()[1]:
-            degree = factor.total_degree()
-            if degree > MAX_DEGREE:
-                raise QexprValueError(
-                    f"{where}: a boundary curve of degree {degree}; exact slices handle curves of "
-                    f"degree at most {MAX_DEGREE} (use method 'grid', an estimate)"
-                )
-            factor = _canonical(factor)
-            curves.setdefault(str(factor), factor)
+        if not z.is_constant():
+            for factor, _ in z.factor()[1]:
+                factor = _canonical(factor)
+                curves.setdefault(str(factor), factor)
+
+
+def _check_degrees(net: Network, offset: int) -> None:
+    """Refuse, before any work, a network whose boundary curves may exceed ``MAX_DEGREE``.
+
+    A layer's pre-activation has degree at most ``k d`` in the plane when its formula has
+    degree ``k`` in its inputs (read from the layer's own formula on symbolic inputs) and its
+    inputs have degree at most ``d``: ReLU states only remove terms.
+    """
+    degree = 1
+    for index, layer in enumerate(net.layers):
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(f"h{i}" for i in range(layer.in_dim)), "lex")
+        z = layer.pre_activation(np.array([_Poly(g) for g in ctx.gens()], dtype=object))
+        degree *= max(max(_Poly.lift(v).total_degree(), 0) for v in z)
+        if layer.activation == "relu" and degree > MAX_DEGREE:
+            raise QexprValueError(
+                f"layers[{index - offset}]: boundary curves may have degree {degree}; exact slices "
+                f"handle degree at most {MAX_DEGREE} (use method 'grid', an estimate)"
+            )
+        if layer.activation == "square":
+            degree *= 2
 
 
 @contextmanager
@@ -486,7 +499,7 @@ def exact_regions(
         raise QexprValueError(f"seed: expected a non-negative integer, got {seed!r}")
     two = plane_network(net, plane).to_exact()
     box = check_box(box)
-    offset = len(two.layers) - len(net.layers)
+    _check_degrees(two, len(two.layers) - len(net.layers))
     edges = {
         str(e): e
         for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
@@ -495,13 +508,13 @@ def exact_regions(
     curves: dict[str, flint.fmpq_mpoly] = {}
     relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
     with _precision(_PRECISION):
-        for k, layer in enumerate(two.layers):
+        for layer in two.layers:
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
             if layer.activation != "relu":
                 square = layer.activation == "square"
                 pieces = {p: [z * z if square else z for z in z_] for p, z_ in zs.items()}
                 continue
-            _add_curves(curves, (z for z_ in zs.values() for z in z_), f"layers[{k - offset}]")
+            _add_curves(curves, (z for z_ in zs.values() for z in z_))
             relu_layers.append(zs)
             cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
             pieces = {}
