@@ -227,3 +227,16 @@ def test_exact_regions_plot_draws_curves_and_one_dot_per_region(tmp_path, monkey
     (dots,) = ax.collections[-1:]
     assert len(dots.get_offsets()) == result.regions
     _plots._pyplot().close(figures[0])
+
+
+def test_exact_regions_plot_fill_uses_the_exact_patterns(tmp_path, monkeypatch):
+    figures = _titles_and_figures(monkeypatch)
+    net = qexpr.random_network("compact", [2, 3, 1], seed=1)
+    result = exact_regions(net)
+    _plots.plot_exact_regions(result, tmp_path / "f.png", grid=grid_slice(net, resolution=64))
+    ax = figures[0].axes[0]
+    assert "exact; fill from a float raster" in ax.get_title()
+    (image,) = ax.get_images()
+    grey = np.all(np.isclose(image.get_array(), 0.5), axis=-1)
+    assert not grey.any()  # every pixel's pattern is one of the exact patterns
+    _plots._pyplot().close(figures[0])

@@ -131,7 +131,8 @@ def command(
         elif record["engine"] == "polygons":
             _plots.plot_exact_slice(result, plot, title=str(file))
         else:
-            _plots.plot_exact_regions(result, plot, title=str(file))
+            fill = grid_slice(net, points, exact_box, 400)
+            _plots.plot_exact_regions(result, plot, title=str(file), grid=fill)
     if as_json:
         print_json(record)
         return

@@ -152,30 +152,42 @@ def plot_exact_slice(result, path: str | Path, title: str = "") -> Path:
     return _save(fig, path)
 
 
-def plot_exact_regions(result, path: str | Path, title: str = "", resolution: int = 600) -> Path:
-    """An exact :class:`~qexpr.slice.RegionMap`: its boundary curves and one dot per region.
+def plot_exact_regions(result, path: str | Path, title: str = "", grid=None) -> Path:
+    """An exact :class:`~qexpr.slice.RegionMap`: one dot per region, coloured by its pattern.
 
-    The count in the title is certified; the drawing is not: curves are zero contours of the
-    boundary polynomials evaluated in float64 on a ``resolution``² raster, and each region's
-    exact rational sample point is a dot coloured by its pattern.
+    The count in the title is certified; the drawing is not. With ``grid`` (a
+    :class:`~qexpr.GridSlice` of the same network and box), every pixel is filled with the
+    colour of its float64 pattern (grey for a pattern the exact map does not have); without
+    it, the boundary curves are drawn as zero contours of their polynomials in float64 (all
+    candidate curves, including pieces along which no neuron changes state).
     """
     plt = _pyplot()
     x0, x1, y0, y1 = (float(v) for v in result.box)
-    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
-    fig, ax = plt.subplots(figsize=(5, 5))
-    for curve in result.curves:
-        z = sum(float(c) * gx ** int(i) * gy ** int(j) for (i, j), c in curve.to_dict().items())
-        if np.any(z > 0) and np.any(z < 0):
-            ax.contour(gx, gy, z, levels=[0.0], colors="k", linewidths=0.6)
     patterns = sorted(set(result.patterns))
-    colours = np.random.default_rng(0).uniform(0.1, 0.9, (len(patterns), 3))
+    colours = np.random.default_rng(0).uniform(0.25, 1.0, (len(patterns), 3))
     index = {pattern: k for k, pattern in enumerate(patterns)}
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if grid is not None:
+        fill = np.array(
+            [colours[index[p]] if p in index else (0.5, 0.5, 0.5)
+             for p in (tuple(bool(v) for v in row) for row in grid.patterns)]
+        ).reshape(*grid.labels.shape, 3)  # fmt: skip
+        ax.imshow(fill, origin="lower", extent=(x0, x1, y0, y1), interpolation="nearest")
+        drawing = "fill from a float raster"
+    else:
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 600), np.linspace(y0, y1, 600))
+        for curve in result.curves:
+            z = sum(float(c) * gx ** int(i) * gy ** int(j) for (i, j), c in curve.to_dict().items())
+            if np.any(z > 0) and np.any(z < 0):
+                ax.contour(gx, gy, z, levels=[0.0], colors="k", linewidths=0.6)
+        drawing = "curves drawn in float"
     xs, ys = (np.array([float(p[i]) for p in result.samples]) for i in (0, 1))
-    ax.scatter(xs, ys, s=14, c=[colours[index[p]] for p in result.patterns], zorder=3)
+    dots = [colours[index[p]] * 0.6 for p in result.patterns]
+    ax.scatter(xs, ys, s=14, c=dots, edgecolors="k", linewidths=0.4, zorder=3)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    ax.set_title(f"{title}  ({result.regions} regions, exact; curves drawn in float)", fontsize=9)
+    ax.set_title(f"{title}  ({result.regions} regions, exact; {drawing})", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 
