@@ -20,8 +20,9 @@ from qexpr._constructions import (
 )
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
+from qexpr._kinds import KINDS, Kind
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
-from qexpr._random import KINDS, random_network
+from qexpr._random import random_network
 from qexpr.dimension import DimensionResult, PolyNetSpec, make_spec, neurovariety_dimension
 from qexpr.slice import (
     ExactSlice,
@@ -91,6 +92,7 @@ __all__ = [
     "DimensionResult",
     "ExactSlice",
     "GridSlice",
+    "Kind",
     "Layer",
     "LineDensity",
     "LinearLayer",

@@ -47,11 +47,11 @@ from functools import cache
 from math import comb, prod
 from typing import Any
 
-import numpy as np
-
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import Layer, Network, to_exact_array
-from qexpr._random import KINDS, check_widths
+from qexpr._neurons import NEURONS
+from qexpr._random import check_widths
 
 __all__ = [
     "Bound",
@@ -196,20 +196,14 @@ def _recursion(plan: Sequence[tuple[int, int, str]]) -> SplineBound:
 def _multiplier(layer: Layer) -> int:
     """1 if every neuron is affine in the layer input (zero quadratic form), else 2.
 
-    Neuron j's quadratic form is ``x^T (wr_j wg_j^T + diag(wb_j)) x``; it is zero exactly when
-    the symmetric matrix ``wr_j wg_j^T + wg_j wr_j^T + 2 diag(wb_j)`` is (checked exactly).
+    Neuron j's quadratic form (for the quadratic neuron ``sym(wr_j wg_j^T) + diag(wb_j)``)
+    is read exactly from the neuron table's formula.
     """
-    if layer.neuron == "linear":
+    neuron = layer.neuron_type()
+    if neuron.degree == 1:
         return 1
     params = (layer if layer.is_exact else layer.map_weights(to_exact_array)).params
-    for j in range(layer.out_dim):
-        form = 2 * np.diag(params["wb"][j])
-        if layer.neuron == "quadratic":
-            outer = np.outer(params["wr"][j], params["wg"][j])
-            form = form + outer + outer.T
-        if any(v != 0 for v in form.flat):
-            return 2
-    return 1
+    return 2 if any(v != 0 for v in neuron.quadratic_forms(params).flat) else 1
 
 
 def spline_bound(net: Network) -> SplineBound:
@@ -230,7 +224,7 @@ def spline_bound(net: Network) -> SplineBound:
 
 def _kind_plan(kind: str, hidden: Sequence[int]) -> list[tuple[int, int, str]]:
     neuron, activation = KINDS[kind]
-    multiplier = 1 if neuron == "linear" else 2
+    multiplier = NEURONS[neuron].degree
     return [
         (n, multiplier, activation if k < len(hidden) - 1 else "identity")
         for k, n in enumerate(hidden)
@@ -243,8 +237,7 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
     Widths follow :func:`qexpr.random_network`: ``(n0, n1, ..., nL)`` with layer L the
     identity output layer.
     """
-    if kind not in KINDS:
-        raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    kind = resolve_kind(kind)
     n0, layers = _split_widths(widths)
     hidden = layers[:-1]
     recursion = _recursion(_kind_plan(kind, layers))

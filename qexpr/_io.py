@@ -83,7 +83,7 @@ def _read_layer(obj: object, where: str, in_dim: int) -> Layer:
     weights: dict[str, Any] = {}
     for key in cls.keys:
         name = f"{where}: key {key!r}"
-        if key in Layer.matrices:
+        if key in cls.neuron_type().matrices:
             weights[key] = _read_matrix(obj[key], name, out_dim, in_dim)
         else:
             weights[key] = _read_vector(obj[key], name, out_dim)

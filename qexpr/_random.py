@@ -1,16 +1,7 @@
-"""Seeded random networks of the four kinds compared in qexpr.
+"""Seeded random networks of the four kinds compared in qexpr (see :mod:`qexpr._kinds`).
 
-``kind`` picks the neuron and the hidden activation; the last layer has the same neuron
-type and the identity activation:
-
-======== =================== ==================
-kind     neuron              hidden activation
-======== =================== ==================
-quadratic quadratic (Fan)     relu
-relu     linear              relu
-square   linear              square
-compact  compact             relu
-======== =================== ==================
+``kind`` picks the neuron type and the hidden activation; the last layer has the same
+neuron type and the identity activation.
 """
 
 from __future__ import annotations
@@ -22,16 +13,10 @@ from fractions import Fraction
 import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import LAYER_TYPES, Layer, Network
 
-__all__ = ["KINDS", "random_network"]
-
-KINDS: dict[str, tuple[str, str]] = {
-    "quadratic": ("quadratic", "relu"),
-    "relu": ("linear", "relu"),
-    "square": ("linear", "square"),
-    "compact": ("compact", "relu"),
-}
+__all__ = ["check_widths", "random_network"]
 
 #: Denominators of the random exact weights: small rationals p/q with |p| <= 7.
 _DENOMINATORS = np.array([1, 2, 3, 4])
@@ -78,8 +63,7 @@ def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool 
     -------
     Network
     """
-    if kind not in KINDS:
-        raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    kind = resolve_kind(kind)
     widths = check_widths(widths)
     neuron, hidden_activation = KINDS[kind]
     cls = LAYER_TYPES[neuron]
@@ -88,7 +72,7 @@ def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool 
     for k, (m, o) in enumerate(itertools.pairwise(widths)):
         weights = {}
         for key in cls.keys:
-            shape = (o, m) if key in Layer.matrices else (o,)
+            shape = (o, m) if key in cls.neuron_type().matrices else (o,)
             weights[key] = _exact_weights(rng, shape) if exact else _float_weights(rng, shape, m)
         activation = "identity" if k == len(widths) - 2 else hidden_activation
         layers.append(cls(activation=activation, **weights))

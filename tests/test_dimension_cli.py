@@ -24,7 +24,7 @@ def run(*args: str):
 
 
 def test_json_has_the_documented_keys() -> None:
-    result = run("--kind", "conv", "--widths", "2,3,2,3,4", "--r", "2", "--json")
+    result = run("--kind", "square", "--widths", "2,3,2,3,4", "--r", "2", "--json")
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -68,7 +68,7 @@ def test_bad_input_is_one_line_and_exit_2(args) -> None:
 def test_through_the_qexpr_entry_point() -> None:
     from cli import assert_one_line_error, run_cli
 
-    result = run_cli("dimension", "--kind", "conv", "--widths", "2,3,2,3,4", "--json")
+    result = run_cli("dimension", "--kind", "square", "--widths", "2,3,2,3,4", "--json")
     assert result.returncode == 0, result.stderr
     # KTB's example: 30 weights; outputs are 4 binary forms of degree 2^3 = 8 (9 monomials).
     data = json.loads(result.stdout)

@@ -41,12 +41,12 @@ def _table(result: dict) -> str:
 
 @one_line_errors
 def command(
-    kind: str = typer.Option("conv", "--kind", help="conv, quadratic or compact."),
+    kind: str = typer.Option("square", "--kind", help="square, quadratic or compact."),
     widths: str = typer.Option(
         ..., "--widths", help="Comma-separated d_0,...,d_h, e.g. 2,3,2,3,4."
     ),
     r: str | None = typer.Option(
-        None, "--r", help="Exponent(s) of z^r per hidden layer [default: 2 for conv, else 1]."
+        None, "--r", help="Exponent(s) of z^r per hidden layer [default: 2 for square, else 1]."
     ),
     bias: bool = typer.Option(False, "--bias", help="Affine layers (default: homogeneous)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random parameters and points."),
@@ -60,12 +60,13 @@ def command(
     The lower bound is the rank of the Jacobian of the outputs at random points over two prime
     fields (certified); the upper bound ("expected") is min(ambient, parameters - symmetries,
     factorisation bound through the neurons' pre-activation polynomials).
-    "certified" means they meet. Hidden layers are conv (z^r), quadratic or compact neurons
-    (activation z^r, identity by default), the output layer is linear.
+    "certified" means they meet. Hidden layers are square (conventional neurons), quadratic
+    or compact neurons (activation z^r: z^2 for square, identity for the others by default);
+    the output layer has conventional neurons and no activation.
 
     Examples:
 
-      qexpr dimension --kind conv --widths 2,3,2,3,4 --r 2
+      qexpr dimension --kind square --widths 2,3,2,3,4 --r 2
 
       qexpr dimension --kind quadratic --widths 3,4,2 --json
 

@@ -40,7 +40,8 @@ from qexpr._constructions import (
     sawtooth_chebyshev_network,
     sawtooth_network,
 )
-from qexpr._random import KINDS, random_network
+from qexpr._kinds import KINDS
+from qexpr._random import random_network
 from qexpr.spline._count import count_pieces
 
 __all__ = [
@@ -295,7 +296,7 @@ def check_dimension(settings: Settings) -> Check:
     problems, found = [], []
     shallow = SHALLOW[:3] if settings.quick else SHALLOW
     for (d, h), r in ((dh, r) for dh in shallow for r in (2, 3)):
-        result = dimension("conv", (d, h, 1), r=r, seed=settings.seed)
+        result = dimension("square", (d, h, 1), r=r, seed=settings.seed)
         expected = _known_dimension(d, h, r)
         found.append(f"z^{r} ({d},{h},1): {result.dimension}")
         if result.dimension != expected:
@@ -303,7 +304,7 @@ def check_dimension(settings: Settings) -> Check:
     widths_list = THEOREM2_WIDTHS[:2] if settings.quick else THEOREM2_WIDTHS
     for widths in widths_list:
         quad = dimension("quadratic", widths, r=1, seed=settings.seed)
-        conv = dimension("conv", widths, r=2, seed=settings.seed)
+        conv = dimension("square", widths, r=2, seed=settings.seed)
         label = ",".join(map(str, widths))
         found.append(f"({label}) quadratic {quad.dimension} ≥ z² {conv.dimension}")
         if quad.dimension < conv.dimension:

@@ -163,7 +163,8 @@ def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 
 def _check_count(params: dict[str, Any]) -> dict[str, Any]:
-    from qexpr._random import KINDS, check_widths
+    from qexpr._kinds import KINDS
+    from qexpr._random import check_widths
 
     widths = check_widths(params["widths"])
     if widths[0] != 1:
