@@ -22,6 +22,7 @@ from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprV
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
 from qexpr._kinds import KINDS, Kind
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
+from qexpr._neurons import NEURONS, NeuronType, register_neuron
 from qexpr._random import random_network
 from qexpr.dimension import DimensionResult, PolyNetSpec, make_spec, neurovariety_dimension
 from qexpr.slice import (
@@ -85,6 +86,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "KINDS",
+    "NEURONS",
     "Bound",
     "Bounds",
     "Cell",
@@ -98,6 +100,7 @@ __all__ = [
     "LinearLayer",
     "Network",
     "NetworkFormatError",
+    "NeuronType",
     "Piece",
     "PieceCount",
     "PolyNetSpec",
@@ -124,6 +127,7 @@ __all__ = [
     "neurovariety_dimension",
     "plane_network",
     "random_network",
+    "register_neuron",
     "restrict_to_line",
     "save_network",
     "sawtooth_chebyshev_network",

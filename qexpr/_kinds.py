@@ -1,6 +1,6 @@
 """The architecture vocabulary: one name per kind of network compared in qexpr.
 
-A *kind* is a neuron type (see :mod:`qexpr._neurons`) and a hidden activation; the output
+A *kind* is a neuron type (see :data:`qexpr.NEURONS`) and a hidden activation; the output
 layer has the same neuron type and no activation. The same four names are used by
 :func:`qexpr.random_network`, :func:`qexpr.kind_bounds`, :func:`qexpr.neurovariety_dimension`
 (the polynomial kinds), the command line, sweeps and :mod:`qexpr.nn`:

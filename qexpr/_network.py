@@ -87,13 +87,13 @@ LAYER_TYPES: dict[str, type[Layer]] = {}
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Layer:
-    """Base of the layers; each subclass is one neuron type of :data:`qexpr._neurons.NEURONS`.
+    """Base of the layers; each subclass is one neuron type of :data:`qexpr.NEURONS`.
 
     Layers are built with keywords only, e.g. ``LinearLayer(w=..., b=..., activation="relu")``;
     weights are copied into read-only arrays and checked for shape and type. A subclass
     sets ``neuron`` (a registered neuron type's name) and declares one field per key; its
     keys, shapes and pre-activation come from the neuron table, and it is added to
-    :data:`LAYER_TYPES` (what the file reader accepts).
+    ``LAYER_TYPES`` (what the file reader accepts).
     """
 
     neuron: ClassVar[str]

@@ -1,4 +1,4 @@
-"""Seeded random networks of the four kinds compared in qexpr (see :mod:`qexpr._kinds`).
+"""Seeded random networks of the four kinds compared in qexpr (see :data:`qexpr.KINDS`).
 
 ``kind`` picks the neuron type and the hidden activation; the last layer has the same
 neuron type and the identity activation.

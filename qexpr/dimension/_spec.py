@@ -58,7 +58,7 @@ class PolyNetSpec:
     Parameters
     ----------
     kind : {"square", "quadratic", "compact"}
-        The architecture (see :mod:`qexpr._kinds`): the hidden layers' neuron type
+        The architecture (see :data:`qexpr.KINDS`): the hidden layers' neuron type
         (``square``: conventional neurons); the output layer has conventional neurons
         and no activation. ``"conv"``, the old name of ``"square"``, warns.
     widths : tuple of int

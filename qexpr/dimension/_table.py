@@ -37,7 +37,7 @@ class Theorem2Row:
 
     @property
     def conv(self) -> DimensionResult:
-        """The 0.1 name of :attr:`square` (deprecated)."""
+        """The 0.1 name of ``square`` (deprecated)."""
         warnings.warn(
             "Theorem2Row.conv is now Theorem2Row.square; the old name goes in the next release",
             DeprecationWarning,
