@@ -44,7 +44,9 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     return result
 
 
-def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool = True) -> Network:
+def random_network(
+    kind: str, widths: Sequence[int], *, seed: int = 0, exact: bool = True
+) -> Network:
     """A random network of the given kind and widths.
 
     Parameters

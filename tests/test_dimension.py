@@ -41,7 +41,10 @@ def test_shallow_conv_follows_alexander_hirschowitz(d0: int, d1: int, r: int) ->
     assert result.dimension == alexander_hirschowitz(d0, d1, r)
     assert result.ambient == comb(d0 + r - 1, r)
     assert result.expected == min(d0 * d1, comb(d0 + r - 1, r))
-    assert result.certified == (result.dimension == result.expected)
+    # certified exactly when the known dimension meets the upper bound min(d0 d1, C(d0+r-1, r))
+    assert result.certified == (
+        alexander_hirschowitz(d0, d1, r) == min(d0 * d1, comb(d0 + r - 1, r))
+    )
 
 
 def test_ktb_example_has_dimension_16_and_expected_22() -> None:

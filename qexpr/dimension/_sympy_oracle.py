@@ -51,7 +51,7 @@ def symbolic_network(spec: PolyNetSpec) -> tuple[np.ndarray, tuple, list]:
     return theta, x, symbolic_outputs(spec, theta, list(x))
 
 
-def coefficient_jacobian_rank(spec: PolyNetSpec, seed: int = 0) -> int:
+def coefficient_jacobian_rank(spec: PolyNetSpec, *, seed: int = 0) -> int:
     """Rank over :math:`\\mathbb{Q}` of the coefficient Jacobian at a random integer point.
 
     Column :math:`j` holds the coefficients of :math:`\\partial f_k / \\partial \\theta_j`

@@ -218,8 +218,10 @@ def markdown_table(fits: Sequence[Fit]) -> str:
         cells = [FORMULAS[target].replace("|", "\\|"), "-".join(map(str, hidden))]
         for k in kinds:
             f = by_kind.get(k)
-            cells += ["", "", ""] if f is None else [
-                str(f.parameters), f"{f.test_rmse:.2e}", str(f.pieces)
-            ]  # fmt: skip
+            cells += (
+                ["", "", ""]
+                if f is None
+                else [str(f.parameters), f"{f.test_rmse:.2e}", str(f.pieces)]
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ calling process (so bad input fails before anything runs), and a ``run`` that co
 the results in a worker. Two are built in:
 
 ``count``
-    ``qexpr.count_pieces(qexpr.random_network(kind, widths, seed), mode=mode)``; results
+    ``qexpr.count_pieces(qexpr.random_network(kind, widths, seed=seed), mode=mode)``; results
     ``pieces, activation_regions, degree, engine, unresolved, bound_pieces``.
 ``dimension``
     ``qexpr.neurovariety_dimension(kind, widths, r=r, bias=bias, seed=seed)`` (imported
@@ -178,7 +178,7 @@ def _check_count(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_count(kind: str, widths: tuple[int, ...], seed: int, mode: str) -> dict[str, Any]:
-    """Pieces of ``random_network(kind, widths, seed)`` and the spline-recursion bound."""
+    """Pieces of ``random_network(kind, widths, seed=seed)`` and the spline-recursion bound."""
     from qexpr._bounds import spline_bound
     from qexpr._random import random_network
     from qexpr.spline._count import count_pieces
