@@ -1,4 +1,4 @@
-"""Quadratic networks in PyTorch: layers, ReLinear, models, trainer, collapse study, bridge.
+"""Quadratic networks in PyTorch: layers, quadratize, ReLinear, models, trainer, bridge.
 
 ``import qexpr.nn`` needs the ``train`` extra (torch, scikit-learn).
 """
@@ -27,6 +27,7 @@ from qexpr.nn._models import (
     qresnet56,
     qresnet110,
 )
+from qexpr.nn._quadratize import NEURONS, Quadratized, quadratize
 from qexpr.nn._relinear import (
     LayerDeviation,
     ReLinear,
@@ -40,6 +41,7 @@ __all__ = [
     "DATASETS",
     "KINDS",
     "MODELS",
+    "NEURONS",
     "QMLP",
     "REFERENCE",
     "BasicBlock",
@@ -53,6 +55,7 @@ __all__ = [
     "QuadraticConv2d",
     "QuadraticLinear",
     "QuadraticModule",
+    "Quadratized",
     "ReLinear",
     "TrainConfig",
     "TrainResult",
@@ -66,6 +69,7 @@ __all__ = [
     "qresnet44",
     "qresnet56",
     "qresnet110",
+    "quadratize",
     "relinear_param_groups",
     "relinear_penalty",
     "to_qexpr_network",
