@@ -7,6 +7,7 @@ from qexpr.nn._bridge import to_qexpr_network, track_pieces
 from qexpr.nn._config import MODELS, TrainConfig, build_model
 from qexpr.nn._data import DATASETS, Dataset, load_dataset
 from qexpr.nn._layers import (
+    NEURONS,
     REFERENCE,
     CompactConv1d,
     CompactConv2d,
@@ -27,7 +28,7 @@ from qexpr.nn._models import (
     qresnet56,
     qresnet110,
 )
-from qexpr.nn._quadratize import NEURONS, Quadratized, quadratize
+from qexpr.nn._quadratize import Quadratized, quadratize
 from qexpr.nn._relinear import (
     LayerDeviation,
     ReLinear,

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import torch
@@ -38,6 +39,7 @@ from torch.nn import init
 from qexpr._errors import QexprTypeError, QexprValueError
 
 __all__ = [
+    "NEURONS",
     "REFERENCE",
     "CompactConv1d",
     "CompactConv2d",
@@ -402,3 +404,16 @@ class CompactConv1d(_CompactConv):
     """
 
     DIMS = 1
+
+
+#: Neuron -> the qexpr layer that takes the place of each conventional layer type.
+NEURONS: Mapping[str, Mapping[type[nn.Module], type[QuadraticModule]]] = MappingProxyType(
+    {
+        "quadratic": MappingProxyType(
+            {nn.Linear: QuadraticLinear, nn.Conv1d: QuadraticConv1d, nn.Conv2d: QuadraticConv2d}
+        ),
+        "compact": MappingProxyType(
+            {nn.Linear: CompactLinear, nn.Conv1d: CompactConv1d, nn.Conv2d: CompactConv2d}
+        ),
+    }
+)

@@ -25,29 +25,9 @@ import torch
 from torch import nn
 
 from qexpr._errors import QexprTypeError, QexprValueError
-from qexpr.nn._layers import (
-    CompactConv1d,
-    CompactConv2d,
-    CompactLinear,
-    QuadraticConv1d,
-    QuadraticConv2d,
-    QuadraticLinear,
-    QuadraticModule,
-)
+from qexpr.nn._layers import NEURONS, QuadraticModule
 
-__all__ = ["NEURONS", "Quadratized", "quadratize"]
-
-#: Neuron -> the qexpr layer that replaces each conventional layer type.
-NEURONS: Mapping[str, Mapping[type[nn.Module], type[QuadraticModule]]] = MappingProxyType(
-    {
-        "quadratic": MappingProxyType(
-            {nn.Linear: QuadraticLinear, nn.Conv1d: QuadraticConv1d, nn.Conv2d: QuadraticConv2d}
-        ),
-        "compact": MappingProxyType(
-            {nn.Linear: CompactLinear, nn.Conv1d: CompactConv1d, nn.Conv2d: CompactConv2d}
-        ),
-    }
-)
+__all__ = ["Quadratized", "quadratize"]
 
 #: Parameter names of a conventional layer -> names in the qexpr layer.
 _RENAMED = {"weight": "wr", "bias": "br"}
