@@ -1,5 +1,6 @@
 """Quadratic and compact layers against independent formulas."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -229,6 +230,16 @@ def test_positional_arguments_follow_nn_conv2d():
     assert layer.bias is None and ref.bias is None and layer.dilation == ref.dilation == (1, 1)
     with pytest.raises(TypeError):
         QuadraticLinear(2, 3, True, None, None, "standard")  # init is keyword-only
+
+
+def test_numpy_integer_sizes_become_python_ints():
+    layer = CompactConv2d(np.int64(2), np.int32(4), (np.int64(3), 2), stride=np.int8(2), groups=2)
+    ref = nn.Conv2d(2, 4, (3, 2), stride=2, groups=2)
+    for name in ("in_channels", "out_channels", "kernel_size", "stride", "groups"):
+        value = getattr(layer, name)
+        assert value == getattr(ref, name) and type(value) is type(getattr(ref, name)), name
+    assert all(type(v) is int for v in (*layer.kernel_size, *layer.stride))
+    assert QuadraticLinear(np.int64(3), np.int16(2)).weight.shape == (2, 3)
 
 
 def test_weight_and_bias_alias_the_linear_part_without_new_keys():

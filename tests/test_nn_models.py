@@ -129,14 +129,16 @@ def test_the_kind_sets_layers_and_activation(kind):
     ],
 )
 def test_deprecated_vocabulary_still_builds_the_same_models(kwargs, kind, activation):
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning) as record:
         torch.manual_seed(4)
         old = QMLP(3, [4], 2, **kwargs)
+    assert {w.filename for w in record} == {__file__}  # the warning names the caller
     torch.manual_seed(4)
     new = QMLP(3, [4], 2, kind=kind)
     assert (old.kind, old.activation) == (kind, activation)
     assert old.state_dict().keys() == new.state_dict().keys()
     assert all(torch.equal(a, b) for a, b in zip(old.parameters(), new.parameters(), strict=True))
-    with pytest.warns(DeprecationWarning, match="kind='linear'"):
+    with pytest.warns(DeprecationWarning, match="kind='linear'") as record:
         resnet = qresnet20(kind="linear")
+    assert {w.filename for w in record} == {__file__}
     assert resnet.kind == "relu"

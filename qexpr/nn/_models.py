@@ -16,6 +16,7 @@ still work, with a ``DeprecationWarning``, for one release.
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
@@ -60,14 +61,20 @@ _ACTIVATION_FN: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "square
 _LEGACY_KINDS = {"linear": "relu"}
 
 
+def _deprecated(message: str) -> None:
+    """A ``DeprecationWarning`` attributed to the first caller outside ``qexpr.nn``."""
+    frame, level = sys._getframe(1), 2  # level 1 is this function, 2 its caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("qexpr.nn"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
+
+
 def _check_kind(kind: str) -> str:
     """``kind`` if it is one of :data:`KINDS`; the deprecated ``"linear"`` becomes ``"relu"``."""
     if kind in _LEGACY_KINDS:
-        warnings.warn(
+        _deprecated(
             f"kind={kind!r} is deprecated: use kind={_LEGACY_KINDS[kind]!r} "
-            "(or 'square' for conventional neurons with z²)",
-            DeprecationWarning,
-            stacklevel=3,
+            "(or 'square' for conventional neurons with z²)"
         )
         return _LEGACY_KINDS[kind]
     if kind not in _KIND_TABLE:
@@ -86,11 +93,9 @@ def _kind_and_activation(kind: str, activation: str | None) -> tuple[str, str]:
     kind = _check_kind(kind)
     if activation is None:
         return kind, _KIND_TABLE[kind][1]
-    warnings.warn(
+    _deprecated(
         "QMLP(activation=...) is deprecated: the kind sets the activation "
-        "(kind='square' for conventional neurons with z²)",
-        DeprecationWarning,
-        stacklevel=3,
+        "(kind='square' for conventional neurons with z²)"
     )
     if activation not in ACTIVATIONS:
         raise QexprValueError(f"activation: expected one of {ACTIVATIONS}, got {activation!r}")
