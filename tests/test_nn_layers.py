@@ -285,6 +285,8 @@ def test_parameter_names_shapes_and_repr():
         lambda: CompactConv1d(4, 4, 3, padding_mode="mirror"),
         lambda: QuadraticConv2d(2, 2, True),
         lambda: QuadraticConv2d(2, 2, 3, dilation=0),
+        lambda: QuadraticLinear(2, 2, "False"),
+        lambda: CompactConv1d(2, 2, 3, bias=None),
     ],
 )
 def test_bad_arguments_raise_one_line_errors(build):

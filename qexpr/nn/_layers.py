@@ -1,4 +1,4 @@
-"""Quadratic and compact layers: drop-in replacements of ``nn.Linear`` and ``nn.Conv2d``.
+"""Quadratic and compact layers: drop-in nn.Linear, nn.Conv1d and nn.Conv2d replacements.
 
 A quadratic (Fan) neuron computes
 
@@ -107,6 +107,12 @@ def _reversed_padding(
         totals = [d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True)]
         return tuple(v for t in reversed(totals) for v in (t // 2, t - t // 2))
     return tuple(p for p in reversed(padding) for _ in range(2))
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise QexprTypeError(f"{name}: expected True or False, got {value!r}")
+    return value
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -242,7 +248,8 @@ class _LinearBase(QuadraticModule):
         self.out_features = _positive_int("out_features", out_features)
         self.init_mode = _check_init(init)
         shape = (self.out_features, self.in_features)
-        self._make(shape, self.out_features, bias, {"device": device, "dtype": dtype})
+        factory = {"device": device, "dtype": dtype}
+        self._make(shape, self.out_features, _check_bool("bias", bias), factory)
         self.reset_parameters()
 
     def extra_repr(self) -> str:
@@ -291,7 +298,8 @@ class _ConvBase(QuadraticModule):
         self._reversed_padding = _reversed_padding(self.padding, self.kernel_size, self.dilation)
         self.init_mode = _check_init(init)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self._make(shape, self.out_channels, bias, {"device": device, "dtype": dtype})
+        factory = {"device": device, "dtype": dtype}
+        self._make(shape, self.out_channels, _check_bool("bias", bias), factory)
         self.reset_parameters()
 
     def _conv(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
