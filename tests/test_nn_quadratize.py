@@ -202,6 +202,9 @@ def test_shared_and_tied_layers_stay_shared():
     model = nn.Sequential(shared, nn.ReLU(), shared)
     result = quadratize(model)
     assert result.model[0] is result.model[2] and result.replaced == ("0", "2")
+    by_second_name = quadratize(model, include=["2"])
+    assert by_second_name.model[0] is by_second_name.model[2]
+    assert by_second_name.replaced == ("0", "2")
     tied = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 6, bias=False))
     tied[2].weight = tied[0].weight
     out = quadratize(tied, neuron="compact").model
@@ -234,6 +237,8 @@ def test_random_quadratic_terms_change_the_function_but_keep_the_linear_part(see
     assert torch.equal(a[0].wr, model[0].weight) and torch.equal(a[0].br, model[0].bias)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(a[0].wg, torch.zeros_like(a[0].wg))
+    twins = quadratize(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3)), relinear=False).model
+    assert not torch.equal(twins[0].wg, twins[1].wg)  # each layer its own draws
     x = torch.randn(5, 3)
     assert not torch.allclose(a[0](x), model[0](x))
 

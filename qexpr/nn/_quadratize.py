@@ -79,7 +79,8 @@ def _selector(include: Include, names: dict[str, nn.Module]) -> Callable[[str, n
             raise QexprValueError(
                 f"include: module {name!r} is a {kind}, not nn.Linear, nn.Conv1d or nn.Conv2d"
             )
-    return lambda name, module: name in wanted
+    chosen = {id(names[name]) for name in wanted}  # a shared module under any of its names
+    return lambda name, module: id(module) in chosen
 
 
 def _check_hookless(name: str, module: nn.Module) -> None:
@@ -103,8 +104,11 @@ def _check_hookless(name: str, module: nn.Module) -> None:
         )
 
 
-def _converted(module: nn.Module, cls: type[QuadraticModule], relinear: bool, seed: int):
-    """The qexpr layer with ``module``'s arguments, whose wr/br are ``module``'s parameters."""
+def _converted(module: nn.Module, cls: type[QuadraticModule], relinear: bool):
+    """The qexpr layer with ``module``'s arguments, whose wr/br are ``module``'s parameters.
+
+    Its quadratic terms are drawn from the global random state when ``relinear`` is False.
+    """
     if isinstance(module, nn.Linear):
         args: tuple = (module.in_features, module.out_features)
     else:
@@ -114,10 +118,8 @@ def _converted(module: nn.Module, cls: type[QuadraticModule], relinear: bool, se
         )  # fmt: skip
     options = {} if isinstance(module, nn.Linear) else {"padding_mode": module.padding_mode}
     init = "relinear" if relinear else "standard"
-    with torch.random.fork_rng(devices=[]):  # the caller's random state is left alone
-        torch.manual_seed(seed)
-        layer = cls(*args, bias=module.bias is not None, **options, init=init,
-                    dtype=module.weight.dtype)  # fmt: skip
+    layer = cls(*args, bias=module.bias is not None, **options, init=init,
+                dtype=module.weight.dtype)  # fmt: skip
     layer = layer.to(module.weight.device)
     layer.wr = module.weight
     if module.bias is not None:
@@ -171,11 +173,18 @@ def quadratize(
     old_keys = list(copied.state_dict())
     paths = list(copied.named_modules(remove_duplicate=False))
     select = _selector(include, dict(paths))
+    chosen = [
+        (name, module)
+        for name, module in copied.named_modules()
+        if _convertible(module) and select(name, module)
+    ]
+    for name, module in chosen:
+        _check_hookless(name, module)
     new_of: dict[int, nn.Module] = {}
-    for name, module in copied.named_modules():
-        if _convertible(module) and select(name, module):
-            _check_hookless(name, module)
-            new_of[id(module)] = _converted(module, NEURONS[neuron][type(module)], relinear, seed)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is left alone
+        torch.manual_seed(seed)
+        for _, module in chosen:
+            new_of[id(module)] = _converted(module, NEURONS[neuron][type(module)], relinear)
     replaced = tuple(name for name, module in paths if id(module) in new_of)
     for name, module in paths:
         if name and id(module) in new_of:
