@@ -224,6 +224,25 @@ def test_conv_quadratic_terms_follow_the_formula(options, seed):
     torch.testing.assert_close(c(x), expected, rtol=1e-10, atol=1e-10)
 
 
+@settings(max_examples=30)
+@given(options=conv_options(), seed=st.integers(0, 2**16))
+def test_fused_accelerator_branches_equal_the_cpu_branches(options, seed):
+    """The fused [wr; wg] call (taken on accelerators) against the two CPU calls."""
+    dims, args = options
+    args = (*args[:6], 1, *args[7:])  # the fused call is for groups = 1
+    torch.manual_seed(seed)
+    layer = _CONVS[dims][0](*args, init="standard", dtype=torch.float64)
+    x = torch.randn(2, args[0], *[9] * dims, dtype=torch.float64)
+    fused = layer._branches(x, layer._conv, dim=1, fused=True)
+    torch.testing.assert_close(fused, layer._branches(x, layer._conv, dim=1, fused=False))
+    linear = QuadraticLinear(4, 3, init="standard", dtype=torch.float64)
+    z = torch.randn(5, 4, dtype=torch.float64)
+    torch.testing.assert_close(
+        linear._branches(z, F.linear, dim=-1, fused=True),
+        linear._branches(z, F.linear, dim=-1, fused=False),
+    )
+
+
 def test_positional_arguments_follow_nn_conv2d():
     layer = QuadraticConv2d(4, 4, 3, 1, 1, 1, 1, False)
     ref = nn.Conv2d(4, 4, 3, 1, 1, 1, 1, False)

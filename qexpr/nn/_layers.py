@@ -199,16 +199,16 @@ class _QuadraticMixin:
         return torch.cat((self.wr, self.wg)), torch.cat((br, self.bg))
 
     def _branches(
-        self, x: Tensor, op: Callable[..., Tensor], dim: int, groups: int = 1
+        self, x: Tensor, op: Callable[..., Tensor], dim: int, *, fused: bool
     ) -> tuple[Tensor, Tensor]:
         """The r and g branches ``op(x, wr, br)`` and ``op(x, wg, bg)``.
 
-        On an accelerator, without groups, they are one fused call on ``[wr; wg]`` (fewer
-        kernel launches); on the CPU two calls, which ``benchmarks/layers.py`` measured faster
-        there because they avoid concatenating the weights and the strided halves of the
-        fused output. Grouped convolutions take two calls (``[wr; wg]`` would mix the groups).
+        ``fused``: one call on ``[wr; wg]``, split along ``dim`` (what the layers do on an
+        accelerator: fewer kernel launches). Otherwise two calls, which
+        ``benchmarks/layers.py`` measured faster on the CPU: they avoid concatenating the
+        weights and the strided halves of the fused output.
         """
-        if x.device.type == "cpu" or groups > 1:
+        if not fused:
             return op(x, self.wr, self.br), op(x, self.wg, self.bg)
         weight, bias = self._stacked()
         r, g = op(x, weight, bias).chunk(2, dim=dim)
@@ -338,7 +338,7 @@ class QuadraticLinear(_QuadraticMixin, _LinearBase):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        r, g = self._branches(x, F.linear, dim=-1)
+        r, g = self._branches(x, F.linear, dim=-1, fused=x.device.type != "cpu")
         return torch.addcmul(F.linear(x * x, self.wb, self.c), r, g)
 
 
@@ -355,7 +355,9 @@ class CompactLinear(_CompactMixin, _LinearBase):
 
 class _QuadraticConv(_QuadraticMixin, _ConvBase):
     def forward(self, x: Tensor) -> Tensor:
-        r, g = self._branches(x, self._conv, dim=1, groups=self.groups)
+        # [wr; wg] would mix the groups of a grouped convolution: two calls then
+        fused = x.device.type != "cpu" and self.groups == 1
+        r, g = self._branches(x, self._conv, dim=1, fused=fused)
         return torch.addcmul(self._conv(x * x, self.wb, self.c), r, g)
 
 
