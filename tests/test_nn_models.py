@@ -82,6 +82,7 @@ def test_rezero_blocks_start_as_identity_paths():
         lambda: QMLP(2, [3], 1, kind="linear", activation="tanh"),
         lambda: QMLP(2, [3], 1, kind="relu", activation="square"),
         lambda: QResNet(8, kind="cubic"),
+        lambda: QResNet(8, kind=["relu"]),
     ],
 )
 def test_bad_model_arguments(build):

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from qexpr._errors import QexprValueError
+from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr.nn._layers import NEURONS, QuadraticConv2d, QuadraticModule
 
 __all__ = [
@@ -71,6 +71,8 @@ def _deprecated(message: str) -> None:
 
 def _check_kind(kind: str) -> str:
     """``kind`` if it is one of :data:`KINDS`; the deprecated ``"linear"`` becomes ``"relu"``."""
+    if not isinstance(kind, str):
+        raise QexprTypeError(f"kind: expected one of {KINDS}, got {kind!r}")
     if kind in _LEGACY_KINDS:
         _deprecated(
             f"kind={kind!r} is deprecated: use kind={_LEGACY_KINDS[kind]!r} "
