@@ -185,6 +185,22 @@ def test_relinear_groups_partition_the_parameters_and_gradients_flow(name, neuro
     assert terms and all(bool(p.grad.abs().sum() > 0) for p in terms)
 
 
+def test_documented_checkpoint_recipe_loads_an_original_checkpoint():
+    """docs/quadratize.md: rename with key_map, take the quadratic terms from the model."""
+    torch.manual_seed(5)
+    result = quadratize(_conv1d_model().eval())
+    converted, key_map = result.model, result.key_map
+    trained = _conv1d_model().eval()  # another draw: stands for a checkpoint of the original
+    _randomise_batchnorm(trained)
+    old_state = trained.state_dict()
+    converted.load_state_dict(
+        {**converted.state_dict(), **{key_map[k]: v for k, v in old_state.items()}}
+    )
+    x = torch.randn(3, 2, 16)
+    with torch.no_grad():
+        assert torch.equal(converted(x), trained(x))
+
+
 def test_include_by_names_and_by_predicate():
     torch.manual_seed(3)
     model = _mlp()
