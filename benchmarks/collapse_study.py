@@ -42,8 +42,8 @@ def conditions(lr: float, epochs: int) -> list[Condition]:
         return ReLinear(**kw).__dict__
 
     return [
-        make("conventional twin", kind="linear", relinear=rl(mode="none")),
-        make("conventional twin + clip 1", kind="linear", relinear=rl(mode="none", clip=1.0)),
+        make("conventional twin", kind="relu", relinear=rl(mode="none")),
+        make("conventional twin + clip 1", kind="relu", relinear=rl(mode="none", clip=1.0)),
         make("quadratic, standard init", init="standard", relinear=rl(mode="none")),
         make(
             "quadratic, standard init + clip 1", init="standard", relinear=rl(mode="none", clip=1.0)

@@ -25,7 +25,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for kind in ("linear", "compact", "quadratic"):
+    for kind in ("relu", "compact", "quadratic"):
         cfg = TrainConfig(
             dataset="synthetic-regression",
             widths=(8, 8),

@@ -76,7 +76,7 @@ def main() -> None:
     models = {
         "qexpr QResNet-20": qresnet20(kind="quadratic"),
         "(a) QResNet-20, three convs, eager fp32": three_conv_model(qresnet20(kind="quadratic")),
-        "(b) conventional ResNet-20": qresnet20(kind="linear"),
+        "(b) conventional ResNet-20": qresnet20(kind="relu"),
     }
     steps = {}
     for name, model in models.items():

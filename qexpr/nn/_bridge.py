@@ -1,9 +1,10 @@
 """Bridge from trained torch models to qexpr networks: count the pieces of what was learnt.
 
-A :class:`QMLP` (quadratic, compact or conventional) becomes a :class:`qexpr.Network` with
-float64 weights, the model's activation (ReLU or z²) on the hidden layers and the identity
-on the last, so that :func:`qexpr.count_pieces` gives its pieces, activation regions and
-degree.
+A :class:`QMLP` of any kind (quadratic, compact, relu, square) becomes a
+:class:`qexpr.Network` with float64 weights, the model's activation (ReLU or z²) on the
+hidden layers and the identity on the last: the network ``qexpr.random_network`` builds
+for the same kind, with the trained weights. :func:`qexpr.count_pieces` then gives its
+pieces, activation regions and degree.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ def _layer(module: nn.Module, activation: str) -> Layer:
 
 
 def to_qexpr_network(model: QMLP) -> Network:
-    """The qexpr network computing the same function as ``model`` (float64 weights)."""
+    """The qexpr network computing the same function as ``model`` (float64 weights).
+
+    Its layers have the neuron and activations of ``model.kind`` (as in
+    :func:`qexpr.random_network`), or the deprecated ``activation`` the model was built with.
+    """
     if not isinstance(model, QMLP):
         raise QexprTypeError(f"model: expected a qexpr.nn.QMLP, got {type(model).__name__}")
     last = len(model.layers) - 1
