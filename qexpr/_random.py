@@ -49,11 +49,17 @@ def _float_weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
-    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers."""
-    try:
-        result = tuple(int(w) for w in widths)
-    except (TypeError, ValueError):
-        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}") from None
+    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers.
+
+    Each width must be an integer (``int`` or a numpy integer); a float such as ``2.5``
+    or ``2.0``, a bool or a string is refused, never converted.
+    """
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence | np.ndarray):
+        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}")
+    bad = [w for w in widths if isinstance(w, bool) or not isinstance(w, int | np.integer)]
+    if bad:
+        raise QexprTypeError(f"widths: expected integers, got {bad[0]!r} in {list(widths)!r}")
+    result = tuple(int(w) for w in widths)
     if len(result) < 2 or any(w < 1 for w in result):
         raise QexprValueError(f"widths: expected at least two positive integers, got {result}")
     return result
