@@ -26,7 +26,7 @@ Rows are appended as jobs finish; running again with the same --out skips the jo
 already done. Jobs past --timeout are killed and recorded as timeout.
 
 """ + examples(
-    "qexpr sweep count --kinds quadratic,relu --widths 1,4,4,1 --seeds 0-99 --out r.csv",
+    "qexpr sweep count --kinds quadratic,relu --seeds 0-99 --out r.csv",
     "qexpr sweep count --widths 1,4,4,1 --widths 1,8,8,1 --workers 2 --out r.csv",
     "qexpr sweep dimension --kinds quadratic,conv --widths 2,3,2 --out dims.csv",
     "qexpr sweep count --seeds 0-999 --scheduler tcp://127.0.0.1:8786 --out r.csv",
