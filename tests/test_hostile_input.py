@@ -276,11 +276,22 @@ def test_random_network_never_coerces_widths(widths):
          ("--random-lines",)),
         (("dimension", "--kind", "conv", "--widths", "1000,1000,1"), ("Jacobian",)),
         (("sweep", "count", "--seeds", "0-100000000", "--out", "{tmp}/s.csv"), ("--seeds",)),
+        (("sweep", "count", "--kinds", "quadratic", "--widths", "1,10000,1", "--out",
+          "{tmp}/s.csv"), ("memory",)),
+        (("sweep", "dimension", "--kinds", "conv", "--widths", "1000,1000,1", "--out",
+          "{tmp}/s.csv"), ("Jacobian",)),
         (("count-pieces", "--kind", "relu", "--widths", "1," + "9" * 40 + ",1"), ("--widths",)),
     ],
 )  # fmt: skip
 def test_work_past_the_budget_is_refused_up_front(tmp_path, args, words):
     _refused(*(a.replace("{tmp}", str(tmp_path)) for a in args), words=words)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_fifo_is_refused_not_read(tmp_path):
+    fifo = tmp_path / "net.json"
+    os.mkfifo(fifo)  # reading it would block until a writer comes
+    _refused("count-pieces", str(fifo), words=("regular file",))
 
 
 # --- sweep ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
+import itertools
 from pathlib import Path
 from typing import Annotated
 
@@ -63,11 +63,47 @@ def parse_seeds(text: str, limit: int | None = None) -> range | list[int]:
             f"(a sweep has at most {JOBS_LIMIT} jobs: kinds x widths x seeds)"
         )
     ordered = sorted(ranges)
-    if any(low <= high for (_, high), (low, _) in pairwise(ordered)):
+    if any(low <= high for (_, high), (low, _) in itertools.pairwise(ordered)):
         fail(f"--seeds: ranges overlap in {text!r}")
     if len(ranges) == 1:
         return range(ranges[0][0], ranges[0][1] + 1)
     return [seed for low, high in ranges for seed in range(low, high + 1)]
+
+
+def _refusal(job: str, kind: str, widths: tuple[int, ...], axes: dict[str, list]) -> str | None:
+    """Why jobs of this kind and widths exceed the budget (:mod:`qexpr.cli._budget`), or None.
+
+    Invalid kinds, modes or exponents are left to :func:`~qexpr.sweep.run_sweep`, which
+    names the job.
+    """
+    from qexpr._errors import QexprError
+    from qexpr.cli import _budget
+
+    try:
+        if job == "count":
+            from qexpr._random import random_network
+            from qexpr.spline._count import resolve_mode
+
+            refusal = _budget.check_random_size(widths)
+            if refusal is not None:
+                return refusal
+            net = random_network(kind, widths)
+            return _budget.check_count(net, resolve_mode(net, axes.get("mode", ["auto"])[0]))
+        if job == "dimension":
+            options = itertools.product(axes.get("r", [None]), axes.get("bias", [False]))
+            refusals = (_budget.check_dimension(kind, widths, r, b) for r, b in options)
+            return next((refusal for refusal in refusals if refusal is not None), None)
+    except QexprError:
+        return None
+    return None
+
+
+def _check_budget(job: str, axes: dict[str, list]) -> None:
+    """Refuse, before any job runs, a grid with a kind and widths past the budget."""
+    for kind, widths in itertools.product(axes["kind"], axes["widths"]):
+        refusal = _refusal(job, kind, widths, axes)
+        if refusal is not None:
+            fail(f"--widths {','.join(map(str, widths))} ({kind}): {refusal}")
 
 
 @one_line_errors
@@ -116,6 +152,7 @@ def command(
             fail(f"--r: expected comma-separated integers, got {r!r}")
     if bias is not None:
         axes["bias"] = [bias]
+    _check_budget(job, axes)
     summary = run_sweep(
         job,
         job_grid(**axes),
