@@ -29,9 +29,6 @@ JSON_HELP = "Print one JSON object per line on stdout instead of text."
 #: The ``--json`` flag, declared once for every command.
 JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
-#: The seed option shared by commands with random networks, points or chords.
-SeedOption = Annotated[int, typer.Option(min=0, help="Seed (an integer >= 0).")]
-
 #: Figure formats ``--plot`` accepts, read from the file name's suffix.
 PLOT_FORMATS = ("png", "pdf", "svg")
 
