@@ -43,7 +43,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from math import comb, prod
 from typing import Any
 
@@ -130,18 +129,15 @@ def serra_bound(n0: int, hidden: Sequence[int]) -> int:
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
     ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``.
     """
-    hidden = tuple(hidden)
-
-    @cache
-    def total(layer: int, budget: int) -> int:
-        if layer == len(hidden):
-            return 1
-        n = hidden[layer]
-        return sum(
-            comb(n, j) * total(layer + 1, min(budget, n - j)) for j in range(min(budget, n) + 1)
-        )
-
-    return total(0, n0)
+    # below[b] = the sum over the layers after the current one with budget b (a loop, not
+    # recursion, so hundreds of layers do not exhaust Python's stack)
+    below = [1] * (n0 + 1)
+    for n in reversed(tuple(hidden)):
+        below = [
+            sum(comb(n, j) * below[min(b, n - j)] for j in range(min(b, n) + 1))
+            for b in range(n0 + 1)
+        ]
+    return below[n0]
 
 
 def montufar2017_bound(n0: int, hidden: Sequence[int]) -> int:

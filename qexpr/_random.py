@@ -15,6 +15,7 @@ import numpy as np
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import LAYER_TYPES, Layer, Network
+from qexpr._numbers import check_seed
 
 __all__ = ["check_widths", "random_network"]
 
@@ -34,11 +35,17 @@ def _float_weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
-    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers."""
-    try:
-        result = tuple(int(w) for w in widths)
-    except (TypeError, ValueError):
-        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}") from None
+    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers.
+
+    Each width must be an integer (``int`` or a numpy integer); a float such as ``2.5``
+    or ``2.0``, a bool or a string is refused, never converted.
+    """
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence | np.ndarray):
+        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}")
+    bad = [w for w in widths if isinstance(w, bool) or not isinstance(w, int | np.integer)]
+    if bad:
+        raise QexprTypeError(f"widths: expected integers, got {bad[0]!r} in {list(widths)!r}")
+    result = tuple(int(w) for w in widths)
     if len(result) < 2 or any(w < 1 for w in result):
         raise QexprValueError(f"widths: expected at least two positive integers, got {result}")
     return result
@@ -67,6 +74,9 @@ def random_network(
     """
     kind = resolve_kind(kind)
     widths = check_widths(widths)
+    seed = check_seed(seed)
+    if not isinstance(exact, bool):
+        raise QexprTypeError(f"exact: expected True or False, got {exact!r}")
     neuron, hidden_activation = KINDS[kind]
     cls = LAYER_TYPES[neuron]
     rng = np.random.default_rng(seed)
