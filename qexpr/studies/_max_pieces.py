@@ -47,11 +47,19 @@ from qexpr._constructions import (
 )
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._io import network_to_dict
-from qexpr._network import CompactLayer, Layer, Network
+from qexpr._network import CompactLayer, Layer, LinearLayer, Network
 from qexpr._random import KINDS, check_widths, random_network
 from qexpr.spline._count import PieceCount, count_pieces
 
-__all__ = ["OBJECTIVES", "MaxPiecesResult", "max_pieces", "save_network_atomically"]
+__all__ = [
+    "OBJECTIVES",
+    "MaxPiecesResult",
+    "construction_starts",
+    "max_pieces",
+    "pad_network",
+    "save_network_atomically",
+    "sawtooth_cut_network",
+]
 
 #: What the search maximises: a :class:`~qexpr.PieceCount` attribute.
 OBJECTIVES: tuple[str, ...] = ("pieces", "regions", "degree")
@@ -130,6 +138,31 @@ def pad_network(net: Network, widths: Sequence[int]) -> Network:
     return Network(net.input_dim, layers)
 
 
+def sawtooth_cut_network(teeth: Sequence[int]) -> Network:
+    """Conventional ReLU network, widths ``(1, *teeth, 2, 1)``, with ``3 prod(n_l + 1)`` pieces.
+
+    The sawtooth of ``teeth`` (all >= 3) gives ``u`` sweeping [0, 1] once on each of its
+    ``N = prod (n_l + 1)`` teeth; the width-2 layer holds ``relu(1/3 - u)`` and
+    ``relu(u - 2/3)`` and the output adds them with weights 1 and 2. On every tooth that is
+    three pieces (slopes in u: -1, 0, 2); where two teeth meet, u turns at 0 or 1 and the output
+    there is ``1/3 - u`` or ``2 (u - 2/3)`` on both sides, kinked, so no pieces merge:
+    ``3 N`` pieces, which is ``prod (n_l + 1)`` over all hidden widths, the Serra bound.
+    """
+    last = sawtooth_network(teeth).layers[-1]
+    third = Fraction(1, 3)
+    cut = LinearLayer(
+        w=np.array([-last.w[0], last.w[0]], dtype=object),
+        b=np.array([third - last.b[0], last.b[0] - 2 * third], dtype=object),
+        activation="relu",
+    )
+    output = LinearLayer(
+        w=np.array([[Fraction(1), Fraction(2)]], dtype=object),
+        b=np.array([Fraction(0)], dtype=object),
+        activation="identity",
+    )
+    return Network(1, (*sawtooth_network(teeth).layers[:-1], cut, output))
+
+
 def _fits(construction: Sequence[int], hidden: Sequence[int]) -> bool:
     return len(construction) == len(hidden) and all(a <= b for a, b in zip(construction, hidden))
 
@@ -147,6 +180,9 @@ def construction_starts(kind: str, widths: Sequence[int]) -> list[tuple[str, Net
     starts: list[tuple[str, Network]] = []
     if min(hidden) >= 3:
         starts.append((f"sawtooth {list(hidden)}", convert(sawtooth_network(hidden))))
+    if len(hidden) >= 2 and min(hidden[:-1]) >= 3 and hidden[-1] >= 2:
+        name = f"sawtooth {list(hidden[:-1])} + cut"
+        starts.append((name, convert(sawtooth_cut_network(hidden[:-1]))))
     if kind in _HOLDS_PRODUCTS:
         depth = len(hidden) + 1
         if _fits((2, *[3] * (depth - 2)), hidden):
