@@ -318,8 +318,14 @@ class MaxPiecesResult:
 
     @property
     def relu_max_attained(self) -> bool:
-        """True when ``relu_max`` is the conventional maximum (all hidden widths >= 3)."""
-        return min(self.widths[1:-1], default=0) >= 3
+        """True when ``relu_max`` is known to be attained, hence the conventional maximum.
+
+        One hidden layer (n distinct breakpoints), every hidden width >= 3
+        (:func:`~qexpr.sawtooth_network`), or >= 3 and a last hidden width of 2
+        (:func:`sawtooth_cut_network`).
+        """
+        hidden = self.widths[1:-1]
+        return len(hidden) <= 1 or (min(hidden[:-1]) >= 3 and hidden[-1] >= 2)
 
     @property
     def strictly_more_than_relu(self) -> bool:
