@@ -322,7 +322,7 @@ class MaxPiecesResult:
 
         One hidden layer (n distinct breakpoints), every hidden width >= 3
         (:func:`~qexpr.sawtooth_network`), or >= 3 and a last hidden width of 2
-        (:func:`sawtooth_cut_network`).
+        (``sawtooth_cut_network``).
         """
         hidden = self.widths[1:-1]
         return len(hidden) <= 1 or (min(hidden[:-1]) >= 3 and hidden[-1] >= 2)
