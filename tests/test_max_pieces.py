@@ -70,6 +70,14 @@ def test_sawtooth_cut_attains_the_product_with_last_width_two(teeth):
     assert kind_bounds("relu", net.widths).pieces == product
 
 
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_relu_two_two_never_exceeds_seven_regions(seed, exact):
+    # docs/theory.md: a width-2 layer's outputs never alternate in slope over its 3 cells, so
+    # each next neuron switches at most twice: 3 + 2 * 2 = 7 < 9 = Serra's bound.
+    net = qexpr.random_network("relu", (1, 2, 2, 1), seed=seed, exact=exact)
+    assert qexpr.count_pieces(net.to_exact(), mode="exact").activation_regions <= 7
+
+
 def test_square_kind_is_one_piece_and_proven():
     result = max_pieces("square", (1, 3, 3, 1), time_limit=5, seed=0)
     assert result.pieces == 1
