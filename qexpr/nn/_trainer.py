@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from qexpr._errors import QexprValueError
-from qexpr.nn._checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint, set_rng_state
+from qexpr.nn._checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from qexpr.nn._config import TrainConfig, build_model
 from qexpr.nn._data import Dataset, load_dataset
 from qexpr.nn._relinear import linearity_report
@@ -157,7 +157,8 @@ def train(
     ----------
     config : TrainConfig
     checkpoint : path, optional
-        Written atomically after every epoch (model, optimizer, epoch, metrics, RNG states).
+        Written atomically after every epoch (model, optimizer, epoch,
+        metrics): plain data that loads with ``torch.load(..., weights_only=True)``.
     resume : bool
         Continue from ``checkpoint``: the run ends bit-identical to an uninterrupted one.
         The checkpoint's config must equal ``config`` up to ``epochs``.
@@ -191,13 +192,21 @@ def train(
     start_epoch = 0
     if resume:
         state = load_checkpoint(Path(checkpoint))
-        saved = TrainConfig.from_dict(state["config"])
+        try:
+            saved = TrainConfig.from_dict(state["config"])
+        except (TypeError, ValueError) as exc:
+            raise QexprValueError(f"checkpoint {checkpoint}: damaged config ({exc})") from None
         if not saved.same_run(config):
             raise QexprValueError(f"checkpoint {checkpoint}: written by a different configuration")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            what = str(exc).strip().splitlines()[0]
+            raise QexprValueError(
+                f"checkpoint {checkpoint}: damaged model or optimizer state ({what})"
+            ) from None
         history, start_epoch = state["history"], state["epoch"]
-        set_rng_state(state["rng"])
     step_model: nn.Module = model
     if world > 1:
         step_model = nn.parallel.DistributedDataParallel(model)
