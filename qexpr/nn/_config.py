@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from torch import nn
@@ -14,11 +14,14 @@ from qexpr.nn._layers import _INITS
 from qexpr.nn._models import KINDS, QMLP, QResNet
 from qexpr.nn._relinear import ReLinear
 
-__all__ = ["MODELS", "TrainConfig", "build_model"]
+__all__ = ["MODELS", "RESUMABLE_CHANGES", "TrainConfig", "build_model"]
 
 MODELS = ("qmlp", "qresnet20", "qresnet32", "qresnet44", "qresnet56", "qresnet110")
 _OPTIMIZERS = ("sgd", "adam")
 _COMPILE = ("off", "default", "reduce-overhead", "max-autotune")
+#: Fields a resumed run may change: the length of the run and knobs that do not change the
+#: arithmetic (where the data lives, on which device, compiled or not, deterministic kernels).
+RESUMABLE_CHANGES = ("epochs", "compile", "data_dir", "device", "deterministic")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,15 @@ class TrainConfig:
         A batch loss that is non-finite or above this stops training as diverged.
     channels_last, bf16, compile
         Speed options: channels-last memory format, bf16 autocast, ``torch.compile`` mode.
+    sync_batchnorm : bool
+        Under data parallelism on CUDA, BatchNorm statistics over the whole global batch
+        (``nn.SyncBatchNorm``) instead of per process.
+    deterministic : bool
+        Deterministic kernels (``torch.use_deterministic_algorithms``, cuDNN benchmark off,
+        ``CUBLAS_WORKSPACE_CONFIG``) for the duration of the run: needed for bit-identical
+        resume on CUDA.
     device : str
-        Torch device, e.g. "cpu" or "cuda".
+        Torch device, e.g. "cpu", "cuda" (under torchrun: ``cuda:$LOCAL_RANK``) or "cuda:1".
     """
 
     model: str = "qmlp"
@@ -72,6 +82,8 @@ class TrainConfig:
     channels_last: bool = False
     bf16: bool = False
     compile: str = "off"
+    sync_batchnorm: bool = False
+    deterministic: bool = False
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -96,6 +108,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise QexprValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        for name in ("rezero", "channels_last", "bf16", "sync_batchnorm", "deterministic"):
+            if not isinstance(getattr(self, name), bool):
+                raise QexprValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.device, str):
+            raise QexprValueError(f"device: expected a string such as 'cpu', got {self.device!r}")
         if not isinstance(self.relinear, ReLinear):
             raise QexprValueError(f"relinear: expected a ReLinear, got {self.relinear!r}")
 
@@ -119,9 +136,17 @@ class TrainConfig:
             data["widths"] = tuple(data["widths"])
         return cls(**data)
 
-    def same_run(self, other: TrainConfig) -> bool:
-        """Whether ``other`` is this run, possibly with a different number of epochs."""
-        return replace(self, epochs=1) == replace(other, epochs=1)
+    def run_differences(self, other: TrainConfig) -> list[str]:
+        """Fields in which ``other`` is a different run (``RESUMABLE_CHANGES`` excepted).
+
+        Each entry reads ``"name: mine -> other's"``; an empty list means ``other`` may
+        resume this run's checkpoint.
+        """
+        return [
+            f"{f.name}: {getattr(self, f.name)!r} -> {getattr(other, f.name)!r}"
+            for f in fields(self)
+            if f.name not in RESUMABLE_CHANGES and getattr(self, f.name) != getattr(other, f.name)
+        ]
 
 
 def build_model(config: TrainConfig, data: Dataset) -> nn.Module:

@@ -1,10 +1,19 @@
 """The training loop: seeded, resumable bit for bit, divergence-aware, data-parallel.
 
+:func:`train` runs named steps: :func:`_set_up` (device, process group, writable outputs,
+data, model, optimizer), :func:`_resume`, then per epoch :func:`_run_epoch`,
+:func:`_epoch_row` (evaluation and logged quantities) and :func:`_save`.
+
 One optimizer step per *global* batch of ``batch_size`` examples. Under ``torchrun`` each
 of the ``W`` processes takes a contiguous ``1/W`` slice of that batch and uses the loss
 ``W · (sum of its example losses) / batch_size``; DistributedDataParallel averages the
 gradients over processes, so the step equals the single-process step on the whole batch.
-(BatchNorm statistics stay per process, so QResNet runs match only approximately.)
+(BatchNorm statistics stay per process unless ``sync_batchnorm``, so QResNet runs match
+only approximately.)
+
+No global state is changed: the initialisation draws from the CPU generator inside
+``torch.random.fork_rng`` (restored afterwards), the example order of each epoch from its
+own ``torch.Generator``; deterministic kernels, when asked for, are switched back off.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,27 +33,41 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from qexpr._errors import QexprValueError
-from qexpr.nn._checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
-from qexpr.nn._config import TrainConfig, build_model
+from qexpr.nn._checkpoint import (
+    atomic_write_bytes,
+    check_writable,
+    load_checkpoint,
+    save_checkpoint,
+)
+from qexpr.nn._config import RESUMABLE_CHANGES, TrainConfig, build_model
 from qexpr.nn._data import Dataset, load_dataset
 from qexpr.nn._relinear import linearity_report
 
-__all__ = ["TrainResult", "TrainingDivergedError", "train"]
+__all__ = ["TrainResult", "TrainingDivergedError", "evaluate", "resolve_device", "train"]
+
+#: On an accelerator the divergence flag is read back every this many steps (and at the
+#: end of each epoch), so that steps do not wait for the host; on the CPU every step.
+CHECK_EVERY = 20
 
 
 class TrainingDivergedError(QexprValueError):
-    """The loss became non-finite or exceeded the loss limit (bad hyper-parameters)."""
+    """The loss or the gradient norm became non-finite, or the loss exceeded the limit."""
 
-    def __init__(self, epoch: int, step: int, loss: float, limit: float) -> None:
-        what = "non-finite" if not math.isfinite(loss) else f"above the limit {limit:g}"
+    def __init__(self, epoch: int, step: int, loss: float, limit: float, grad_norm: float) -> None:
+        if not math.isfinite(loss):
+            what = f"loss {loss:g} is non-finite"
+        elif loss > limit:
+            what = f"loss {loss:g} is above the limit {limit:g}"
+        else:
+            what = f"gradient norm {grad_norm:g} is non-finite"
         super().__init__(
-            f"training diverged at epoch {epoch}, step {step}: loss {loss:g} is {what}; "
+            f"training diverged at epoch {epoch}, step {step}: {what}; "
             "lower --lr or --gamma-g/--gamma-b, or add --clip 1"
         )
-        self.epoch, self.step, self.loss = epoch, step, loss
+        self.epoch, self.step, self.loss, self.grad_norm = epoch, step, loss, grad_norm
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
     """Outcome of :func:`train`: the trained model, per-epoch metrics, and the status.
 
@@ -57,18 +80,90 @@ class TrainResult:
     message: str = ""
 
 
-def _world() -> tuple[int, int]:
-    """(rank, world size), initialising the gloo/nccl process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+@dataclass
+class _Run:
+    """What :func:`_set_up` prepares (mutable: the history grows epoch by epoch)."""
+
+    config: TrainConfig
+    data: Dataset
+    device: torch.device
+    rank: int
+    world: int
+    model: nn.Module
+    step_model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _EpochSums:
+    """Device-side sums over one epoch's steps (read back once, at the end)."""
+
+    loss: Tensor
+    grad_norm: Tensor
+    grad_norm_max: Tensor
+    penalty: Tensor
+    examples: int
+    steps: int
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device ``name`` denotes, checked to exist; under torchrun ``cuda`` is
+    ``cuda:$LOCAL_RANK``.
+
+    Raises
+    ------
+    QexprValueError
+        One line: not a device name, or a device this machine or torch build lacks.
+    """
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise QexprValueError(f"device: expected cpu, cuda, cuda:N or mps, got {name!r}") from None
+    if device.type == "cpu":
+        return device
+    if device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise QexprValueError(f"device {name}: MPS is not available on this machine")
+        return device
+    if device.type != "cuda":
+        raise QexprValueError(f"device: expected cpu, cuda, cuda:N or mps, got {name!r}")
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else "a CUDA build, no GPU visible"
+        raise QexprValueError(
+            f"device {name}: CUDA is not available (torch {torch.__version__}, {build})"
+        )
+    index = device.index if device.index is not None else _env_int("LOCAL_RANK", 0)
+    if index >= torch.cuda.device_count():
+        raise QexprValueError(
+            f"device {name}: GPU {index} requested, {torch.cuda.device_count()} visible"
+        )
+    return torch.device("cuda", index)
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise QexprValueError(f"environment variable {name}: expected an int >= 0, got {text!r}")
+    return value
+
+
+def _world(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); under torchrun joins the process group (NCCL on CUDA, else gloo)."""
+    if _env_int("WORLD_SIZE", 1) <= 1:
         return 0, 1
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        backend = (
-            "nccl" if torch.cuda.is_available() and os.environ.get("QEXPR_DDP_NCCL") else "gloo"
-        )
-        dist.init_process_group(backend)
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+            dist.init_process_group("nccl", device_id=device)
+        else:
+            dist.init_process_group("gloo")
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -87,38 +182,65 @@ def _make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
 
 
-def _prepare_input(x: Tensor, config: TrainConfig) -> Tensor:
-    x = x.to(config.device, non_blocking=True)
+def _prepare_input(x: Tensor, config: TrainConfig, device: torch.device) -> Tensor:
+    x = x.to(device, non_blocking=True)
     if config.channels_last and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
 
-def _autocast(config: TrainConfig):
+def _autocast(config: TrainConfig, device: torch.device):
     if not config.bf16:
         return contextlib.nullcontext()
-    return torch.autocast(torch.device(config.device).type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool) -> Iterator[None]:
+    """Deterministic kernels inside the block; the previous settings restored after it."""
+    if not enabled:
+        yield
+        return
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+    had_cublas = "CUBLAS_WORKSPACE_CONFIG" in os.environ
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0])
+        torch.backends.cudnn.benchmark = saved[1]
+        if not had_cublas:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Dataset, config: TrainConfig) -> dict[str, float]:
-    """Test loss (mean per example) and, for classification, accuracy."""
+def evaluate(
+    model: nn.Module, data: Dataset, config: TrainConfig, *, device: torch.device | None = None
+) -> dict[str, float]:
+    """Test loss (mean per example) and, for classification, accuracy.
+
+    ``device`` defaults to :func:`resolve_device` of ``config.device``.
+    """
+    device = resolve_device(config.device) if device is None else device
     was_training = model.training
     model.eval()
-    total, correct = 0.0, 0
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, len(data.x_test), 1024):
-        x = _prepare_input(data.x_test[start : start + 1024], config)
-        y = data.y_test[start : start + 1024].to(config.device)
-        with _autocast(config):
+        x = _prepare_input(data.x_test[start : start + 1024], config, device)
+        y = data.y_test[start : start + 1024].to(device)
+        with _autocast(config, device):
             out = model(x)
-        total += float(_batch_loss(out, y, data.task))
+        total += _batch_loss(out, y, data.task)
         if data.task == "classification":
-            correct += int((out.argmax(1) == y).sum())
+            correct += (out.argmax(1) == y).sum()
     model.train(was_training)
     n = len(data.x_test)
-    metrics = {"test_loss": total / n}
+    metrics = {"test_loss": float(total) / n}
     if data.task == "classification":
-        metrics["test_accuracy"] = correct / n
+        metrics["test_accuracy"] = int(correct) / n
     return metrics
 
 
@@ -140,6 +262,175 @@ def write_metrics(history: list[dict[str, Any]], path: Path) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
 
 
+def _init_model(config: TrainConfig, data: Dataset) -> nn.Module:
+    """The model, initialised from ``config.seed`` without moving the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(config.seed)
+        return build_model(config, data)
+
+
+def _set_up(
+    config: TrainConfig,
+    data: Dataset | None,
+    checkpoint: Path | None,
+    metrics_path: Path | None,
+) -> _Run:
+    """Check device and outputs (before any work), join the process group, build everything."""
+    device = resolve_device(config.device)
+    if config.sync_batchnorm and device.type != "cuda":
+        raise QexprValueError(f"sync_batchnorm: needs a CUDA device, got {config.device!r}")
+    for path, what in ((checkpoint, "checkpoint"), (metrics_path, "metrics")):
+        if path is not None:
+            check_writable(path, what)
+    rank, world = _world(device)
+    if data is None:
+        data = load_dataset(config.dataset, config.data_seed, config.data_dir)
+    model = _init_model(config, data).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if config.sync_batchnorm and world > 1:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    optimizer = _make_optimizer(config, model)
+    step_model: nn.Module = model
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        step_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if config.compile != "off":
+        mode = None if config.compile == "default" else config.compile
+        step_model = torch.compile(step_model, mode=mode)
+    return _Run(config, data, device, rank, world, model, step_model, optimizer, [])
+
+
+def _resume(run: _Run, checkpoint: Path) -> None:
+    """Load model, optimizer and history from ``checkpoint``; one line if it does not fit."""
+    state = load_checkpoint(checkpoint)
+    try:
+        saved = TrainConfig.from_dict(state["config"])
+    except (TypeError, ValueError) as exc:
+        raise QexprValueError(f"checkpoint {checkpoint}: damaged config ({exc})") from None
+    differences = saved.run_differences(run.config)
+    if differences:
+        raise QexprValueError(
+            f"checkpoint {checkpoint}: written by a different configuration "
+            f"({'; '.join(differences)}); only {', '.join(RESUMABLE_CHANGES)} may change"
+        )
+    try:
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        what = str(exc).strip().splitlines()[0]
+        raise QexprValueError(
+            f"checkpoint {checkpoint}: damaged model or optimizer state ({what})"
+        ) from None
+    run.history.extend(state["history"])
+
+
+def _check(run: _Run, epoch: int, bad_step: Tensor, bad_loss: Tensor, bad_norm: Tensor) -> None:
+    """Raise :class:`TrainingDivergedError` if a step so far was flagged (one host sync)."""
+    step = int(bad_step)
+    if step >= 0:
+        raise TrainingDivergedError(
+            epoch + 1, step + 1, float(bad_loss), run.config.loss_limit, float(bad_norm)
+        )
+
+
+def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
+    """One pass over the training set in the order of :func:`epoch_order`.
+
+    The divergence flag (loss non-finite or above ``loss_limit``, gradient norm
+    non-finite) is computed on the device at every step and read back every step on the
+    CPU, every :data:`CHECK_EVERY` steps and at the end on an accelerator.
+    """
+    from tqdm.auto import tqdm
+
+    config, data, device, world = run.config, run.data, run.device, run.world
+    n = len(data.x_train)
+    n_batches = n // config.batch_size + (n % config.batch_size >= world)
+    check_every = 1 if device.type == "cpu" else CHECK_EVERY
+    order = epoch_order(config.seed, epoch, n)
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    zero = torch.zeros((), dtype=torch.float64, device=device)
+    loss_sum, norm_sum, norm_max, penalty_sum = (
+        zero.clone(),
+        zero.clone(),
+        zero.clone(),
+        zero.clone(),
+    )
+    bad_step = torch.full((), -1, dtype=torch.int64, device=device)
+    bad_loss, bad_norm = zero.clone(), zero.clone()
+    seen = 0
+    bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+               disable=not progress or run.rank != 0)  # fmt: skip
+    run.model.train()
+    for step in bar:
+        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        local = batch.tensor_split(world)[run.rank]
+        x = _prepare_input(data.x_train[local], config, device)
+        y = data.y_train[local].to(device, non_blocking=True)
+        with _autocast(config, device):
+            out = run.step_model(x)
+        summed = _batch_loss(out, y, data.task)
+        loss = summed * (world / len(batch))
+        penalty = config.relinear.penalty(run.model)
+        if penalty is not None:
+            loss = loss + penalty
+            penalty_sum += penalty.detach().double()
+        value = summed.detach().double()
+        if world > 1:
+            torch.distributed.all_reduce(value)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        norm = grad_norm.double()
+        per_example = value / len(batch)
+        bad = ~torch.isfinite(per_example) | (per_example > config.loss_limit)
+        bad |= ~torch.isfinite(norm)
+        first = bad & (bad_step < 0)
+        bad_step = torch.where(first, step, bad_step)
+        bad_loss = torch.where(first, per_example, bad_loss)
+        bad_norm = torch.where(first, norm, bad_norm)
+        if (step + 1) % check_every == 0 or step + 1 == n_batches:
+            _check(run, epoch, bad_step, bad_loss, bad_norm)
+            bar.set_postfix(loss=f"{float(per_example):.4f}")
+        if config.relinear.clip is not None:
+            nn.utils.clip_grads_with_norm_(params, config.relinear.clip, grad_norm)
+        run.optimizer.step()
+        loss_sum += value
+        norm_sum += norm
+        norm_max = torch.maximum(norm_max, norm)
+        seen += len(batch)
+    return _EpochSums(loss_sum, norm_sum, norm_max, penalty_sum, seen, n_batches)
+
+
+def _epoch_row(run: _Run, epoch: int, sums: _EpochSums, seconds: float) -> dict[str, Any]:
+    """The logged metrics of one finished epoch."""
+    deviations = linearity_report(run.model)
+    row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(sums.loss) / sums.examples}
+    row.update(evaluate(run.model, run.data, run.config, device=run.device))
+    row["max_relative_deviation"] = max((d.relative for d in deviations), default=0.0)
+    row["grad_norm"] = float(sums.grad_norm) / sums.steps
+    row["grad_norm_max"] = float(sums.grad_norm_max)
+    row["relinear_penalty"] = float(sums.penalty) / sums.steps
+    for i, group in enumerate(run.optimizer.param_groups):
+        row[f"lr_{group.get('name', i)}"] = group["lr"]
+    row["seconds"] = seconds
+    return row
+
+
+def _save(run: _Run, checkpoint: Path | None, metrics_path: Path | None) -> None:
+    """Write the checkpoint and the metrics file (rank 0 only), each atomically."""
+    if run.rank != 0:
+        return
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, {
+            "config": run.config.as_dict(), "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(), "epoch": len(run.history),
+            "history": run.history,
+        })  # fmt: skip
+    if metrics_path is not None:
+        write_metrics(run.history, metrics_path)
+
+
 def train(
     config: TrainConfig,
     *,
@@ -157,11 +448,12 @@ def train(
     ----------
     config : TrainConfig
     checkpoint : path, optional
-        Written atomically after every epoch (model, optimizer, epoch,
-        metrics): plain data that loads with ``torch.load(..., weights_only=True)``.
+        Written atomically after every epoch (model, optimizer, epoch, metrics): tensors
+        and plain data that load with ``torch.load(path, weights_only=True)``.
     resume : bool
-        Continue from ``checkpoint``: the run ends bit-identical to an uninterrupted one.
-        The checkpoint's config must equal ``config`` up to ``epochs``.
+        Continue from ``checkpoint``: the run ends bit-identical to an uninterrupted one
+        (on CUDA with ``deterministic=True``). The checkpoint's config must equal
+        ``config`` except for the fields in ``RESUMABLE_CHANGES``.
     metrics_path : path, optional
         Per-epoch metrics, ``.json`` or ``.csv``.
     progress : bool
@@ -171,107 +463,36 @@ def train(
     data : Dataset, optional
         Use this dataset instead of loading ``config.dataset``.
     on_epoch : callable, optional
-        Called as ``on_epoch(model, metrics)`` after each epoch (e.g. to count pieces).
+        Called as ``on_epoch(model, row)`` when an epoch ends, after its checkpoint and
+        metrics are written; ``row`` holds epoch, train/test loss, test accuracy,
+        ``max_relative_deviation``, mean and max pre-clip gradient norm, mean ReLinear
+        penalty, the learning rate of each parameter group (``lr_<name>``) and seconds.
+
+    Device, process group and output paths are checked before any data is loaded; the
+    global RNG and deterministic-algorithm settings are left as they were.
     """
     if on_divergence not in ("raise", "stop"):
         raise QexprValueError(f"on_divergence: expected 'raise' or 'stop', got {on_divergence!r}")
     if resume and checkpoint is None:
         raise QexprValueError("resume: needs a checkpoint path")
-    rank, world = _world()
-    data = (
-        data
-        if data is not None
-        else load_dataset(config.dataset, config.data_seed, config.data_dir)
-    )
-    torch.manual_seed(config.seed)
-    model = build_model(config, data).to(config.device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = _make_optimizer(config, model)
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    metrics_path = None if metrics_path is None else Path(metrics_path)
+    run = _set_up(config, data, checkpoint, metrics_path)
     if resume:
-        state = load_checkpoint(Path(checkpoint))
-        try:
-            saved = TrainConfig.from_dict(state["config"])
-        except (TypeError, ValueError) as exc:
-            raise QexprValueError(f"checkpoint {checkpoint}: damaged config ({exc})") from None
-        if not saved.same_run(config):
-            raise QexprValueError(f"checkpoint {checkpoint}: written by a different configuration")
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            what = str(exc).strip().splitlines()[0]
-            raise QexprValueError(
-                f"checkpoint {checkpoint}: damaged model or optimizer state ({what})"
-            ) from None
-        history, start_epoch = state["history"], state["epoch"]
-    step_model: nn.Module = model
-    if world > 1:
-        step_model = nn.parallel.DistributedDataParallel(model)
-    if config.compile != "off":
-        step_model = torch.compile(
-            step_model, mode=None if config.compile == "default" else config.compile
-        )
-
-    from tqdm.auto import tqdm
-
-    n = len(data.x_train)
-    n_batches = n // config.batch_size + (n % config.batch_size >= world)
+        _resume(run, checkpoint)
     status, message = "completed", ""
-    for epoch in range(start_epoch, config.epochs):
-        t0 = time.perf_counter()
-        order = epoch_order(config.seed, epoch, n)
-        total, seen = torch.zeros((), dtype=torch.float64), 0
-        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-                   disable=not progress or rank != 0)  # fmt: skip
-        model.train()
-        for step in bar:
-            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-            local = batch.tensor_split(world)[rank]
-            x = _prepare_input(data.x_train[local], config)
-            y = data.y_train[local].to(config.device)
-            with _autocast(config):
-                out = step_model(x)
-            summed = _batch_loss(out, y, data.task)
-            loss = summed * (world / len(batch))
-            penalty = config.relinear.penalty(model)
-            if penalty is not None:
-                loss = loss + penalty
-            value = summed.detach().double().cpu()
-            if world > 1:
-                torch.distributed.all_reduce(value)
-            per_example = float(value) / len(batch)
-            if not math.isfinite(per_example) or per_example > config.loss_limit:
-                err = TrainingDivergedError(epoch + 1, step + 1, per_example, config.loss_limit)
+    with _deterministic(config.deterministic):
+        for epoch in range(len(run.history), config.epochs):
+            start = time.perf_counter()
+            try:
+                sums = _run_epoch(run, epoch, progress=progress)
+            except TrainingDivergedError as err:
                 if on_divergence == "raise":
-                    raise err
+                    raise
                 status, message = "diverged", str(err)
                 break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            config.relinear.before_step(model)
-            optimizer.step()
-            total += value
-            seen += len(batch)
-            bar.set_postfix(loss=f"{per_example:.4f}")
-        if status == "diverged":
-            break
-        deviations = linearity_report(model)
-        row = {"epoch": epoch + 1, "train_loss": float(total) / max(seen, 1)}
-        row.update(evaluate(model, data, config))
-        row["max_relative_deviation"] = max((d.relative for d in deviations), default=0.0)
-        row["seconds"] = time.perf_counter() - t0
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(model, row)
-        if rank == 0:
-            if checkpoint is not None:
-                save_checkpoint(Path(checkpoint), {
-                    "config": config.as_dict(), "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "history": history,
-                })  # fmt: skip
-            if metrics_path is not None:
-                write_metrics(history, Path(metrics_path))
-    return TrainResult(model, history, status, message)
+            run.history.append(_epoch_row(run, epoch, sums, time.perf_counter() - start))
+            _save(run, checkpoint, metrics_path)
+            if on_epoch is not None:
+                on_epoch(run.model, run.history[-1])
+    return TrainResult(run.model, run.history, status, message)
