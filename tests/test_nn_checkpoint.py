@@ -96,7 +96,9 @@ def test_unwritable_destinations_are_one_line(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(QexprError, match="is a directory"):
         check_writable(tmp_path / "adir", "checkpoint")
+    with pytest.raises(QexprError, match="afile is a file, not a directory"):
+        check_writable(tmp_path / "afile" / "sub" / "c.pt", "checkpoint")
     with pytest.raises(QexprError, match="cannot write there"):
-        check_writable(tmp_path / "afile" / "c.pt", "checkpoint")
+        check_writable("/proc/qexpr-test/c.pt", "checkpoint")
     assert check_writable(tmp_path / "new" / "c.pt", "checkpoint").parent.is_dir()
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == []  # the probe is gone

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +24,13 @@ Examples:
   qexpr train --model qresnet20 --dataset cifar10 --data-dir ~/data/cifar-10-batches-py
   --checkpoint run.pt --metrics run.csv   (then add --resume to continue)
 
-  torchrun --nproc_per_node 2 -m qexpr train --batch-size 128   (data parallel)
+  torchrun --nproc_per_node 2 -m qexpr train --batch-size 128   (data parallel, gloo on CPU)
+
+  torchrun --nproc_per_node 8 -m qexpr train --device cuda --model qresnet56 ...
+  (one GPU per process, cuda:$LOCAL_RANK, NCCL)
+
+Each epoch prints one line as it ends (or, with --json, one JSON object); Ctrl-C prints
+the last checkpoint and the command that resumes from it (exit status 130).
 
 The gamma's are absolute learning rates of the quadratic terms (g: wg, bg; b: wb, c).
 """
@@ -86,7 +96,13 @@ def command(
     compile: Annotated[
         str, typer.Option(help="torch.compile: off | default | reduce-overhead | max-autotune.")
     ] = "off",
-    device: Annotated[str, typer.Option()] = "cpu",
+    sync_batchnorm: Annotated[
+        bool, typer.Option(help="SyncBatchNorm over all processes (torchrun on CUDA).")
+    ] = False,
+    deterministic: Annotated[
+        bool, typer.Option(help="Deterministic kernels (bit-identical resume on CUDA).")
+    ] = False,
+    device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N | mps.")] = "cpu",
     checkpoint: Annotated[
         Path | None, typer.Option(help="Checkpoint file, written atomically every epoch.")
     ] = None,
@@ -94,9 +110,13 @@ def command(
     metrics: Annotated[
         Path | None, typer.Option(help="Per-epoch metrics file (.json or .csv).")
     ] = None,
+    tensorboard: Annotated[
+        Path | None,
+        typer.Option(help="Also log each epoch to this TensorBoard directory (needs tensorboard)."),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="tqdm progress bar on stderr.")] = True,
     json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON object per epoch on stdout.")
+        bool, typer.Option("--json", help="One JSON object per epoch on stdout, as it ends.")
     ] = False,
 ) -> None:
     from qexpr.nn import ReLinear, TrainConfig, train
@@ -108,22 +128,71 @@ def command(
         data_seed=data_seed, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
         weight_decay=weight_decay, optimizer=optimizer, relinear=recipe, seed=seed,
         loss_limit=loss_limit, channels_last=channels_last, bf16=bf16, compile=compile,
-        device=device,
+        sync_batchnorm=sync_batchnorm, deterministic=deterministic, device=device,
     )  # fmt: skip
-    result = train(
-        config, checkpoint=checkpoint, resume=resume, metrics_path=metrics, progress=progress
-    )
-    import os
+    rank0 = os.environ.get("RANK", "0") == "0"
+    loggers = [_print_json if json_out else _print_line] if rank0 else []
+    if tensorboard is not None and rank0:
+        loggers.append(_tensorboard_logger(tensorboard))
 
-    if int(os.environ.get("RANK", "0")) != 0:
-        return
-    for row in result.history:
-        if json_out:
-            print_json(row)
-        else:
-            acc = f", test accuracy {row['test_accuracy']:.4f}" if "test_accuracy" in row else ""
-            typer.echo(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}, "
-                       f"test loss {row['test_loss']:.4f}{acc}")  # fmt: skip
+    def on_epoch(_model: Any, row: dict[str, Any]) -> None:
+        for log in loggers:
+            log(row)
+
+    try:
+        train(config, checkpoint=checkpoint, resume=resume, metrics_path=metrics,
+              progress=progress, on_epoch=on_epoch)  # fmt: skip
+    except KeyboardInterrupt:
+        typer.echo(f"qexpr: interrupted; {_resume_hint(checkpoint)}", err=True)
+        raise typer.Exit(code=130) from None
+
+
+def _print_json(row: dict[str, Any]) -> None:
+    print_json(row)
+    sys.stdout.flush()
+
+
+def _print_line(row: dict[str, Any]) -> None:
+    """``epoch 3: train loss …, test loss …, test accuracy …, lr …, grad norm …, …``."""
+    parts = [f"train loss {row['train_loss']:.4f}", f"test loss {row['test_loss']:.4f}"]
+    if "test_accuracy" in row:
+        parts.append(f"test accuracy {row['test_accuracy']:.4f}")
+    lrs = " ".join(f"{k.removeprefix('lr_')}={v:g}" for k, v in row.items() if k.startswith("lr_"))
+    parts += [
+        f"lr {lrs}",
+        f"grad norm {row['grad_norm']:.3g} (max {row['grad_norm_max']:.3g})",
+        f"ReLinear penalty {row['relinear_penalty']:.3g}",
+        f"{row['seconds']:.1f} s",
+    ]
+    typer.echo(f"epoch {row['epoch']}: " + ", ".join(parts))
+    sys.stdout.flush()
+
+
+def _tensorboard_logger(directory: Path) -> Callable[[dict[str, Any]], None]:
+    """A logger writing each numeric field of a row as a scalar at step ``epoch``."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        fail("--tensorboard: needs the tensorboard package (pip install tensorboard)")
+    writer = SummaryWriter(str(directory))
+
+    def log(row: dict[str, Any]) -> None:
+        for key, value in row.items():
+            if key != "epoch":
+                writer.add_scalar(key, value, row["epoch"])
+        writer.flush()
+
+    return log
+
+
+def _resume_hint(checkpoint: Path | None) -> str:
+    """Where the last checkpoint is and the command that continues from it."""
+    if checkpoint is None:
+        return "no checkpoint was written (pass --checkpoint FILE to make a run resumable)"
+    if not checkpoint.is_file():
+        return f"no epoch finished, {checkpoint} was not written; start the run again"
+    args = [a for a in sys.argv[1:] if a != "--resume"]
+    return f"last checkpoint: {checkpoint}; resume with: {shlex.join(['qexpr', *args])} --resume"
 
 
 command.__doc__ = HELP

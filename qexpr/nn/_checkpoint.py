@@ -60,6 +60,9 @@ def check_writable(path: Path | str, what: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise QexprValueError(f"{what} {path}: is a directory; expected a file name")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise QexprValueError(f"{what} {path}: {blocking} is a file, not a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)

@@ -1,8 +1,8 @@
 """The training loop: seeded, resumable bit for bit, divergence-aware, data-parallel.
 
-:func:`train` runs named steps: :func:`_set_up` (device, process group, writable outputs,
-data, model, optimizer), :func:`_resume`, then per epoch :func:`_run_epoch`,
-:func:`_epoch_row` (evaluation and logged quantities) and :func:`_save`.
+:func:`train` runs named steps: :func:`_read_checkpoint` (when resuming), :func:`_set_up`
+(device, process group, writable outputs, data, model, optimizer), :func:`_resume`, then
+per epoch :func:`_run_epoch`, :func:`_epoch_row` (evaluation, logged quantities), :func:`_save`.
 
 One optimizer step per *global* batch of ``batch_size`` examples. Under ``torchrun`` each
 of the ``W`` processes takes a contiguous ``1/W`` slice of that batch and uses the loss
@@ -301,19 +301,24 @@ def _set_up(
     return _Run(config, data, device, rank, world, model, step_model, optimizer, [])
 
 
-def _resume(run: _Run, checkpoint: Path) -> None:
-    """Load model, optimizer and history from ``checkpoint``; one line if it does not fit."""
+def _read_checkpoint(checkpoint: Path, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint to resume, checked to be this run's; one line if not."""
     state = load_checkpoint(checkpoint)
     try:
         saved = TrainConfig.from_dict(state["config"])
     except (TypeError, ValueError) as exc:
         raise QexprValueError(f"checkpoint {checkpoint}: damaged config ({exc})") from None
-    differences = saved.run_differences(run.config)
+    differences = saved.run_differences(config)
     if differences:
         raise QexprValueError(
             f"checkpoint {checkpoint}: written by a different configuration "
             f"({'; '.join(differences)}); only {', '.join(RESUMABLE_CHANGES)} may change"
         )
+    return state
+
+
+def _resume(run: _Run, state: dict[str, Any], checkpoint: Path) -> None:
+    """Load model, optimizer and history from a checkpoint's ``state``."""
     try:
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
@@ -477,9 +482,10 @@ def train(
         raise QexprValueError("resume: needs a checkpoint path")
     checkpoint = None if checkpoint is None else Path(checkpoint)
     metrics_path = None if metrics_path is None else Path(metrics_path)
+    state = _read_checkpoint(checkpoint, config) if resume else None
     run = _set_up(config, data, checkpoint, metrics_path)
-    if resume:
-        _resume(run, checkpoint)
+    if state is not None:
+        _resume(run, state, checkpoint)
     status, message = "completed", ""
     with _deterministic(config.deterministic):
         for epoch in range(len(run.history), config.epochs):
