@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,7 @@ class _Run:
     device: torch.device
     rank: int
     world: int
+    distributed: bool
     model: nn.Module
     step_model: nn.Module
     optimizer: torch.optim.Optimizer
@@ -152,19 +153,33 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
-def _world(device: torch.device) -> tuple[int, int]:
-    """(rank, world size); under torchrun joins the process group (NCCL on CUDA, else gloo)."""
-    if _env_int("WORLD_SIZE", 1) <= 1:
-        return 0, 1
+def _world(device: torch.device) -> tuple[int, int, bool]:
+    """(rank, world size, distributed): under torchrun (``WORLD_SIZE`` set, even to 1) join
+    the process group, NCCL on CUDA (after ``torch.cuda.set_device``), gloo otherwise."""
+    if "WORLD_SIZE" not in os.environ:
+        return 0, 1, False
+    _env_int("WORLD_SIZE", 1)
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-            dist.init_process_group("nccl", device_id=device)
-        else:
-            dist.init_process_group("gloo")
-    return dist.get_rank(), dist.get_world_size()
+        try:
+            if device.type == "cuda":
+                torch.cuda.set_device(device)
+                dist.init_process_group("nccl", device_id=device)
+            else:
+                dist.init_process_group("gloo")
+        except (ValueError, RuntimeError) as exc:
+            what = str(exc).strip().splitlines()[0]
+            raise QexprValueError(f"torchrun environment: cannot join the group ({what})") from None
+    return dist.get_rank(), dist.get_world_size(), True
+
+
+def _on_device(data: Dataset, device: torch.device) -> Dataset:
+    """``data`` with its tensors moved to ``device`` once (not batch by batch)."""
+    if device.type == "cpu":
+        return data
+    moved = {k: getattr(data, k).to(device) for k in ("x_train", "y_train", "x_test", "y_test")}
+    return replace(data, **moved)
 
 
 def _batch_loss(output: Tensor, target: Tensor, task: str) -> Tensor:
@@ -282,23 +297,24 @@ def _set_up(
     for path, what in ((checkpoint, "checkpoint"), (metrics_path, "metrics")):
         if path is not None:
             check_writable(path, what)
-    rank, world = _world(device)
+    rank, world, distributed = _world(device)
     if data is None:
         data = load_dataset(config.dataset, config.data_seed, config.data_dir)
+    data = _on_device(data, device)
     model = _init_model(config, data).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    if config.sync_batchnorm and world > 1:
+    if config.sync_batchnorm and distributed:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     optimizer = _make_optimizer(config, model)
     step_model: nn.Module = model
-    if world > 1:
+    if distributed:
         ids = [device.index] if device.type == "cuda" else None
         step_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     if config.compile != "off":
         mode = None if config.compile == "default" else config.compile
         step_model = torch.compile(step_model, mode=mode)
-    return _Run(config, data, device, rank, world, model, step_model, optimizer, [])
+    return _Run(config, data, device, rank, world, distributed, model, step_model, optimizer, [])
 
 
 def _read_checkpoint(checkpoint: Path, config: TrainConfig) -> dict[str, Any]:
@@ -381,7 +397,7 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
             loss = loss + penalty
             penalty_sum += penalty.detach().double()
         value = summed.detach().double()
-        if world > 1:
+        if run.distributed:
             torch.distributed.all_reduce(value)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
