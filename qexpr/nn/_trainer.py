@@ -236,7 +236,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Test loss (mean per example) and, for classification, accuracy.
 
-    ``device`` defaults to :func:`resolve_device` of ``config.device``.
+    ``device`` defaults to the device ``config.device`` names (checked to exist).
     """
     device = resolve_device(config.device) if device is None else device
     was_training = model.training
