@@ -21,6 +21,9 @@ Examples:
 
   qexpr train --init standard --relinear none --epochs 20 --json
 
+  qexpr train --recipe reference --data-dir ~/data/cifar-10-batches-py --checkpoint ref.pt
+  (QResNet-20, 200 epochs, SGD 0.1, milestones 100,150, crop-flip, γ = 1e-5)
+
   qexpr train --model qresnet20 --dataset cifar10 --data-dir ~/data/cifar-10-batches-py
   --checkpoint run.pt --metrics run.csv   (then add --resume to continue)
 
@@ -48,6 +51,14 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 @one_line_errors
 def command(
+    ctx: typer.Context,
+    recipe: Annotated[
+        str,
+        typer.Option(
+            help="none | reference (the ReLinear authors' QResNet CIFAR-10 settings; "
+            "options given explicitly override it)."
+        ),
+    ] = "none",
     model: Annotated[
         str, typer.Option(help="qmlp | qresnet20 | qresnet32 | qresnet44 | qresnet56 | qresnet110")
     ] = "qmlp",
@@ -76,6 +87,15 @@ def command(
         float, typer.Option(help="Weight decay of the linear part only.")
     ] = 0.0,
     optimizer: Annotated[str, typer.Option(help="sgd | adam.")] = "sgd",
+    milestones: Annotated[
+        str,
+        typer.Option(
+            help="Epochs at which every learning rate is multiplied by 0.1, e.g. 100,150."
+        ),
+    ] = "",
+    augment: Annotated[
+        str, typer.Option(help="none | crop-flip (4-pixel shifts and mirroring of images).")
+    ] = "none",
     relinear: Annotated[str, typer.Option(help="none | sg | sw | sg+sw.")] = "sg",
     gamma_g: Annotated[float, typer.Option(help="Absolute learning rate of wg, bg (sg).")] = 0.001,
     gamma_b: Annotated[float, typer.Option(help="Absolute learning rate of wb, c (sg).")] = 0.001,
@@ -121,15 +141,25 @@ def command(
 ) -> None:
     from qexpr.nn import ReLinear, TrainConfig, train
 
-    recipe = ReLinear(relinear, gamma_g, gamma_b, alpha_g, alpha_b, beta_g, beta_b, clip)
-    config = TrainConfig(
-        model=model, widths=_hidden(widths), kind=kind, init=init, rezero=rezero,
-        dataset=dataset, data_dir=None if data_dir is None else str(data_dir),
-        data_seed=data_seed, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, relinear=recipe, seed=seed,
-        loss_limit=loss_limit, channels_last=channels_last, bf16=bf16, compile=compile,
-        sync_batchnorm=sync_batchnorm, deterministic=deterministic, device=device,
-    )  # fmt: skip
+    fields = {
+        "model": model, "widths": _hidden(widths), "kind": kind, "init": init,
+        "rezero": rezero, "dataset": dataset,
+        "data_dir": None if data_dir is None else str(data_dir), "data_seed": data_seed,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "momentum": momentum, "weight_decay": weight_decay, "optimizer": optimizer,
+        "milestones": _milestones(milestones), "augment": augment, "seed": seed,
+        "loss_limit": loss_limit, "channels_last": channels_last, "bf16": bf16,
+        "compile": compile, "sync_batchnorm": sync_batchnorm, "deterministic": deterministic,
+        "device": device,
+    }  # fmt: skip
+    relinear_fields = {
+        "mode": relinear, "gamma_g": gamma_g, "gamma_b": gamma_b, "alpha_g": alpha_g,
+        "alpha_b": alpha_b, "beta_g": beta_g, "beta_b": beta_b, "clip": clip,
+    }  # fmt: skip
+    if recipe == "none":
+        config = TrainConfig(**fields, relinear=ReLinear(**relinear_fields))
+    else:
+        config = _from_recipe(ctx, recipe, fields, relinear_fields)
     rank0 = os.environ.get("RANK", "0") == "0"
     loggers = [_print_json if json_out else _print_line] if rank0 else []
     if tensorboard is not None and rank0:
@@ -145,6 +175,36 @@ def command(
     except KeyboardInterrupt:
         typer.echo(f"qexpr: interrupted; {_resume_hint(checkpoint)}", err=True)
         raise typer.Exit(code=130) from None
+
+
+def _milestones(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",")) if text else ()
+    except ValueError:
+        fail(f"--milestones: expected comma-separated epochs such as 100,150, got {text!r}")
+
+
+def _from_recipe(
+    ctx: typer.Context, name: str, fields: dict[str, Any], relinear_fields: dict[str, Any]
+) -> Any:
+    """The recipe's config, overridden by the options given on the command line."""
+    from dataclasses import replace
+
+    from qexpr.nn import TrainConfig
+    from qexpr.nn._config import RECIPES
+
+    def given(option: str) -> bool:  # by name: typer may bring its own click enum
+        source = ctx.get_parameter_source(option)
+        return getattr(source, "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")
+
+    if name not in RECIPES:
+        fail(f"--recipe: expected none or one of {', '.join(RECIPES)}, got {name!r}")
+    options = {"mode": "relinear"}
+    relinear = {k: v for k, v in relinear_fields.items() if given(options.get(k, k))}
+    explicit = {k: v for k, v in fields.items() if given(k)}
+    return TrainConfig.from_recipe(
+        name, **explicit, relinear=replace(RECIPES[name]["relinear"], **relinear)
+    )
 
 
 def _print_json(row: dict[str, Any]) -> None:

@@ -14,9 +14,10 @@ from qexpr.nn._layers import _INITS
 from qexpr.nn._models import KINDS, QMLP, QResNet
 from qexpr.nn._relinear import ReLinear
 
-__all__ = ["MODELS", "RESUMABLE_CHANGES", "TrainConfig", "build_model"]
+__all__ = ["AUGMENTS", "MODELS", "RECIPES", "RESUMABLE_CHANGES", "TrainConfig", "build_model"]
 
 MODELS = ("qmlp", "qresnet20", "qresnet32", "qresnet44", "qresnet56", "qresnet110")
+AUGMENTS = ("none", "crop-flip")
 _OPTIMIZERS = ("sgd", "adam")
 _COMPILE = ("off", "default", "reduce-overhead", "max-autotune")
 #: Fields a resumed run may change: the length of the run and knobs that do not change the
@@ -43,6 +44,13 @@ class TrainConfig:
         Seed of the train/test split and of synthetic data.
     epochs, batch_size, lr, momentum, weight_decay, optimizer
         Plain training hyper-parameters (``optimizer`` "sgd" or "adam").
+    milestones : tuple of int
+        Epochs at which every group's learning rate (γ's included) is multiplied by 0.1,
+        as ``MultiStepLR``: epoch ``e`` (from 0) runs at ``0.1 ** #{m <= e}`` times the base.
+    augment : {"none", "crop-flip"}
+        "crop-flip": each training image is shifted by up to 4 pixels (zero padding, a
+        random 32×32 crop of the padded image) and mirrored with probability 1/2; the
+        draws are a function of (seed, epoch, example).
     relinear : ReLinear
         The ReLinear recipe (mode "none" trains every parameter alike).
     seed : int
@@ -76,6 +84,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     optimizer: str = "sgd"
+    milestones: tuple[int, ...] = ()
+    augment: str = "none"
     relinear: ReLinear = field(default_factory=lambda: ReLinear("sg"))
     seed: int = 0
     loss_limit: float = 1e3
@@ -89,16 +99,24 @@ class TrainConfig:
     def __post_init__(self) -> None:
         choices = {
             "model": MODELS, "kind": KINDS, "init": _INITS, "dataset": DATASETS,
-            "optimizer": _OPTIMIZERS, "compile": _COMPILE,
+            "optimizer": _OPTIMIZERS, "compile": _COMPILE, "augment": AUGMENTS,
         }  # fmt: skip
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise QexprValueError(
                     f"{name}: expected one of {allowed}, got {getattr(self, name)!r}"
                 )
-        object.__setattr__(self, "widths", tuple(self.widths))
+        for name in ("widths", "milestones"):
+            if not isinstance(getattr(self, name), tuple | list):
+                raise QexprValueError(
+                    f"{name}: expected a sequence of ints, got {getattr(self, name)!r}"
+                )
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         if any(not isinstance(w, int) or w < 1 for w in self.widths):
             raise QexprValueError(f"widths: expected positive ints, got {self.widths}")
+        ms = self.milestones
+        if any(not isinstance(m, int) or m < 1 for m in ms) or list(ms) != sorted(set(ms)):
+            raise QexprValueError(f"milestones: expected increasing positive ints, got {ms}")
         for name in ("epochs", "batch_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise QexprValueError(
@@ -119,7 +137,7 @@ class TrainConfig:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``relinear`` nested)."""
         out = asdict(self)
-        out["widths"] = list(self.widths)
+        out["widths"], out["milestones"] = list(self.widths), list(self.milestones)
         return out
 
     @classmethod
@@ -132,9 +150,14 @@ class TrainConfig:
         data = dict(data)
         if isinstance(data.get("relinear"), dict):
             data["relinear"] = ReLinear(**data["relinear"])
-        if "widths" in data:
-            data["widths"] = tuple(data["widths"])
         return cls(**data)
+
+    @classmethod
+    def from_recipe(cls, name: str, **fields_: Any) -> TrainConfig:
+        """The config of recipe ``name`` (see ``RECIPES``), with ``fields_`` overriding it."""
+        if name not in RECIPES:
+            raise QexprValueError(f"recipe: expected one of {tuple(RECIPES)}, got {name!r}")
+        return cls(**{**RECIPES[name], **fields_})
 
     def run_differences(self, other: TrainConfig) -> list[str]:
         """Fields in which ``other`` is a different run (``RESUMABLE_CHANGES`` excepted).
@@ -147,6 +170,20 @@ class TrainConfig:
             for f in fields(self)
             if f.name not in RESUMABLE_CHANGES and getattr(self, f.name) != getattr(other, f.name)
         ]
+
+
+#: Named recipes: field values of :class:`TrainConfig`. "reference" follows the ReLinear
+#: authors' QResNet CIFAR-10 script (``qtrainer_10_5.py``: SGD lr 0.1, momentum 0.9, batch
+#: 128, weight decay 1e-4, 200 epochs, MultiStepLR at 100 and 150 on every group, flip and
+#: 4-pixel crop, quadratic learning rates 1e-5); docs/training.md lists what still differs.
+RECIPES: dict[str, dict[str, Any]] = {
+    "reference": {
+        "model": "qresnet20", "dataset": "cifar10", "optimizer": "sgd", "lr": 0.1,
+        "momentum": 0.9, "batch_size": 128, "weight_decay": 1e-4, "epochs": 200,
+        "milestones": (100, 150), "augment": "crop-flip",
+        "relinear": ReLinear("sg", gamma_g=1e-5, gamma_b=1e-5),
+    },
+}  # fmt: skip
 
 
 def build_model(config: TrainConfig, data: Dataset) -> nn.Module:

@@ -265,6 +265,35 @@ def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
+def lr_factor(milestones: tuple[int, ...], epoch: int) -> float:
+    """``0.1 ** #{m in milestones : m <= epoch}``: the ``MultiStepLR`` factor of ``epoch``."""
+    return 0.1 ** sum(m <= epoch for m in milestones)
+
+
+def augment_plan(seed: int, epoch: int, n: int) -> tuple[Tensor, Tensor]:
+    """Per example of one epoch: crop offsets ``(dy, dx)`` in 0..8 and a flip flag.
+
+    A pure function of (seed, epoch), drawn from a stream separate from :func:`epoch_order`.
+    """
+    gen = torch.Generator().manual_seed(2 * (seed * 1_000_003 + epoch) + 1)
+    return torch.randint(0, 9, (n, 2), generator=gen), torch.randint(0, 2, (n,), generator=gen)
+
+
+def crop_flip(x: Tensor, offsets: Tensor, flips: Tensor, pad: int = 4) -> Tensor:
+    """Crop each image of ``x`` (N, C, H, W) from its zero-padded copy at ``offsets``
+    (row, column shift in ``0..2·pad``), then mirror it where ``flips`` is 1 (one gather)."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    offsets, flips = offsets.to(x.device), flips.to(x.device)
+    across = torch.arange(w, device=x.device)
+    rows = offsets[:, :1] + torch.arange(h, device=x.device)
+    cols = offsets[:, 1:] + torch.where(flips[:, None] == 1, w - 1 - across, across)
+    picked = padded[
+        torch.arange(n, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]
+    ]
+    return picked.permute(0, 3, 1, 2).contiguous()
+
+
 def write_metrics(history: list[dict[str, Any]], path: Path) -> None:
     """Write metrics as JSON (``.json``) or CSV (any other suffix), atomically."""
     path = Path(path)
@@ -300,6 +329,11 @@ def _set_up(
     rank, world, distributed = _world(device)
     if data is None:
         data = load_dataset(config.dataset, config.data_seed, config.data_dir)
+    if config.augment != "none" and len(data.input_shape) != 3:
+        raise QexprValueError(
+            f"augment {config.augment}: needs image data (C, H, W), dataset {data.name} has "
+            f"inputs of shape {data.input_shape}"
+        )
     data = _on_device(data, device)
     model = _init_model(config, data).to(device)
     if config.channels_last:
@@ -307,6 +341,8 @@ def _set_up(
     if config.sync_batchnorm and distributed:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     optimizer = _make_optimizer(config, model)
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
     step_model: nn.Module = model
     if distributed:
         ids = [device.index] if device.type == "cuda" else None
@@ -369,6 +405,10 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
     n_batches = n // config.batch_size + (n % config.batch_size >= world)
     check_every = 1 if device.type == "cpu" else CHECK_EVERY
     order = epoch_order(config.seed, epoch, n)
+    if config.augment == "crop-flip":
+        offsets, flips = augment_plan(config.seed, epoch, n)
+    for group in run.optimizer.param_groups:
+        group["lr"] = group["initial_lr"] * lr_factor(config.milestones, epoch)
     params = [p for p in run.model.parameters() if p.requires_grad]
     zero = torch.zeros((), dtype=torch.float64, device=device)
     loss_sum, norm_sum, norm_max, penalty_sum = (
@@ -386,7 +426,10 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
     for step in bar:
         batch = order[step * config.batch_size : (step + 1) * config.batch_size]
         local = batch.tensor_split(world)[run.rank]
-        x = _prepare_input(data.x_train[local], config, device)
+        x = data.x_train[local]
+        if config.augment == "crop-flip":
+            x = crop_flip(x, offsets[local], flips[local])
+        x = _prepare_input(x, config, device)
         y = data.y_train[local].to(device, non_blocking=True)
         with _autocast(config, device):
             out = run.step_model(x)
