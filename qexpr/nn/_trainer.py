@@ -97,15 +97,14 @@ class _Run:
 
 
 @dataclass(frozen=True)
-class _EpochSums:
-    """Device-side sums over one epoch's steps (read back once, at the end)."""
+class _EpochTrace:
+    """Per step of one epoch, on the device: summed batch loss, pre-clip gradient norm,
+    ReLinear penalty (read back at the checks and once at the end)."""
 
-    loss: Tensor
-    grad_norm: Tensor
-    grad_norm_max: Tensor
-    penalty: Tensor
+    losses: Tensor
+    grad_norms: Tensor
+    penalties: Tensor
     examples: int
-    steps: int
 
 
 def resolve_device(name: str) -> torch.device:
@@ -382,21 +381,27 @@ def _resume(run: _Run, state: dict[str, Any], checkpoint: Path) -> None:
     run.history.extend(state["history"])
 
 
-def _check(run: _Run, epoch: int, bad_step: Tensor, bad_loss: Tensor, bad_norm: Tensor) -> None:
-    """Raise :class:`TrainingDivergedError` if a step so far was flagged (one host sync)."""
-    step = int(bad_step)
-    if step >= 0:
-        raise TrainingDivergedError(
-            epoch + 1, step + 1, float(bad_loss), run.config.loss_limit, float(bad_norm)
-        )
+def _check(run: _Run, epoch: int, trace: _EpochTrace, first: int, stop: int) -> float:
+    """Raise :class:`TrainingDivergedError` at the first of steps ``first..stop-1`` whose
+    per-example loss is non-finite or above ``loss_limit``, or whose gradient norm is
+    non-finite (one host sync); otherwise return the last step's per-example loss."""
+    limit, size = run.config.loss_limit, run.config.batch_size
+    losses = trace.losses[first:stop].tolist()
+    for step, (summed, norm) in enumerate(
+        zip(losses, trace.grad_norms[first:stop].tolist()), first
+    ):
+        loss = summed / min(size, len(run.data.x_train) - step * size)
+        if not (math.isfinite(loss) and loss <= limit and math.isfinite(norm)):
+            raise TrainingDivergedError(epoch + 1, step + 1, loss, limit, norm)
+    return loss
 
 
-def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
+def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochTrace:
     """One pass over the training set in the order of :func:`epoch_order`.
 
-    The divergence flag (loss non-finite or above ``loss_limit``, gradient norm
-    non-finite) is computed on the device at every step and read back every step on the
-    CPU, every :data:`CHECK_EVERY` steps and at the end on an accelerator.
+    Loss and gradient norm of each step stay on the device; :func:`_check` reads them back
+    every step on the CPU (before the step is taken), every :data:`CHECK_EVERY` steps and
+    at the end of the epoch on an accelerator.
     """
     from tqdm.auto import tqdm
 
@@ -410,16 +415,9 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
     for group in run.optimizer.param_groups:
         group["lr"] = group["initial_lr"] * lr_factor(config.milestones, epoch)
     params = [p for p in run.model.parameters() if p.requires_grad]
-    zero = torch.zeros((), dtype=torch.float64, device=device)
-    loss_sum, norm_sum, norm_max, penalty_sum = (
-        zero.clone(),
-        zero.clone(),
-        zero.clone(),
-        zero.clone(),
-    )
-    bad_step = torch.full((), -1, dtype=torch.int64, device=device)
-    bad_loss, bad_norm = zero.clone(), zero.clone()
-    seen = 0
+    trace = _EpochTrace(*(torch.zeros(n_batches, dtype=torch.float64, device=device)
+                          for _ in range(3)), examples=0)  # fmt: skip
+    checked = 0
     bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=not progress or run.rank != 0)  # fmt: skip
     run.model.train()
@@ -438,43 +436,36 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochSums:
         penalty = config.relinear.penalty(run.model)
         if penalty is not None:
             loss = loss + penalty
-            penalty_sum += penalty.detach().double()
+            trace.penalties[step] = penalty.detach()
         value = summed.detach().double()
         if run.distributed:
             torch.distributed.all_reduce(value)
+        trace.losses[step] = value
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
-        norm = grad_norm.double()
-        per_example = value / len(batch)
-        bad = ~torch.isfinite(per_example) | (per_example > config.loss_limit)
-        bad |= ~torch.isfinite(norm)
-        first = bad & (bad_step < 0)
-        bad_step = torch.where(first, step, bad_step)
-        bad_loss = torch.where(first, per_example, bad_loss)
-        bad_norm = torch.where(first, norm, bad_norm)
+        trace.grad_norms[step] = grad_norm
         if (step + 1) % check_every == 0 or step + 1 == n_batches:
-            _check(run, epoch, bad_step, bad_loss, bad_norm)
-            bar.set_postfix(loss=f"{float(per_example):.4f}")
+            last = _check(run, epoch, trace, checked, step + 1)
+            checked = step + 1
+            bar.set_postfix(loss=f"{last:.4f}")
         if config.relinear.clip is not None:
             nn.utils.clip_grads_with_norm_(params, config.relinear.clip, grad_norm)
         run.optimizer.step()
-        loss_sum += value
-        norm_sum += norm
-        norm_max = torch.maximum(norm_max, norm)
-        seen += len(batch)
-    return _EpochSums(loss_sum, norm_sum, norm_max, penalty_sum, seen, n_batches)
+    return replace(trace, examples=min(n, n_batches * config.batch_size))
 
 
-def _epoch_row(run: _Run, epoch: int, sums: _EpochSums, seconds: float) -> dict[str, Any]:
+def _epoch_row(run: _Run, epoch: int, trace: _EpochTrace, seconds: float) -> dict[str, Any]:
     """The logged metrics of one finished epoch."""
     deviations = linearity_report(run.model)
-    row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(sums.loss) / sums.examples}
+    row: dict[str, Any] = {
+        "epoch": epoch + 1, "train_loss": float(trace.losses.sum()) / trace.examples
+    }  # fmt: skip
     row.update(evaluate(run.model, run.data, run.config, device=run.device))
     row["max_relative_deviation"] = max((d.relative for d in deviations), default=0.0)
-    row["grad_norm"] = float(sums.grad_norm) / sums.steps
-    row["grad_norm_max"] = float(sums.grad_norm_max)
-    row["relinear_penalty"] = float(sums.penalty) / sums.steps
+    row["grad_norm"] = float(trace.grad_norms.mean())
+    row["grad_norm_max"] = float(trace.grad_norms.max())
+    row["relinear_penalty"] = float(trace.penalties.mean())
     for i, group in enumerate(run.optimizer.param_groups):
         row[f"lr_{group.get('name', i)}"] = group["lr"]
     row["seconds"] = seconds
@@ -550,13 +541,13 @@ def train(
         for epoch in range(len(run.history), config.epochs):
             start = time.perf_counter()
             try:
-                sums = _run_epoch(run, epoch, progress=progress)
+                trace = _run_epoch(run, epoch, progress=progress)
             except TrainingDivergedError as err:
                 if on_divergence == "raise":
                     raise
                 status, message = "diverged", str(err)
                 break
-            run.history.append(_epoch_row(run, epoch, sums, time.perf_counter() - start))
+            run.history.append(_epoch_row(run, epoch, trace, time.perf_counter() - start))
             _save(run, checkpoint, metrics_path)
             if on_epoch is not None:
                 on_epoch(run.model, run.history[-1])
