@@ -124,6 +124,7 @@ def test_bad_output_paths_are_one_line_before_epoch_1(tmp_path, monkeypatch):
     _one_line_error(
         _invoke(["--resume", "--checkpoint", str(tmp_path / "none.pt")]), "no such file"
     )
+    _one_line_error(_invoke(["--resume", "--checkpoint", str(tmp_path / "adir")]), "directory")
 
 
 @pytest.mark.skipif(

@@ -15,7 +15,7 @@ from qexpr._errors import QexprError
 from qexpr.cli import train as train_cli
 from qexpr.nn import Dataset, ReLinear, TrainConfig, train
 from qexpr.nn._config import RECIPES
-from qexpr.nn._trainer import augment_plan, crop_flip, lr_factor
+from qexpr.nn._schedule import augment_plan, crop_flip, lr_factor
 
 torch.set_num_threads(1)
 

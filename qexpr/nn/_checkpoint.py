@@ -115,6 +115,8 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
         unreadable bytes, or a damaged structure.
     """
     path = Path(path)
+    if path.is_dir():
+        raise QexprValueError(f"checkpoint {path}: is a directory; expected a checkpoint file")
     if not path.is_file():
         raise QexprValueError(f"checkpoint {path}: no such file (nothing to resume)")
     try:

@@ -21,9 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,11 @@ from qexpr.nn._checkpoint import (
 )
 from qexpr.nn._config import RESUMABLE_CHANGES, TrainConfig, build_model
 from qexpr.nn._data import Dataset, load_dataset
+from qexpr.nn._device import deterministic, join_world, on_device, resolve_device
 from qexpr.nn._relinear import linearity_report
+from qexpr.nn._schedule import augment_plan, crop_flip, lr_factor
 
-__all__ = ["TrainResult", "TrainingDivergedError", "evaluate", "resolve_device", "train"]
+__all__ = ["TrainResult", "TrainingDivergedError", "evaluate", "train"]
 
 #: On an accelerator the divergence flag is read back every this many steps (and at the
 #: end of each epoch), so that steps do not wait for the host; on the CPU every step.
@@ -107,80 +108,6 @@ class _EpochTrace:
     examples: int
 
 
-def resolve_device(name: str) -> torch.device:
-    """The torch device ``name`` denotes, checked to exist; under torchrun ``cuda`` is
-    ``cuda:$LOCAL_RANK``.
-
-    Raises
-    ------
-    QexprValueError
-        One line: not a device name, or a device this machine or torch build lacks.
-    """
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError, ValueError):
-        raise QexprValueError(f"device: expected cpu, cuda, cuda:N or mps, got {name!r}") from None
-    if device.type == "cpu":
-        return device
-    if device.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise QexprValueError(f"device {name}: MPS is not available on this machine")
-        return device
-    if device.type != "cuda":
-        raise QexprValueError(f"device: expected cpu, cuda, cuda:N or mps, got {name!r}")
-    if not torch.cuda.is_available():
-        build = "a CPU-only build" if torch.version.cuda is None else "a CUDA build, no GPU visible"
-        raise QexprValueError(
-            f"device {name}: CUDA is not available (torch {torch.__version__}, {build})"
-        )
-    index = device.index if device.index is not None else _env_int("LOCAL_RANK", 0)
-    if index >= torch.cuda.device_count():
-        raise QexprValueError(
-            f"device {name}: GPU {index} requested, {torch.cuda.device_count()} visible"
-        )
-    return torch.device("cuda", index)
-
-
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, str(default))
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise QexprValueError(f"environment variable {name}: expected an int >= 0, got {text!r}")
-    return value
-
-
-def _world(device: torch.device) -> tuple[int, int, bool]:
-    """(rank, world size, distributed): under torchrun (``WORLD_SIZE`` set, even to 1) join
-    the process group, NCCL on CUDA (after ``torch.cuda.set_device``), gloo otherwise."""
-    if "WORLD_SIZE" not in os.environ:
-        return 0, 1, False
-    _env_int("WORLD_SIZE", 1)
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        try:
-            if device.type == "cuda":
-                torch.cuda.set_device(device)
-                dist.init_process_group("nccl", device_id=device)
-            else:
-                dist.init_process_group("gloo")
-        except (ValueError, RuntimeError) as exc:
-            what = str(exc).strip().splitlines()[0]
-            raise QexprValueError(f"torchrun environment: cannot join the group ({what})") from None
-    return dist.get_rank(), dist.get_world_size(), True
-
-
-def _on_device(data: Dataset, device: torch.device) -> Dataset:
-    """``data`` with its tensors moved to ``device`` once (not batch by batch)."""
-    if device.type == "cpu":
-        return data
-    moved = {k: getattr(data, k).to(device) for k in ("x_train", "y_train", "x_test", "y_test")}
-    return replace(data, **moved)
-
-
 def _batch_loss(output: Tensor, target: Tensor, task: str) -> Tensor:
     """Sum over the examples of the per-example loss (cross-entropy or mean squared error)."""
     output = output.float()
@@ -207,26 +134,6 @@ def _autocast(config: TrainConfig, device: torch.device):
     if not config.bf16:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
-
-
-@contextlib.contextmanager
-def _deterministic(enabled: bool) -> Iterator[None]:
-    """Deterministic kernels inside the block; the previous settings restored after it."""
-    if not enabled:
-        yield
-        return
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
-    had_cublas = "CUBLAS_WORKSPACE_CONFIG" in os.environ
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.benchmark = False
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(saved[0])
-        torch.backends.cudnn.benchmark = saved[1]
-        if not had_cublas:
-            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
 
 
 @torch.no_grad()
@@ -264,35 +171,6 @@ def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
-def lr_factor(milestones: tuple[int, ...], epoch: int) -> float:
-    """``0.1 ** #{m in milestones : m <= epoch}``: the ``MultiStepLR`` factor of ``epoch``."""
-    return 0.1 ** sum(m <= epoch for m in milestones)
-
-
-def augment_plan(seed: int, epoch: int, n: int) -> tuple[Tensor, Tensor]:
-    """Per example of one epoch: crop offsets ``(dy, dx)`` in 0..8 and a flip flag.
-
-    A pure function of (seed, epoch), drawn from a stream separate from :func:`epoch_order`.
-    """
-    gen = torch.Generator().manual_seed(2 * (seed * 1_000_003 + epoch) + 1)
-    return torch.randint(0, 9, (n, 2), generator=gen), torch.randint(0, 2, (n,), generator=gen)
-
-
-def crop_flip(x: Tensor, offsets: Tensor, flips: Tensor, pad: int = 4) -> Tensor:
-    """Crop each image of ``x`` (N, C, H, W) from its zero-padded copy at ``offsets``
-    (row, column shift in ``0..2·pad``), then mirror it where ``flips`` is 1 (one gather)."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (pad, pad, pad, pad))
-    offsets, flips = offsets.to(x.device), flips.to(x.device)
-    across = torch.arange(w, device=x.device)
-    rows = offsets[:, :1] + torch.arange(h, device=x.device)
-    cols = offsets[:, 1:] + torch.where(flips[:, None] == 1, w - 1 - across, across)
-    picked = padded[
-        torch.arange(n, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]
-    ]
-    return picked.permute(0, 3, 1, 2).contiguous()
-
-
 def write_metrics(history: list[dict[str, Any]], path: Path) -> None:
     """Write metrics as JSON (``.json``) or CSV (any other suffix), atomically."""
     path = Path(path)
@@ -325,7 +203,7 @@ def _set_up(
     for path, what in ((checkpoint, "checkpoint"), (metrics_path, "metrics")):
         if path is not None:
             check_writable(path, what)
-    rank, world, distributed = _world(device)
+    rank, world, distributed = join_world(device)
     if data is None:
         data = load_dataset(config.dataset, config.data_seed, config.data_dir)
     if config.augment != "none" and len(data.input_shape) != 3:
@@ -333,7 +211,7 @@ def _set_up(
             f"augment {config.augment}: needs image data (C, H, W), dataset {data.name} has "
             f"inputs of shape {data.input_shape}"
         )
-    data = _on_device(data, device)
+    data = on_device(data, device)
     model = _init_model(config, data).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -537,7 +415,7 @@ def train(
     if state is not None:
         _resume(run, state, checkpoint)
     status, message = "completed", ""
-    with _deterministic(config.deterministic):
+    with deterministic(config.deterministic):
         for epoch in range(len(run.history), config.epochs):
             start = time.perf_counter()
             try:
