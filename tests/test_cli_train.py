@@ -97,9 +97,11 @@ def test_ctrl_c_without_checkpoint_says_so(monkeypatch):
         (["--device", "foo"], "device: expected cpu, cuda, cuda:N or mps, got 'foo'"),
         (["--device", "cuda:-1"], "device"),
         (["--sync-batchnorm"], "sync_batchnorm: needs a CUDA device"),
+        (["--data-seed", "-1"], "data_seed: expected an int in [0, 2**32)"),
+        (["--seed", str(2**64)], "seed: expected an int in [0, 2**32)"),
     ],
 )
-def test_bad_device_is_one_line_before_any_work(args, text, monkeypatch):
+def test_bad_device_or_seed_is_one_line_before_any_work(args, text, monkeypatch):
     monkeypatch.setattr(qexpr.nn._trainer, "load_dataset", _no_work)
     _one_line_error(_invoke(["--epochs", "1", *args]), text)
 

@@ -41,7 +41,7 @@ class TrainConfig:
         ReZero scalar on each residual block (QResNet only).
     dataset : see ``qexpr.nn.DATASETS``; ``data_dir`` for CIFAR-10.
     data_seed : int
-        Seed of the train/test split and of synthetic data.
+        Seed of the train/test split and of synthetic data, in ``[0, 2**32)``.
     epochs, batch_size, lr, momentum, weight_decay, optimizer
         Plain training hyper-parameters (``optimizer`` "sgd" or "adam").
     milestones : tuple of int
@@ -54,7 +54,7 @@ class TrainConfig:
     relinear : ReLinear
         The ReLinear recipe (mode "none" trains every parameter alike).
     seed : int
-        Seed of initialisation and of the per-epoch shuffles.
+        Seed of initialisation, of the per-epoch shuffles and augmentation, in ``[0, 2**32)``.
     loss_limit : float
         A batch loss that is non-finite or above this stops training as diverged.
     channels_last, bf16, compile
@@ -122,6 +122,10 @@ class TrainConfig:
                 raise QexprValueError(
                     f"{name}: expected a positive int, got {getattr(self, name)!r}"
                 )
+        for name in ("seed", "data_seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32:
+                raise QexprValueError(f"{name}: expected an int in [0, 2**32), got {value!r}")
         for name in ("lr", "momentum", "weight_decay", "loss_limit"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
