@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 
 from qexpr._errors import QexprError
 from qexpr.cli import train as train_cli
-from qexpr.nn import Dataset, ReLinear, TrainConfig, TrainingDivergedError, load_dataset, train
+from qexpr.nn import (
+    Dataset,
+    ReLinear,
+    TrainConfig,
+    TrainingDivergedError,
+    _trainer,
+    load_dataset,
+    train,
+)
 
 torch.set_num_threads(1)
 
@@ -83,6 +91,21 @@ def test_divergence_is_detected():
         train(bad)
     result = train(bad, on_divergence="stop")
     assert result.status == "diverged" and "diverged" in result.message and result.history == []
+
+
+def test_windowed_divergence_check_reports_the_first_bad_step(monkeypatch):
+    bad = TrainConfig(widths=(16,), epochs=3, lr=50.0, relinear=ReLinear("none"))
+    with pytest.raises(TrainingDivergedError) as every_step:
+        train(bad)
+    assert every_step.value.step < 7  # so the window below reads it back late
+    monkeypatch.setattr(_trainer, "_check_every", lambda device: 7)  # as on an accelerator
+    with pytest.raises(TrainingDivergedError) as windowed:
+        train(bad)
+    assert (windowed.value.epoch, windowed.value.step) == (
+        every_step.value.epoch,
+        every_step.value.step,
+    )
+    assert windowed.value.loss == every_step.value.loss
 
 
 def test_metrics_files_agree_with_history(tmp_path):

@@ -51,6 +51,11 @@ __all__ = ["TrainResult", "TrainingDivergedError", "evaluate", "train"]
 CHECK_EVERY = 20
 
 
+def _check_every(device: torch.device) -> int:
+    """Steps between two divergence checks on ``device``."""
+    return 1 if device.type == "cpu" else CHECK_EVERY
+
+
 class TrainingDivergedError(QexprValueError):
     """The loss or the gradient norm became non-finite, or the loss exceeded the limit."""
 
@@ -286,7 +291,7 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochTrace:
     config, data, device, world = run.config, run.data, run.device, run.world
     n = len(data.x_train)
     n_batches = n // config.batch_size + (n % config.batch_size >= world)
-    check_every = 1 if device.type == "cpu" else CHECK_EVERY
+    check_every = _check_every(device)
     order = epoch_order(config.seed, epoch, n)
     if config.augment == "crop-flip":
         offsets, flips = augment_plan(config.seed, epoch, n)
