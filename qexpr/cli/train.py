@@ -173,7 +173,8 @@ def command(
         train(config, checkpoint=checkpoint, resume=resume, metrics_path=metrics,
               progress=progress, on_epoch=on_epoch)  # fmt: skip
     except KeyboardInterrupt:
-        typer.echo(f"qexpr: interrupted; {_resume_hint(checkpoint)}", err=True)
+        if rank0:
+            typer.echo(f"qexpr: interrupted; {_resume_hint(checkpoint)}", err=True)
         raise typer.Exit(code=130) from None
 
 
