@@ -46,8 +46,9 @@ from qexpr.nn._schedule import augment_plan, crop_flip, lr_factor
 
 __all__ = ["TrainResult", "TrainingDivergedError", "evaluate", "train"]
 
-#: On an accelerator the divergence flag is read back every this many steps (and at the
-#: end of each epoch), so that steps do not wait for the host; on the CPU every step.
+#: On an accelerator the steps' losses and gradient norms are read back every this many
+#: steps and at the end of each epoch, so that steps do not wait for the host; on the CPU
+#: every step.
 CHECK_EVERY = 20
 
 
