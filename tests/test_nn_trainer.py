@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import random
 
 import numpy as np
 import pytest
@@ -11,7 +12,15 @@ from typer.testing import CliRunner
 
 from qexpr._errors import QexprError
 from qexpr.cli import train as train_cli
-from qexpr.nn import Dataset, ReLinear, TrainConfig, TrainingDivergedError, load_dataset, train
+from qexpr.nn import (
+    Dataset,
+    ReLinear,
+    TrainConfig,
+    TrainingDivergedError,
+    _trainer,
+    load_dataset,
+    train,
+)
 
 torch.set_num_threads(1)
 
@@ -37,10 +46,29 @@ def test_resume_is_bit_identical_to_uninterrupted(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 
+def test_resume_may_change_only_speed_knobs(tmp_path):
+    full = train(SMALL)
+    ckpt = tmp_path / "part.pt"
+    train(TrainConfig.from_dict({**SMALL.as_dict(), "epochs": 2}), checkpoint=ckpt)
+    moved = {**SMALL.as_dict(), "data_dir": str(tmp_path / "moved"), "deterministic": True}
+    resumed = train(TrainConfig.from_dict(moved), checkpoint=ckpt, resume=True)
+    assert _same_state(full.model.state_dict(), resumed.model.state_dict())
+
+
+def test_train_leaves_global_state_alone():
+    torch.manual_seed(7)
+    before = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())  # noqa: NPY002
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    train(TrainConfig.from_dict({**SMALL.as_dict(), "epochs": 1, "deterministic": True}))
+    assert torch.equal(torch.get_rng_state(), before[0]) and random.getstate() == before[1]
+    assert np.array_equal(np.random.get_state()[1], before[2])  # noqa: NPY002
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
+
+
 def test_resume_rejects_other_configuration_and_missing_file(tmp_path):
     ckpt = tmp_path / "c.pt"
     train(TrainConfig.from_dict({**SMALL.as_dict(), "epochs": 1}), checkpoint=ckpt)
-    with pytest.raises(QexprError, match="different configuration"):
+    with pytest.raises(QexprError, match=r"different configuration \(lr: 0.05 -> 0.01\)"):
         train(TrainConfig.from_dict({**SMALL.as_dict(), "lr": 0.01}), checkpoint=ckpt, resume=True)
     with pytest.raises(QexprError, match="no such file"):
         train(SMALL, checkpoint=tmp_path / "absent.pt", resume=True)
@@ -63,6 +91,21 @@ def test_divergence_is_detected():
         train(bad)
     result = train(bad, on_divergence="stop")
     assert result.status == "diverged" and "diverged" in result.message and result.history == []
+
+
+def test_windowed_divergence_check_reports_the_first_bad_step(monkeypatch):
+    bad = TrainConfig(widths=(16,), epochs=3, lr=50.0, relinear=ReLinear("none"))
+    with pytest.raises(TrainingDivergedError) as every_step:
+        train(bad)
+    assert every_step.value.step < 7  # so the window below reads it back late
+    monkeypatch.setattr(_trainer, "_check_every", lambda device: 7)  # as on an accelerator
+    with pytest.raises(TrainingDivergedError) as windowed:
+        train(bad)
+    assert (windowed.value.epoch, windowed.value.step) == (
+        every_step.value.epoch,
+        every_step.value.step,
+    )
+    assert windowed.value.loss == every_step.value.loss
 
 
 def test_metrics_files_agree_with_history(tmp_path):
