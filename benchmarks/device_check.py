@@ -62,11 +62,19 @@ def main() -> int:
         return 0
     print(f"torch {torch.__version__}, device {args.device}")
     recipe = ReLinear("sg+sw", gamma_g=1e-2, gamma_b=1e-2, clip=1.0)
-    qmlp = TrainConfig(widths=(64, 64), epochs=2, batch_size=64, relinear=recipe,
-                       device=args.device)  # fmt: skip
+    qmlp = TrainConfig(
+        widths=(64, 64), epochs=2, batch_size=64, relinear=recipe, device=args.device
+    )
     _timed("qmlp digits", qmlp)
-    resnet = TrainConfig(model="qresnet20", epochs=1, batch_size=128, lr=0.05,
-                         channels_last=True, bf16=True, device=args.device)  # fmt: skip
+    resnet = TrainConfig(
+        model="qresnet20",
+        epochs=1,
+        batch_size=128,
+        lr=0.05,
+        channels_last=True,
+        bf16=True,
+        device=args.device,
+    )
     _timed("qresnet20 bf16 channels-last", resnet, data=_images())
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,11 +86,28 @@ def main() -> int:
         same = _same(full.model, resumed.model)
         ok &= same
         print(f"resume bit-identical: {same}")
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "1",
-               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-               "-m", "qexpr", "train",
-               "--device", args.device, "--epochs", "2", "--no-progress", "--json",
-               "--checkpoint", str(Path(tmp) / "ddp.pt")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "1",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "qexpr",
+            "train",
+            "--device",
+            args.device,
+            "--epochs",
+            "2",
+            "--no-progress",
+            "--json",
+            "--checkpoint",
+            str(Path(tmp) / "ddp.pt"),
+        ]
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=os.environ)
         print(f"torchrun 1 process: exit {proc.returncode}, {time.perf_counter() - start:.1f} s")

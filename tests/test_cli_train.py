@@ -37,8 +37,14 @@ def test_console_line_per_epoch_names_every_logged_quantity():
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["epoch 1", "epoch 2"]
-    for part in ("train loss", "test accuracy", "lr linear=0.05 g=0.001 b=0.001", "grad norm",
-                 "ReLinear penalty", " s"):  # fmt: skip
+    for part in (
+        "train loss",
+        "test accuracy",
+        "lr linear=0.05 g=0.001 b=0.001",
+        "grad norm",
+        "ReLinear penalty",
+        " s",
+    ):
         assert all(part in line for line in lines)
 
 

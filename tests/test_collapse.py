@@ -32,8 +32,15 @@ def test_collapse_rule_by_hand(accuracy, majority, expected):
 
 def test_a_conventional_binary_run_is_not_collapsed():
     data = load_dataset("synthetic-classification")
-    config = TrainConfig(dataset="synthetic-classification", widths=(32, 32), kind=TWIN,
-                         epochs=15, batch_size=64, lr=0.1, relinear=ReLinear("none"))  # fmt: skip
+    config = TrainConfig(
+        dataset="synthetic-classification",
+        widths=(32, 32),
+        kind=TWIN,
+        epochs=15,
+        batch_size=64,
+        lr=0.1,
+        relinear=ReLinear("none"),
+    )
     outcome = run_condition(Condition("binary", config), seed=0, data=data)
     assert 0.6 < outcome.test_accuracy < 1.0  # a real binary run (0.775), short of 2/k = 1
     assert outcome.status == "trained"

@@ -40,7 +40,7 @@ def good(tmp_path_factory):
 
 def test_a_checkpoint_is_plain_data(good):
     payload = torch.load(good, weights_only=True)  # what a user with plain torch would do
-    assert payload["epoch"] == 1 and payload["config"] == TINY.as_dict()
+    assert payload["epoch"] == 1 and payload["config"] == TINY.to_dict()
 
 
 def test_malicious_pickle_runs_nothing(tmp_path, good):

@@ -67,8 +67,17 @@ def test_tensorboard_gets_every_field_per_epoch(tmp_path, monkeypatch):
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command("train")(train_cli.command)
     app.command("noop")(lambda: None)
-    args = ["train", "--no-progress", "--json", "--widths", "4", "--epochs", "2",
-            "--tensorboard", str(tmp_path / "tb")]  # fmt: skip
+    args = [
+        "train",
+        "--no-progress",
+        "--json",
+        "--widths",
+        "4",
+        "--epochs",
+        "2",
+        "--tensorboard",
+        str(tmp_path / "tb"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

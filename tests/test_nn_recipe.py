@@ -65,8 +65,15 @@ def _images(n=48, size=8, seed=0):
 
 
 SG = ReLinear("sg", gamma_g=1e-3, gamma_b=1e-3)
-AUG = TrainConfig(model="qresnet20", epochs=3, batch_size=16, lr=0.05, milestones=(2,),
-                  augment="crop-flip", relinear=SG)  # fmt: skip
+AUG = TrainConfig(
+    model="qresnet20",
+    epochs=3,
+    batch_size=16,
+    lr=0.05,
+    milestones=(2,),
+    augment="crop-flip",
+    relinear=SG,
+)
 
 
 def test_schedule_applies_to_every_group_and_resume_crosses_it(tmp_path):
@@ -76,11 +83,11 @@ def test_schedule_applies_to_every_group_and_resume_crosses_it(tmp_path):
     assert lrs[:2] == [(0.05, 1e-3, 1e-3)] * 2
     assert lrs[2] == pytest.approx((0.005, 1e-4, 1e-4))
     ckpt = tmp_path / "c.pt"
-    train(TrainConfig.from_dict({**AUG.as_dict(), "epochs": 2}), data=data, checkpoint=ckpt)
+    train(TrainConfig.from_dict({**AUG.to_dict(), "epochs": 2}), data=data, checkpoint=ckpt)
     resumed = train(AUG, data=data, checkpoint=ckpt, resume=True)
     state, again = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(state[k], again[k]) for k in state)
-    plain = train(TrainConfig.from_dict({**AUG.as_dict(), "augment": "none"}), data=data)
+    plain = train(TrainConfig.from_dict({**AUG.to_dict(), "augment": "none"}), data=data)
     assert not torch.equal(plain.model.fc.weight, full.model.fc.weight)  # it did augment
 
 
@@ -97,8 +104,10 @@ def _fake_cifar(root, n=8):
     rng = np.random.default_rng(0)
     root.mkdir()
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 b"labels": rng.integers(0, 10, n).tolist()}  # fmt: skip
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, n).tolist(),
+        }
         (root / name).write_bytes(pickle.dumps(batch))
 
 
@@ -107,9 +116,23 @@ def test_cli_reference_recipe_with_explicit_overrides(tmp_path):
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command("train")(train_cli.command)
     app.command("noop")(lambda: None)
-    args = ["train", "--no-progress", "--json", "--recipe", "reference", "--data-dir",
-            str(tmp_path / "cifar"), "--epochs", "1", "--batch-size", "20", "--gamma-b", "1e-4",
-            "--checkpoint", str(tmp_path / "c.pt")]  # fmt: skip
+    args = [
+        "train",
+        "--no-progress",
+        "--json",
+        "--recipe",
+        "reference",
+        "--data-dir",
+        str(tmp_path / "cifar"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--gamma-b",
+        "1e-4",
+        "--checkpoint",
+        str(tmp_path / "c.pt"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)

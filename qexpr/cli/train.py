@@ -142,20 +142,41 @@ def command(
     from qexpr.nn import ReLinear, TrainConfig, train
 
     fields = {
-        "model": model, "widths": _hidden(widths), "kind": kind, "init": init,
-        "rezero": rezero, "dataset": dataset,
-        "data_dir": None if data_dir is None else str(data_dir), "data_seed": data_seed,
-        "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "momentum": momentum, "weight_decay": weight_decay, "optimizer": optimizer,
-        "milestones": _milestones(milestones), "augment": augment, "seed": seed,
-        "loss_limit": loss_limit, "channels_last": channels_last, "bf16": bf16,
-        "compile": compile, "sync_batchnorm": sync_batchnorm, "deterministic": deterministic,
+        "model": model,
+        "widths": _hidden(widths),
+        "kind": kind,
+        "init": init,
+        "rezero": rezero,
+        "dataset": dataset,
+        "data_dir": None if data_dir is None else str(data_dir),
+        "data_seed": data_seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "optimizer": optimizer,
+        "milestones": _milestones(milestones),
+        "augment": augment,
+        "seed": seed,
+        "loss_limit": loss_limit,
+        "channels_last": channels_last,
+        "bf16": bf16,
+        "compile": compile,
+        "sync_batchnorm": sync_batchnorm,
+        "deterministic": deterministic,
         "device": device,
-    }  # fmt: skip
+    }
     relinear_fields = {
-        "mode": relinear, "gamma_g": gamma_g, "gamma_b": gamma_b, "alpha_g": alpha_g,
-        "alpha_b": alpha_b, "beta_g": beta_g, "beta_b": beta_b, "clip": clip,
-    }  # fmt: skip
+        "mode": relinear,
+        "gamma_g": gamma_g,
+        "gamma_b": gamma_b,
+        "alpha_g": alpha_g,
+        "alpha_b": alpha_b,
+        "beta_g": beta_g,
+        "beta_b": beta_b,
+        "clip": clip,
+    }
     if recipe == "none":
         config = TrainConfig(**fields, relinear=ReLinear(**relinear_fields))
     else:
@@ -170,8 +191,14 @@ def command(
             log(row)
 
     try:
-        train(config, checkpoint=checkpoint, resume=resume, metrics_path=metrics,
-              progress=progress, on_epoch=on_epoch)  # fmt: skip
+        train(
+            config,
+            checkpoint=checkpoint,
+            resume=resume,
+            metrics_path=metrics,
+            progress=progress,
+            on_epoch=on_epoch,
+        )
     except KeyboardInterrupt:
         if rank0:
             typer.echo(f"qexpr: interrupted; {_resume_hint(checkpoint)}", err=True)

@@ -88,8 +88,13 @@ def _problem(payload: object) -> str | None:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         return f"not a {FORMAT} checkpoint (found {found!r})"
-    for key, kind in [("config", dict), ("model", Mapping), ("optimizer", dict),
-                      ("epoch", int), ("history", list)]:  # fmt: skip
+    for key, kind in [
+        ("config", dict),
+        ("model", Mapping),
+        ("optimizer", dict),
+        ("epoch", int),
+        ("history", list),
+    ]:
         if not isinstance(payload.get(key), kind):
             return f"damaged: key {key!r} missing or not a {kind.__name__}"
     model = payload["model"].items()

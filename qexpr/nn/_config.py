@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from qexpr._errors import QexprValueError
+from qexpr._kinds import resolve_kind
 from qexpr.nn._data import DATASETS, Dataset
 from qexpr.nn._layers import _INITS
 from qexpr.nn._models import KINDS, QMLP, QResNet
@@ -97,10 +98,16 @@ class TrainConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", resolve_kind(self.kind, KINDS))
         choices = {
-            "model": MODELS, "kind": KINDS, "init": _INITS, "dataset": DATASETS,
-            "optimizer": _OPTIMIZERS, "compile": _COMPILE, "augment": AUGMENTS,
-        }  # fmt: skip
+            "model": MODELS,
+            "kind": KINDS,
+            "init": _INITS,
+            "dataset": DATASETS,
+            "optimizer": _OPTIMIZERS,
+            "compile": _COMPILE,
+            "augment": AUGMENTS,
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise QexprValueError(
@@ -138,7 +145,7 @@ class TrainConfig:
         if not isinstance(self.relinear, ReLinear):
             raise QexprValueError(f"relinear: expected a ReLinear, got {self.relinear!r}")
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``relinear`` nested)."""
         out = asdict(self)
         out["widths"], out["milestones"] = list(self.widths), list(self.milestones)
@@ -146,7 +153,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`as_dict`; unknown keys are an error."""
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -182,12 +189,19 @@ class TrainConfig:
 #: 4-pixel crop, quadratic learning rates 1e-5); docs/training.md lists what still differs.
 RECIPES: dict[str, dict[str, Any]] = {
     "reference": {
-        "model": "qresnet20", "dataset": "cifar10", "optimizer": "sgd", "lr": 0.1,
-        "momentum": 0.9, "batch_size": 128, "weight_decay": 1e-4, "epochs": 200,
-        "milestones": (100, 150), "augment": "crop-flip",
+        "model": "qresnet20",
+        "dataset": "cifar10",
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "batch_size": 128,
+        "weight_decay": 1e-4,
+        "epochs": 200,
+        "milestones": (100, 150),
+        "augment": "crop-flip",
         "relinear": ReLinear("sg", gamma_g=1e-5, gamma_b=1e-5),
     },
-}  # fmt: skip
+}
 
 
 def build_model(config: TrainConfig, data: Dataset) -> nn.Module:

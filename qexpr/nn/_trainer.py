@@ -299,11 +299,16 @@ def _run_epoch(run: _Run, epoch: int, *, progress: bool) -> _EpochTrace:
     for group in run.optimizer.param_groups:
         group["lr"] = group["initial_lr"] * lr_factor(config.milestones, epoch)
     params = [p for p in run.model.parameters() if p.requires_grad]
-    trace = _EpochTrace(*(torch.zeros(n_batches, dtype=torch.float64, device=device)
-                          for _ in range(3)), examples=0)  # fmt: skip
+    trace = _EpochTrace(
+        *(torch.zeros(n_batches, dtype=torch.float64, device=device) for _ in range(3)), examples=0
+    )
     checked = 0
-    bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-               disable=not progress or run.rank != 0)  # fmt: skip
+    bar = tqdm(
+        range(n_batches),
+        desc=f"epoch {epoch + 1}/{config.epochs}",
+        leave=False,
+        disable=not progress or run.rank != 0,
+    )
     run.model.train()
     for step in bar:
         batch = order[step * config.batch_size : (step + 1) * config.batch_size]
@@ -343,8 +348,9 @@ def _epoch_row(run: _Run, epoch: int, trace: _EpochTrace, seconds: float) -> dic
     """The logged metrics of one finished epoch."""
     deviations = linearity_report(run.model)
     row: dict[str, Any] = {
-        "epoch": epoch + 1, "train_loss": float(trace.losses.sum()) / trace.examples
-    }  # fmt: skip
+        "epoch": epoch + 1,
+        "train_loss": float(trace.losses.sum()) / trace.examples,
+    }
     row.update(evaluate(run.model, run.data, run.config, device=run.device))
     row["max_relative_deviation"] = max((d.relative for d in deviations), default=0.0)
     row["grad_norm"] = float(trace.grad_norms.mean())
@@ -361,11 +367,16 @@ def _save(run: _Run, checkpoint: Path | None, metrics_path: Path | None) -> None
     if run.rank != 0:
         return
     if checkpoint is not None:
-        save_checkpoint(checkpoint, {
-            "config": run.config.as_dict(), "model": run.model.state_dict(),
-            "optimizer": run.optimizer.state_dict(), "epoch": len(run.history),
-            "history": run.history,
-        })  # fmt: skip
+        save_checkpoint(
+            checkpoint,
+            {
+                "config": run.config.to_dict(),
+                "model": run.model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "epoch": len(run.history),
+                "history": run.history,
+            },
+        )
     if metrics_path is not None:
         write_metrics(run.history, metrics_path)
 

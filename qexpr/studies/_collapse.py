@@ -96,14 +96,20 @@ def summarise(outcomes: Iterable[Outcome]) -> list[dict]:
         nan = math.nan
         finished = [o for o in runs if o.status != "diverged"]
         accs = [o.test_accuracy for o in finished]
-        rows.append({
-            "condition": label, "lr": lr, "runs": len(runs),
-            "diverged": sum(o.status == "diverged" for o in runs),
-            "collapsed": sum(o.status == "collapsed" for o in runs),
-            "median_accuracy": statistics.median(accs) if accs else nan,
-            "mean_accuracy": statistics.fmean(accs) if accs else nan,
-            "median_test_loss": statistics.median(o.test_loss for o in finished) if accs else nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "condition": label,
+                "lr": lr,
+                "runs": len(runs),
+                "diverged": sum(o.status == "diverged" for o in runs),
+                "collapsed": sum(o.status == "collapsed" for o in runs),
+                "median_accuracy": statistics.median(accs) if accs else nan,
+                "mean_accuracy": statistics.fmean(accs) if accs else nan,
+                "median_test_loss": statistics.median(o.test_loss for o in finished)
+                if accs
+                else nan,
+            }
+        )
     return rows
 
 
