@@ -10,7 +10,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from qexpr._errors import QexprError
+from qexpr._errors import QexprError, QexprValueError
 from qexpr.cli import train as train_cli
 from qexpr.nn import (
     Dataset,
@@ -246,3 +246,22 @@ def test_torch_compile_matches_eager():  # the warning comes from torch's own im
     eager = train(cfg)
     compiled = train(TrainConfig.from_dict({**cfg.to_dict(), "compile": "default"}))
     torch.testing.assert_close(_flat(compiled.model), _flat(eager.model), rtol=1e-4, atol=1e-5)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_malicious_cifar_batch_runs_nothing(tmp_path):
+    _fake_cifar(tmp_path / "cifar")
+    marker = tmp_path / "pwned"
+    (tmp_path / "cifar" / "test_batch").write_bytes(
+        pickle.dumps({b"data": _Payload(str(marker)), b"labels": [0]})
+    )
+    with pytest.raises(QexprValueError, match="refused to load"):
+        load_dataset("cifar10", data_dir=tmp_path / "cifar")
+    assert not marker.exists()
