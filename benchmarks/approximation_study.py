@@ -36,9 +36,11 @@ def main() -> None:
     started = time.perf_counter()
 
     def report(f) -> None:
-        print(f"{f.target:10s} {f.kind:9s} {'-'.join(map(str, f.hidden)):6s} "
-              f"params {f.parameters:5d} test RMSE {f.test_rmse:.3e} pieces {f.pieces:3d}",
-              flush=True)  # fmt: skip
+        print(
+            f"{f.target:10s} {f.kind:9s} {'-'.join(map(str, f.hidden)):6s} "
+            f"params {f.parameters:5d} test RMSE {f.test_rmse:.3e} pieces {f.pieces:3d}",
+            flush=True,
+        )
 
     fits = study(on_fit=report, steps=args.steps, lr=args.lr, seed=args.seed)
     FIGURES.mkdir(parents=True, exist_ok=True)

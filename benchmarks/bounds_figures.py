@@ -43,11 +43,19 @@ def main() -> None:
     figures = ROOT / "docs" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     width = rows({n: [1, n, n, 1] for n in range(2, 7)}, "hidden width", args.seeds)
-    plot_bounds(width, figures / "bounds_width.png", "hidden width",
-                "widths 1-n-n-1: bound (dashed) vs max measured pieces over seeds")  # fmt: skip
+    plot_bounds(
+        width,
+        figures / "bounds_width.png",
+        "hidden width",
+        "widths 1-n-n-1: bound (dashed) vs max measured pieces over seeds",
+    )
     depth = rows({d: [1, *[3] * d, 1] for d in range(1, 5)}, "hidden layers", args.seeds)
-    plot_bounds(depth, figures / "bounds_depth.png", "hidden layers",
-                "widths 1-3-...-3-1: bound (dashed) vs max measured pieces over seeds")  # fmt: skip
+    plot_bounds(
+        depth,
+        figures / "bounds_depth.png",
+        "hidden layers",
+        "widths 1-3-...-3-1: bound (dashed) vs max measured pieces over seeds",
+    )
     print(f"done in {time.perf_counter() - started:.0f} s")
 
 

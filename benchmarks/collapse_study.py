@@ -36,23 +36,26 @@ def conditions(lr: float, epochs: int) -> list[Condition]:
     base = TrainConfig(widths=(64, 64, 64, 64), epochs=epochs, lr=lr, batch_size=64)
 
     def make(label, **kw):
-        return Condition(label, TrainConfig.from_dict({**base.as_dict(), **kw}))
+        return Condition(label, TrainConfig.from_dict({**base.to_dict(), **kw}))
 
     def rl(**kw):
         return ReLinear(**kw).__dict__
 
     return [
-        make("conventional twin", kind="linear", relinear=rl(mode="none")),
-        make("conventional twin + clip 1", kind="linear", relinear=rl(mode="none", clip=1.0)),
+        make("conventional twin", kind="relu", relinear=rl(mode="none")),
+        make("conventional twin + clip 1", kind="relu", relinear=rl(mode="none", clip=1.0)),
         make("quadratic, standard init", init="standard", relinear=rl(mode="none")),
-        make("quadratic, standard init + clip 1", init="standard",
-             relinear=rl(mode="none", clip=1.0)),
+        make(
+            "quadratic, standard init + clip 1", init="standard", relinear=rl(mode="none", clip=1.0)
+        ),
         make("ReLinear sg γ=1e-3 (published)", relinear=rl(mode="sg", gamma_g=1e-3, gamma_b=1e-3)),
         make("ReLinear sg γ=1e-2 (published)", relinear=rl(mode="sg", gamma_g=1e-2, gamma_b=1e-2)),
         make("ReLinear sw β=1e-3 (base lr)", relinear=rl(mode="sw")),
-        make("qexpr ReLinear sg+sw γ=1e-2 + clip 1",
-             relinear=rl(mode="sg+sw", gamma_g=1e-2, gamma_b=1e-2, clip=1.0)),
-    ]  # fmt: skip
+        make(
+            "qexpr ReLinear sg+sw γ=1e-2 + clip 1",
+            relinear=rl(mode="sg+sw", gamma_g=1e-2, gamma_b=1e-2, clip=1.0),
+        ),
+    ]
 
 
 def sweep(lr: float, epochs: int) -> list[Condition]:
@@ -61,7 +64,7 @@ def sweep(lr: float, epochs: int) -> list[Condition]:
     for gamma in GAMMAS:
         for tag, clip in (("published sg", None), ("sg + clip 1", 1.0)):
             recipe = ReLinear("sg", gamma, gamma, clip=clip)
-            cfg = TrainConfig.from_dict({**base.as_dict(), "relinear": recipe.__dict__})
+            cfg = TrainConfig.from_dict({**base.to_dict(), "relinear": recipe.__dict__})
             out.append(Condition(f"{tag} γ={gamma:g}", cfg))
     return out
 
@@ -78,8 +81,10 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric, ylabel in ((axes[0], "mean_accuracy", "mean test accuracy (finished runs)"),
-                               (axes[1], "diverged", "diverged runs")):  # fmt: skip
+    for ax, metric, ylabel in (
+        (axes[0], "mean_accuracy", "mean test accuracy (finished runs)"),
+        (axes[1], "diverged", "diverged runs"),
+    ):
         for tag, style in (("published sg", "o--"), ("sg + clip 1", "s-")):
             for lr in sorted({r["lr"] for r in rows_sweep}):
                 rows = [r for r in rows_sweep if r["condition"].startswith(tag) and r["lr"] == lr]
@@ -106,8 +111,9 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
         rows = {r["condition"]: r for r in rows_main if r["lr"] == lr}
         fail = [(rows[lb]["diverged"] + rows[lb]["collapsed"]) / rows[lb]["runs"] for lb in labels]
         ax.bar([j + i * width for j in range(len(labels))], fail, width, label=f"lr={lr:g}")
-    ax.set_xticks([j + width / 2 for j in range(len(labels))], labels, rotation=30, ha="right",
-                  fontsize=7)  # fmt: skip
+    ax.set_xticks(
+        [j + width / 2 for j in range(len(labels))], labels, rotation=30, ha="right", fontsize=7
+    )
     ax.set_ylabel("failure rate (diverged + collapsed)")
     ax.legend()
     fig.tight_layout()
@@ -128,10 +134,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     lrs = (0.05, 0.1)
     with ProcessPoolExecutor(args.workers, initializer=_init_worker) as pool:
-        main_runs = run_all([c for lr in lrs for c in conditions(lr, args.epochs)],
-                            range(args.seeds), pool)  # fmt: skip
-        sweep_runs = run_all([c for lr in lrs for c in sweep(lr, args.epochs)],
-                             range(args.sweep_seeds), pool)  # fmt: skip
+        main_runs = run_all(
+            [c for lr in lrs for c in conditions(lr, args.epochs)], range(args.seeds), pool
+        )
+        sweep_runs = run_all(
+            [c for lr in lrs for c in sweep(lr, args.epochs)], range(args.sweep_seeds), pool
+        )
     rows_main, rows_sweep = summarise(main_runs), summarise(sweep_runs)
     print(f"## Main table ({args.seeds} seeds, {args.epochs} epochs)\n")
     print(markdown_table(rows_main))

@@ -73,7 +73,7 @@ def main() -> None:
                 lambda t: fused_matmul(quad, t), qp, x
             ),
             "  variant: one block matmul on [x, x²]": step(lambda t: block_matmul(quad, t), qp, x),
-            "CompactLinear (one matmul on [x, x²])": step(comp, list(comp.parameters()), x),
+            "CompactLinear (two matmuls: x, x²)": step(comp, list(comp.parameters()), x),
         },
         number=5,
     )
@@ -95,7 +95,7 @@ def main() -> None:
                 qconv, list(qconv.parameters()), xc
             ),
             "  variant: fused r/g conv + x² conv": step(qconv_fused, list(qconv.parameters()), xc),
-            "CompactConv2d (one conv on [x, x²])": step(cconv, list(cconv.parameters()), xc),
+            "CompactConv2d (two convs: x, x²)": step(cconv, list(cconv.parameters()), xc),
         },
         number=2,
     )

@@ -25,17 +25,26 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for kind in ("linear", "compact", "quadratic"):
-        cfg = TrainConfig(dataset="synthetic-regression", widths=(8, 8), kind=kind, epochs=40,
-                          optimizer="adam", lr=0.01, batch_size=32,
-                          relinear=ReLinear("sg", 1e-2, 1e-2, clip=1.0))  # fmt: skip
+    for kind in ("relu", "compact", "quadratic"):
+        cfg = TrainConfig(
+            dataset="synthetic-regression",
+            widths=(8, 8),
+            kind=kind,
+            epochs=40,
+            optimizer="adam",
+            lr=0.01,
+            batch_size=32,
+            relinear=ReLinear("sg", 1e-2, 1e-2, clip=1.0),
+        )
         rows = track_pieces(cfg)
         epochs = [r["epoch"] for r in rows]
         axes[0].plot(epochs, [r["pieces"] for r in rows], label=kind)
         axes[1].plot(epochs, [r["test_loss"] for r in rows], label=kind)
         last = rows[-1]
-        print(f"{kind:9s} pieces {last['pieces']:3d} degree {last['degree']:3d} "
-              f"test loss {last['test_loss']:.4f}")  # fmt: skip
+        print(
+            f"{kind:9s} pieces {last['pieces']:3d} degree {last['degree']:3d} "
+            f"test loss {last['test_loss']:.4f}"
+        )
     axes[0].set_ylabel("pieces on [-1, 1]")
     axes[1].set_ylabel("test MSE")
     axes[1].set_yscale("log")

@@ -1,11 +1,12 @@
 """qexpr: expressivity and training of quadratic neural networks.
 
-The core is re-exported here: networks and their layers, the file format, random networks
-and constructions, bounds, the spline engine (:mod:`qexpr.spline`), slices
-(:mod:`qexpr.slice`) and the neurovariety dimension. Sweeps (:mod:`qexpr.sweep`), the
-Theorem 2 tables (:mod:`qexpr.dimension`), the studies and ``verify``
-(:mod:`qexpr.studies`) and the PyTorch layer (:mod:`qexpr.nn`) live in their subpackages.
-``import qexpr`` loads neither torch, sympy nor python-flint. See docs/architecture.md.
+The core is re-exported here: networks and their layers, the neuron table, the file format,
+random networks and constructions, bounds, the spline engine (:mod:`qexpr.spline`), slices
+(:mod:`qexpr.slice`), the neurovariety dimension and the certified maximum-pieces search.
+Sweeps (:mod:`qexpr.sweep`), the Theorem 2 tables (:mod:`qexpr.dimension`), the studies and
+``verify`` (:mod:`qexpr.studies`) and the PyTorch layer (:mod:`qexpr.nn`) live in their
+subpackages. ``import qexpr`` loads neither torch, sympy nor python-flint. See
+docs/architecture.md.
 """
 
 import importlib
@@ -20,8 +21,10 @@ from qexpr._constructions import (
 )
 from qexpr._errors import NetworkFormatError, QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, network_from_dict, network_to_dict, save_network
+from qexpr._kinds import KINDS, Kind
 from qexpr._network import CompactLayer, Layer, LinearLayer, Network, QuadraticLayer
-from qexpr._random import KINDS, random_network
+from qexpr._neurons import NEURONS, NeuronType, register_neuron
+from qexpr._random import random_network
 from qexpr.dimension import DimensionResult, PolyNetSpec, make_spec, neurovariety_dimension
 from qexpr.slice import (
     ExactSlice,
@@ -43,6 +46,7 @@ from qexpr.spline import (
     restrict_to_line,
     spline_form,
 )
+from qexpr.studies._max_pieces import max_pieces
 
 __version__ = "0.1.0"
 
@@ -84,6 +88,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "KINDS",
+    "NEURONS",
     "Bound",
     "Bounds",
     "Cell",
@@ -91,11 +96,13 @@ __all__ = [
     "DimensionResult",
     "ExactSlice",
     "GridSlice",
+    "Kind",
     "Layer",
     "LineDensity",
     "LinearLayer",
     "Network",
     "NetworkFormatError",
+    "NeuronType",
     "Piece",
     "PieceCount",
     "PolyNetSpec",
@@ -117,11 +124,13 @@ __all__ = [
     "kind_bounds",
     "load_network",
     "make_spec",
+    "max_pieces",
     "network_from_dict",
     "network_to_dict",
     "neurovariety_dimension",
     "plane_network",
     "random_network",
+    "register_neuron",
     "restrict_to_line",
     "save_network",
     "sawtooth_chebyshev_network",

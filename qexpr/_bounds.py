@@ -43,15 +43,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from math import comb, prod
 from typing import Any
 
-import numpy as np
-
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import Layer, Network, to_exact_array
-from qexpr._random import KINDS, check_widths
+from qexpr._neurons import NEURONS
+from qexpr._random import check_widths
 
 __all__ = [
     "Bound",
@@ -63,6 +62,7 @@ __all__ = [
     "quadratic_product_bound",
     "serra_bound",
     "spline_bound",
+    "width_one_chain_bound",
     "zaslavsky_bound",
 ]
 
@@ -130,18 +130,15 @@ def serra_bound(n0: int, hidden: Sequence[int]) -> int:
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
     ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``.
     """
-    hidden = tuple(hidden)
-
-    @cache
-    def total(layer: int, budget: int) -> int:
-        if layer == len(hidden):
-            return 1
-        n = hidden[layer]
-        return sum(
-            comb(n, j) * total(layer + 1, min(budget, n - j)) for j in range(min(budget, n) + 1)
-        )
-
-    return total(0, n0)
+    # below[b] = the sum over the layers after the current one with budget b (a loop, not
+    # recursion, so hundreds of layers do not exhaust Python's stack)
+    below = [1] * (n0 + 1)
+    for n in reversed(tuple(hidden)):
+        below = [
+            sum(comb(n, j) * below[min(b, n - j)] for j in range(min(b, n) + 1))
+            for b in range(n0 + 1)
+        ]
+    return below[n0]
 
 
 def montufar2017_bound(n0: int, hidden: Sequence[int]) -> int:
@@ -178,6 +175,30 @@ def quadratic_product_bound(hidden: Sequence[int]) -> int:
     return prod(1 + n * 2 ** (k + 1) for k, n in enumerate(hidden))
 
 
+def width_one_chain_bound(layers: int, multiplier: int) -> int:
+    """Pieces (and activation regions) of a one-input net whose hidden layers have one neuron.
+
+    ``sum_{k=0}^{L-1} m^k`` for ``L = layers`` layers (L - 1 hidden ReLU neurons, then the
+    output layer, any width) whose neurons are polynomials of degree ``m = multiplier`` in
+    their one input (1 conventional, 2 quadratic or compact): ``L`` and ``2^L - 1``.
+
+    Proof (docs/theory.md, "width-1 chains"): let ``h_l`` be hidden neuron l's output,
+    ``h_0 = x``, and ``N_l`` the number of laps of ``h_l`` (maximal intervals on which it is
+    monotone and nowhere constant). ``h_l = relu(q_l(h_{l-1}))`` with ``q_l`` of degree
+    ``<= m``; neuron l changes state only where ``q_l(h_{l-1})`` changes sign, which happens
+    on no constant stretch of ``h_{l-1}`` and at most ``m`` times on each closed lap (``h_{l-1}``
+    is strictly monotone there and ``q_l`` has ``<= m`` roots), so at most ``m N_{l-1}``
+    times; and ``relu∘q_l`` has at most ``m`` laps on any interval, so ``N_l <= m N_{l-1}``,
+    ``N_0 = 1``. The output layer is a polynomial in ``h_{L-1}`` and adds no state. So there
+    are at most ``m + m^2 + ... + m^{L-1}`` state changes, and pieces <= regions <= that + 1.
+    """
+    if layers < 1 or multiplier < 1:
+        raise QexprValueError(
+            f"layers, multiplier: expected positive integers, got {layers}, {multiplier}"
+        )
+    return sum(multiplier**k for k in range(layers))
+
+
 def _recursion(plan: Sequence[tuple[int, int, str]]) -> SplineBound:
     """The spline recursion (module docstring) over ``(width, multiplier, activation)``."""
     total = active = degree = 1
@@ -196,20 +217,14 @@ def _recursion(plan: Sequence[tuple[int, int, str]]) -> SplineBound:
 def _multiplier(layer: Layer) -> int:
     """1 if every neuron is affine in the layer input (zero quadratic form), else 2.
 
-    Neuron j's quadratic form is ``x^T (wr_j wg_j^T + diag(wb_j)) x``; it is zero exactly when
-    the symmetric matrix ``wr_j wg_j^T + wg_j wr_j^T + 2 diag(wb_j)`` is (checked exactly).
+    Neuron j's quadratic form (for the quadratic neuron ``sym(wr_j wg_j^T) + diag(wb_j)``)
+    is read exactly from the neuron table's formula.
     """
-    if layer.neuron == "linear":
+    neuron = layer.neuron_type()
+    if neuron.degree == 1:
         return 1
     params = (layer if layer.is_exact else layer.map_weights(to_exact_array)).params
-    for j in range(layer.out_dim):
-        form = 2 * np.diag(params["wb"][j])
-        if layer.neuron == "quadratic":
-            outer = np.outer(params["wr"][j], params["wg"][j])
-            form = form + outer + outer.T
-        if any(v != 0 for v in form.flat):
-            return 2
-    return 1
+    return 2 if any(v != 0 for v in neuron.quadratic_forms(params).flat) else 1
 
 
 def spline_bound(net: Network) -> SplineBound:
@@ -230,7 +245,7 @@ def spline_bound(net: Network) -> SplineBound:
 
 def _kind_plan(kind: str, hidden: Sequence[int]) -> list[tuple[int, int, str]]:
     neuron, activation = KINDS[kind]
-    multiplier = 1 if neuron == "linear" else 2
+    multiplier = NEURONS[neuron].degree
     return [
         (n, multiplier, activation if k < len(hidden) - 1 else "identity")
         for k, n in enumerate(hidden)
@@ -243,8 +258,7 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
     Widths follow :func:`qexpr.random_network`: ``(n0, n1, ..., nL)`` with layer L the
     identity output layer.
     """
-    if kind not in KINDS:
-        raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    kind = resolve_kind(kind)
     n0, layers = _split_widths(widths)
     hidden = layers[:-1]
     recursion = _recursion(_kind_plan(kind, layers))
@@ -282,4 +296,8 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
         entries.append(Bound("product", "pieces", "upper", product, "prod (1 + n_l 2^l)"))
         entries.append(Bound("recursion", "pieces", "upper", recursion.pieces, "spline recursion"))
         pieces = min(product, recursion.pieces)
+        if max(hidden, default=1) == 1:
+            chain = width_one_chain_bound(len(layers), 2)
+            entries.append(Bound("chain", "pieces", "upper", chain, "width-1 chain: 2^L - 1"))
+            pieces = min(pieces, chain)
     return Bounds(kind, (n0, *layers), pieces, recursion.degree, tuple(entries))

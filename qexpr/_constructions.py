@@ -94,7 +94,7 @@ def _quadratic(rows: int, cols: int, activation: str, **given: object) -> Quadra
     """A quadratic layer with every weight zero except those ``given`` (exact)."""
     weights = {
         key: _exact([[Fraction(0)] * cols for _ in range(rows)])
-        if key in Layer.matrices
+        if key in QuadraticLayer.neuron_type().matrices
         else _exact([Fraction(0)] * rows)
         for key in QuadraticLayer.keys
     }
@@ -155,11 +155,11 @@ def _check_depth(depth: object) -> int:
 
 
 def chebyshev_network(depth: int) -> Network:
-    """Quadratic ReLU network computing ``T_{2^L}(x) + sum_{k<L} relu(T_{2^k}(x))``, L = depth.
+    """Quadratic ReLU network computing ``T_{2^L}(x) + sum_{k=1}^{L-1} relu(T_{2^k}(x))``.
 
-    Widths ``(1, 2, 3, ..., 3, 1)``: hidden layer 1 holds ``relu(±T_2)``, hidden layer l >= 2
-    holds ``relu(±T_{2^l})`` and a carry ``sum_{k<l} relu(T_{2^k})`` (non-negative, so the ReLU
-    passes it unchanged). Pieces ``2^L - 1``, degree ``2^L``.
+    L = depth. Widths ``(1, 2, 3, ..., 3, 1)``: hidden layer 1 holds ``relu(±T_2)``, hidden
+    layer l >= 2 holds ``relu(±T_{2^l})`` and a carry ``sum_{k=1}^{l-1} relu(T_{2^k})``
+    (non-negative, so the ReLU passes it unchanged). Pieces ``2^L - 1``, degree ``2^L``.
     """
     return Network(1, tuple(_chebyshev_layers([Fraction(1)], Fraction(0), _check_depth(depth))))
 
@@ -180,21 +180,15 @@ def sawtooth_chebyshev_network(hidden: Sequence[int], depth: int) -> Network:
 
 
 def _embed(layer: Layer) -> QuadraticLayer:
-    zeros_w = layer.w * 0
-    zeros_b = layer.b * 0
+    w, b = (getattr(layer, key) for key in layer.neuron_type().linear_part)
     if layer.activation == "square":
-        return QuadraticLayer(
-            wr=layer.w, br=layer.b, wg=layer.w, bg=layer.b, wb=zeros_w, c=zeros_b, activation="relu"
-        )
-    return QuadraticLayer(
-        wr=layer.w,
-        br=layer.b,
-        wg=zeros_w,
-        bg=zeros_b + 1,
-        wb=zeros_w,
-        c=zeros_b,
-        activation=layer.activation,
-    )
+        return QuadraticLayer(wr=w, br=b, wg=w, bg=b, wb=w * 0, c=b * 0, activation="relu")
+    quadratic = QuadraticLayer.neuron_type()
+    reference = {
+        key: (w if key in quadratic.matrices else b) * 0 + value
+        for key, value in quadratic.reference.items()
+    }
+    return QuadraticLayer(wr=w, br=b, activation=layer.activation, **reference)
 
 
 def embed_in_quadratic(net: Network) -> Network:
@@ -207,7 +201,7 @@ def embed_in_quadratic(net: Network) -> Network:
     if not isinstance(net, Network):
         raise QexprTypeError(f"net: expected a qexpr Network, got {type(net).__name__}")
     for k, layer in enumerate(net.layers):
-        if layer.neuron != "linear":
+        if layer.neuron_type().degree != 1:
             raise QexprValueError(
                 f"layers[{k}]: expected conventional (linear) neurons, got {layer.neuron}"
             )

@@ -24,6 +24,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._neurons import NEURONS, NeuronType
 
 __all__ = [
     "ACTIVATIONS",
@@ -80,32 +81,50 @@ def apply_activation(activation: str, z: np.ndarray) -> np.ndarray:
     return z
 
 
+#: Layer class of each neuron type, filled as the classes are defined.
+LAYER_TYPES: dict[str, type[Layer]] = {}
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Layer:
-    """Base of the three layer kinds; subclasses name their weights in ``keys``.
+    """Base of the layers; each subclass is one neuron type of :data:`qexpr.NEURONS`.
 
     Layers are built with keywords only, e.g. ``LinearLayer(w=..., b=..., activation="relu")``;
-    weights are copied into read-only arrays and checked for shape and type.
+    weights are copied into read-only arrays and checked for shape and type. A subclass
+    sets ``neuron`` (a registered neuron type's name) and declares one field per key; its
+    keys, shapes and pre-activation come from the neuron table, and it is added to
+    ``LAYER_TYPES`` (what the file reader accepts).
     """
 
     neuron: ClassVar[str]
     keys: ClassVar[tuple[str, ...]]
-    matrices: ClassVar[frozenset[str]] = frozenset({"w", "wr", "wg", "wb"})
     activation: str = "identity"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "neuron" in cls.__dict__:
+            cls.keys = NEURONS[cls.neuron].keys
+            LAYER_TYPES[cls.neuron] = cls
+
+    @classmethod
+    def neuron_type(cls) -> NeuronType:
+        """This layer's row of the neuron table."""
+        return NEURONS[cls.neuron]
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
             raise QexprValueError(
                 f"activation: expected one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
             )
+        matrices = self.neuron_type().matrices
         for key in self.keys:
-            ndim = 2 if key in self.matrices else 1
+            ndim = 2 if key in matrices else 1
             object.__setattr__(self, key, _as_weights(getattr(self, key), key, ndim))
         first = self.keys[0]
         out_dim, in_dim = getattr(self, first).shape
         for key in self.keys:
             shape = getattr(self, key).shape
-            expected = (out_dim, in_dim) if key in self.matrices else (out_dim,)
+            expected = (out_dim, in_dim) if key in matrices else (out_dim,)
             if shape != expected:
                 raise QexprValueError(
                     f"{key}: expected shape {expected} to match {first} {(out_dim, in_dim)}, "
@@ -144,7 +163,10 @@ class Layer:
 
     def pre_activation(self, x: np.ndarray) -> np.ndarray:
         """Pre-activations ``z`` for inputs ``x`` of shape (..., m); returns (..., o)."""
-        raise NotImplementedError
+        return self.neuron_type().pre_activation(
+            lambda w, b: x @ getattr(self, w).T + getattr(self, b),
+            lambda w, c: (x * x) @ getattr(self, w).T + getattr(self, c),
+        )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The layer's output ``σ(z)`` for inputs of shape (..., m)."""
@@ -156,13 +178,8 @@ class LinearLayer(Layer):
     """Conventional neurons: ``σ(w x + b)``."""
 
     neuron: ClassVar[str] = "linear"
-    keys: ClassVar[tuple[str, ...]] = ("w", "b")
     w: np.ndarray
     b: np.ndarray
-
-    def pre_activation(self, x: np.ndarray) -> np.ndarray:
-        """``z = w x + b``."""
-        return x @ self.w.T + self.b
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -170,7 +187,6 @@ class QuadraticLayer(Layer):
     """Quadratic neurons of Fan et al.: ``σ((wr x + br) * (wg x + bg) + wb (x*x) + c)``."""
 
     neuron: ClassVar[str] = "quadratic"
-    keys: ClassVar[tuple[str, ...]] = ("wr", "br", "wg", "bg", "wb", "c")
     wr: np.ndarray
     br: np.ndarray
     wg: np.ndarray
@@ -178,30 +194,16 @@ class QuadraticLayer(Layer):
     wb: np.ndarray
     c: np.ndarray
 
-    def pre_activation(self, x: np.ndarray) -> np.ndarray:
-        """``z = (wr x + br) * (wg x + bg) + wb (x*x) + c``."""
-        return (x @ self.wr.T + self.br) * (x @ self.wg.T + self.bg) + (x * x) @ self.wb.T + self.c
-
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class CompactLayer(Layer):
     """Quadratic neurons without the product term: ``σ(wr x + br + wb (x*x) + c)``."""
 
     neuron: ClassVar[str] = "compact"
-    keys: ClassVar[tuple[str, ...]] = ("wr", "br", "wb", "c")
     wr: np.ndarray
     br: np.ndarray
     wb: np.ndarray
     c: np.ndarray
-
-    def pre_activation(self, x: np.ndarray) -> np.ndarray:
-        """``z = wr x + br + wb (x*x) + c``."""
-        return x @ self.wr.T + self.br + (x * x) @ self.wb.T + self.c
-
-
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.neuron: cls for cls in (LinearLayer, QuadraticLayer, CompactLayer)
-}
 
 
 def to_float_array(array: np.ndarray) -> np.ndarray:

@@ -1,16 +1,7 @@
-"""Seeded random networks of the four kinds compared in qexpr.
+"""Seeded random networks of the four kinds compared in qexpr (see :data:`qexpr.KINDS`).
 
-``kind`` picks the neuron and the hidden activation; the last layer has the same neuron
-type and the identity activation:
-
-======== =================== ==================
-kind     neuron              hidden activation
-======== =================== ==================
-quadratic quadratic (Fan)     relu
-relu     linear              relu
-square   linear              square
-compact  compact             relu
-======== =================== ==================
+``kind`` picks the neuron type and the hidden activation; the last layer has the same
+neuron type and the identity activation.
 """
 
 from __future__ import annotations
@@ -22,16 +13,11 @@ from fractions import Fraction
 import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import LAYER_TYPES, Layer, Network
+from qexpr._numbers import check_seed
 
-__all__ = ["KINDS", "random_network"]
-
-KINDS: dict[str, tuple[str, str]] = {
-    "quadratic": ("quadratic", "relu"),
-    "relu": ("linear", "relu"),
-    "square": ("linear", "square"),
-    "compact": ("compact", "relu"),
-}
+__all__ = ["check_widths", "random_network"]
 
 #: Denominators of the random exact weights: small rationals p/q with |p| <= 7.
 _DENOMINATORS = np.array([1, 2, 3, 4])
@@ -49,17 +35,25 @@ def _float_weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
-    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers."""
-    try:
-        result = tuple(int(w) for w in widths)
-    except (TypeError, ValueError):
-        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}") from None
+    """Validate ``widths = (n0, n1, ..., nL)``: at least two positive integers.
+
+    Each width must be an integer (``int`` or a numpy integer); a float such as ``2.5``
+    or ``2.0``, a bool or a string is refused, never converted.
+    """
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence | np.ndarray):
+        raise QexprTypeError(f"widths: expected a sequence of integers, got {widths!r}")
+    bad = [w for w in widths if isinstance(w, bool) or not isinstance(w, int | np.integer)]
+    if bad:
+        raise QexprTypeError(f"widths: expected integers, got {bad[0]!r} in {list(widths)!r}")
+    result = tuple(int(w) for w in widths)
     if len(result) < 2 or any(w < 1 for w in result):
         raise QexprValueError(f"widths: expected at least two positive integers, got {result}")
     return result
 
 
-def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool = True) -> Network:
+def random_network(
+    kind: str, widths: Sequence[int], *, seed: int = 0, exact: bool = True
+) -> Network:
     """A random network of the given kind and widths.
 
     Parameters
@@ -78,9 +72,11 @@ def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool 
     -------
     Network
     """
-    if kind not in KINDS:
-        raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    kind = resolve_kind(kind)
     widths = check_widths(widths)
+    seed = check_seed(seed)
+    if not isinstance(exact, bool):
+        raise QexprTypeError(f"exact: expected True or False, got {exact!r}")
     neuron, hidden_activation = KINDS[kind]
     cls = LAYER_TYPES[neuron]
     rng = np.random.default_rng(seed)
@@ -88,7 +84,7 @@ def random_network(kind: str, widths: Sequence[int], seed: int = 0, exact: bool 
     for k, (m, o) in enumerate(itertools.pairwise(widths)):
         weights = {}
         for key in cls.keys:
-            shape = (o, m) if key in Layer.matrices else (o,)
+            shape = (o, m) if key in cls.neuron_type().matrices else (o,)
             weights[key] = _exact_weights(rng, shape) if exact else _float_weights(rng, shape, m)
         activation = "identity" if k == len(widths) - 2 else hidden_activation
         layers.append(cls(activation=activation, **weights))

@@ -81,7 +81,7 @@ def modular_point(arch: tuple, seed: int, n_points: int, p: int) -> tuple:
     """``(spec, rng, theta, points)``: a polynomial network with random parameters mod p."""
     from qexpr.dimension._spec import make_spec
 
-    spec = make_spec(*arch)
+    spec = make_spec(*arch[:3], bias=arch[3])
     rng = np.random.default_rng(seed)
     theta = rng.integers(0, p, spec.parameters)
     return spec, rng, theta, rng.integers(0, p, (n_points, spec.widths[0]))

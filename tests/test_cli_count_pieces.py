@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli import assert_one_line_error, run_cli
+from cli import assert_one_line_error, invoke, run_cli
 
 import qexpr
 
@@ -93,6 +93,44 @@ def test_readable_table():
 def test_help_shows_examples():
     assert "Examples" in run_cli("--help").stdout
     assert "qexpr count-pieces net.json" in run_cli("count-pieces", "--help").stdout
+
+
+def _help_examples(command: list[str], columns: int) -> list[str]:
+    from typer.testing import CliRunner
+
+    from qexpr.cli import main
+
+    main._register()
+    result = CliRunner().invoke(
+        main.app, [*command, "--help"], prog_name="qexpr", env={"COLUMNS": str(columns)}
+    )
+    assert result.exit_code == 0
+    return [line.strip() for line in result.output.splitlines() if "qexpr " in line]
+
+
+def test_help_examples_never_wrap():
+    # an example re-wrapped at 80 columns would differ from the same help at 250 columns
+    from qexpr.cli import main
+
+    main._register()
+    for command in [[], *([info.name] for info in main.app.registered_commands)]:
+        narrow = _help_examples(command, 80)
+        assert narrow == _help_examples(command, 250), command
+        assert all(len(line) <= 78 for line in narrow), command
+
+
+def test_version_matches_the_package():
+    result = invoke("--version")
+    assert result.returncode == 0
+    assert result.stdout.split() == ["qexpr", qexpr.__version__]
+
+
+def test_json_flag_is_declared_once():
+    from qexpr.cli import _common, bounds, count_pieces, dimension, sweep, verify
+
+    for module in (bounds, count_pieces, dimension, sweep, verify):
+        parameter = module.command.__wrapped__.__annotations__["as_json"]
+        assert parameter in ("JsonFlag", _common.JsonFlag), module.__name__
 
 
 @pytest.mark.parametrize(

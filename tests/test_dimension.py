@@ -16,7 +16,7 @@ from qexpr.dimension._dimension import PRIMES, DimensionResult, neurovariety_dim
 from qexpr.dimension._jacobian import evaluated_jacobian, symmetry_generators
 
 architectures = st.tuples(
-    st.sampled_from(["conv", "quadratic", "compact"]),
+    st.sampled_from(["square", "quadratic", "compact"]),
     st.lists(st.integers(1, 3), min_size=2, max_size=4).map(tuple),
     st.integers(1, 2),
     st.booleans(),
@@ -37,15 +37,18 @@ def alexander_hirschowitz(d0: int, d1: int, r: int) -> int:
     + [(4, 9, 4), (5, 14, 4)],
 )
 def test_shallow_conv_follows_alexander_hirschowitz(d0: int, d1: int, r: int) -> None:
-    result = neurovariety_dimension("conv", (d0, d1, 1), r=r, float_check=False)
+    result = neurovariety_dimension("square", (d0, d1, 1), r=r, float_check=False)
     assert result.dimension == alexander_hirschowitz(d0, d1, r)
     assert result.ambient == comb(d0 + r - 1, r)
     assert result.expected == min(d0 * d1, comb(d0 + r - 1, r))
-    assert result.certified == (result.dimension == result.expected)
+    # certified exactly when the known dimension meets the upper bound min(d0 d1, C(d0+r-1, r))
+    assert result.certified == (
+        alexander_hirschowitz(d0, d1, r) == min(d0 * d1, comb(d0 + r - 1, r))
+    )
 
 
 def test_ktb_example_has_dimension_16_and_expected_22() -> None:
-    result = neurovariety_dimension("conv", (2, 3, 2, 3, 4), r=2)
+    result = neurovariety_dimension("square", (2, 3, 2, 3, 4), r=2)
     params = 2 * 3 + 3 * 2 + 2 * 3 + 3 * 4
     assert result.parameters == params
     assert result.ambient == 4 * comb(2 + 8 - 1, 8)
@@ -57,7 +60,7 @@ def test_ktb_example_has_dimension_16_and_expected_22() -> None:
 @given(architectures)
 def test_dimension_between_bounds_and_primes_agree(arch) -> None:
     kind, widths, r, bias = arch
-    result = neurovariety_dimension(kind, widths, r, bias, float_check=False)
+    result = neurovariety_dimension(kind, widths, r, bias=bias, float_check=False)
     assert result.dimension <= result.expected <= min(result.ambient, result.parameters)
     assert len(set(result.modular_ranks)) == 1
     assert result.defect == result.expected - result.dimension >= 0
@@ -67,8 +70,8 @@ def test_dimension_between_bounds_and_primes_agree(arch) -> None:
     st.lists(st.integers(1, 3), min_size=2, max_size=4).map(tuple), st.booleans(), st.integers(0, 9)
 )
 def test_quadratic_contains_square_network(widths, bias, seed) -> None:
-    quad = neurovariety_dimension("quadratic", widths, 1, bias, seed, float_check=False)
-    conv = neurovariety_dimension("conv", widths, 2, bias, seed, float_check=False)
+    quad = neurovariety_dimension("quadratic", widths, 1, bias=bias, seed=seed, float_check=False)
+    conv = neurovariety_dimension("square", widths, 2, bias=bias, seed=seed, float_check=False)
     assert quad.ambient == conv.ambient
     assert quad.dimension >= conv.dimension
 
@@ -92,8 +95,8 @@ def test_symmetry_generators_lie_in_the_jacobian_kernel(arch, seed) -> None:
 @pytest.mark.parametrize(
     ("kind", "widths", "r", "bias"),
     [
-        ("conv", (2, 3, 2, 3, 4), 2, False),
-        ("conv", (3, 4, 2), 2, True),
+        ("square", (2, 3, 2, 3, 4), 2, False),
+        ("square", (3, 4, 2), 2, True),
         ("quadratic", (2, 3, 2), 1, False),
         ("quadratic", (3, 2, 2, 1), 1, True),
         ("compact", (2, 3, 2), 1, False),
@@ -101,7 +104,7 @@ def test_symmetry_generators_lie_in_the_jacobian_kernel(arch, seed) -> None:
     ],
 )
 def test_float_rank_matches_modular_rank(kind, widths, r, bias) -> None:
-    result = neurovariety_dimension(kind, widths, r, bias)
+    result = neurovariety_dimension(kind, widths, r, bias=bias)
     assert result.singular_gap is None or result.singular_gap > 1e4
     assert result.float_rank == result.dimension
 
@@ -121,13 +124,13 @@ def test_primes_are_prime_and_fit_int64_products() -> None:
     "kwargs",
     [
         {"kind": "relu", "widths": (2, 2)},
-        {"kind": "conv", "widths": (2,)},
-        {"kind": "conv", "widths": (2, 0, 1)},
-        {"kind": "conv", "widths": (2, 2, 1), "r": 0},
-        {"kind": "conv", "widths": (2, 2, 2, 1), "r": (2,)},
-        {"kind": "conv", "widths": (2, 2, 1), "r": 2.0},
-        {"kind": "conv", "widths": (2, 2, 1), "seed": -1},
-        {"kind": "conv", "widths": (2, 2, 1), "bias": 1},
+        {"kind": "square", "widths": (2,)},
+        {"kind": "square", "widths": (2, 0, 1)},
+        {"kind": "square", "widths": (2, 2, 1), "r": 0},
+        {"kind": "square", "widths": (2, 2, 2, 1), "r": (2,)},
+        {"kind": "square", "widths": (2, 2, 1), "r": 2.0},
+        {"kind": "square", "widths": (2, 2, 1), "seed": -1},
+        {"kind": "square", "widths": (2, 2, 1), "bias": 1},
     ],
 )
 def test_bad_input_raises_qexpr_error(kwargs) -> None:
@@ -136,7 +139,7 @@ def test_bad_input_raises_qexpr_error(kwargs) -> None:
 
 
 def test_result_rejects_a_dimension_above_its_upper_bound() -> None:
-    good = neurovariety_dimension("conv", (2, 2, 1), float_check=False)
+    good = neurovariety_dimension("square", (2, 2, 1), float_check=False)
     with pytest.raises(QexprError, match="exceeds"):
         dataclasses.replace(
             good, dimension=good.expected + 1, modular_ranks=(good.expected + 1,) * 2
@@ -149,7 +152,7 @@ def test_theorem2_rows_are_consistent(widths) -> None:
     from qexpr.dimension._table import theorem2_markdown, theorem2_rows
 
     (row,) = theorem2_rows([widths])
-    assert row.quadratic.dimension >= row.conv.dimension  # V_z2 ⊆ V_quad
+    assert row.quadratic.dimension >= row.square.dimension  # V_z2 ⊆ V_quad
     assert not row.certified_strict or row.relation == "strict"
     assert theorem2_markdown([row]).count("\n") == 3
 

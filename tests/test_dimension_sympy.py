@@ -17,10 +17,10 @@ from qexpr.dimension._spec import make_spec
 from qexpr.dimension._sympy_oracle import coefficient_jacobian_rank, symbolic_network
 
 TINY = [
-    ("conv", (2, 2, 1), 2, False),
-    ("conv", (2, 2, 2, 1), 2, False),
-    ("conv", (2, 3, 2), 2, True),
-    ("conv", (2, 2, 2, 1), 1, True),
+    ("square", (2, 2, 1), 2, False),
+    ("square", (2, 2, 2, 1), 2, False),
+    ("square", (2, 3, 2), 2, True),
+    ("square", (2, 2, 2, 1), 1, True),
     ("quadratic", (2, 2, 1), 1, False),
     ("quadratic", (2, 2, 2, 1), 1, False),
     ("quadratic", (2, 2, 1), 1, True),
@@ -34,13 +34,13 @@ TINY = [
 
 @pytest.mark.parametrize("arch", TINY)
 def test_coefficient_jacobian_rank_matches(arch) -> None:
-    expected = coefficient_jacobian_rank(make_spec(*arch), seed=7)
-    assert neurovariety_dimension(*arch, float_check=False).dimension == expected
+    expected = coefficient_jacobian_rank(make_spec(*arch[:3], bias=arch[3]), seed=7)
+    assert neurovariety_dimension(*arch[:3], bias=arch[3], float_check=False).dimension == expected
 
 
 @pytest.mark.parametrize("arch", TINY)
 def test_occurring_monomials_are_those_counted(arch) -> None:
-    spec = make_spec(*arch)
+    spec = make_spec(*arch[:3], bias=arch[3])
     _, x, outputs = symbolic_network(spec)
     occurring = set()
     for f in outputs:
@@ -50,7 +50,7 @@ def test_occurring_monomials_are_those_counted(arch) -> None:
 
 @pytest.mark.parametrize("arch", TINY)
 def test_evaluated_jacobian_matches_symbolic_derivatives(arch) -> None:
-    spec = make_spec(*arch)
+    spec = make_spec(*arch[:3], bias=arch[3])
     theta, x, outputs = symbolic_network(spec)
     p = PRIMES[0]
     rng = np.random.default_rng(3)

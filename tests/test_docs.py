@@ -52,9 +52,14 @@ def test_every_page_is_in_a_toctree_or_excluded():
     pages |= {f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("*.ipynb")}
     import fnmatch
 
-    pages = {p for p in pages if not any(fnmatch.fnmatch(p + ".md", pattern)
-                                         or p.startswith(pattern.rstrip("*") + "/")
-                                         for pattern in conf.exclude_patterns)}  # fmt: skip
+    pages = {
+        p
+        for p in pages
+        if not any(
+            fnmatch.fnmatch(p + ".md", pattern) or p.startswith(pattern.rstrip("*") + "/")
+            for pattern in conf.exclude_patterns
+        )
+    }
     assert pages - {"index"} <= listed, sorted(pages - {"index"} - listed)
     assert listed <= pages, sorted(listed - pages)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import networks
 
 import qexpr
@@ -185,3 +186,21 @@ def test_the_documented_example_loads():
     assert net.layers[1].activation == "identity"
     # z1 at x = 0: (0)(1) + 0 + 0 = 0 and (1)(-5/2) + 3 = 1/2 -> output 0 - 1/2.
     assert net.evaluate_exact([[0]])[0, 0] == Fraction(-1, 2)
+
+
+@given(
+    st.sampled_from(["", "-", "+"]),
+    st.integers(1, 1100),
+    st.integers(0, 9),
+    st.integers(-1100, 1100),
+)
+@settings(max_examples=40)
+def test_decimal_text_is_exact_within_the_limits_and_refused_beyond(sign, digits, lead, exponent):
+    from qexpr._numbers import MAX_DIGITS, MAX_EXPONENT, parse_number
+
+    text = f"{sign}{lead}{'7' * (digits - 1)}e{exponent}"
+    if digits <= MAX_DIGITS and abs(exponent) <= MAX_EXPONENT:
+        assert parse_number(text, "x") == Fraction(text)
+    else:
+        with pytest.raises(qexpr.QexprValueError, match="x: "):
+            parse_number(text, "x")

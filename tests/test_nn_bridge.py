@@ -6,16 +6,29 @@ import torch
 
 import qexpr
 from qexpr._errors import QexprError
-from qexpr.nn import QMLP, TrainConfig, to_qexpr_network, track_pieces
+from qexpr.nn import KINDS, QMLP, TrainConfig, to_qexpr_network, track_pieces
 
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("activation", ["relu", "square"])
-@pytest.mark.parametrize("kind", ["quadratic", "compact", "linear"])
-def test_converted_network_evaluates_like_the_torch_model(kind, activation):
+def _legacy_square_activation(kind):
+    """A quadratic/compact QMLP with z² (only the deprecated ``activation`` builds it)."""
+    with pytest.warns(DeprecationWarning, match="activation"):
+        return QMLP(1, [4, 3], 1, kind=kind, init="standard", activation="square")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda k=k: QMLP(1, [4, 3], 1, kind=k, init="standard") for k in KINDS]
+    + [
+        lambda: _legacy_square_activation("quadratic"),
+        lambda: _legacy_square_activation("compact"),
+    ],
+    ids=[*KINDS, "quadratic-square", "compact-square"],
+)
+def test_converted_network_evaluates_like_the_torch_model(build):
     torch.manual_seed(0)
-    model = QMLP(1, [4, 3], 1, kind=kind, init="standard", activation=activation).double()
+    model = build().double()
     net = to_qexpr_network(model)
     x = np.linspace(-2, 2, 41)[:, None]
     with torch.no_grad():
@@ -24,9 +37,18 @@ def test_converted_network_evaluates_like_the_torch_model(kind, activation):
     assert net.widths == (1, 4, 3, 1)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_kind_means_the_same_network_in_torch_and_in_the_core(kind):
+    """QMLP(kind=k) bridges to networks with the neurons and activations of random_network(k)."""
+    bridged = to_qexpr_network(QMLP(2, [3, 3], 1, kind=kind))
+    core = qexpr.random_network(kind, (2, 3, 3, 1), seed=0)
+    describe = [(type(la).__name__, la.activation) for la in bridged.layers]
+    assert describe == [(type(la).__name__, la.activation) for la in core.layers]
+
+
 def test_pieces_of_a_relu_mlp_match_a_dense_kink_count():
     torch.manual_seed(1)
-    model = QMLP(1, [6], 1, kind="linear")
+    model = QMLP(1, [6], 1, kind="relu")
     result = qexpr.count_pieces(to_qexpr_network(model), mode="float", domain=(-3, 3))
     w, b = model.layers[0].weight.detach().double()[:, 0], model.layers[0].bias.detach().double()
     kinks = (-b / w).numpy()
@@ -43,7 +65,7 @@ def test_track_pieces_over_epochs():
 
 def test_square_mlp_is_one_polynomial_of_degree_four():
     torch.manual_seed(2)
-    model = QMLP(1, [3, 3], 1, kind="linear", activation="square").double()
+    model = QMLP(1, [3, 3], 1, kind="square").double()
     result = qexpr.count_pieces(to_qexpr_network(model), mode="exact")
     x = torch.linspace(-1, 1, 9, dtype=torch.float64)[:, None]
     with torch.no_grad():

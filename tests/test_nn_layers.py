@@ -1,5 +1,6 @@
 """Quadratic and compact layers against independent formulas."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +9,14 @@ from hypothesis import strategies as st
 from torch import nn
 
 from qexpr._errors import QexprError
-from qexpr.nn import CompactConv2d, CompactLinear, QuadraticConv2d, QuadraticLinear
+from qexpr.nn import (
+    CompactConv1d,
+    CompactConv2d,
+    CompactLinear,
+    QuadraticConv1d,
+    QuadraticConv2d,
+    QuadraticLinear,
+)
 
 torch.set_num_threads(1)
 
@@ -117,15 +125,147 @@ def test_quadratic_conv_matches_unfolded_formula(cin, cout, k, stride, padding, 
     torch.testing.assert_close(compact(x), expected, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("bias", [True, False])
-def test_relinear_init_is_nn_conv2d(bias):
-    torch.manual_seed(3)
-    ref = nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=bias)
-    torch.manual_seed(3)
-    layer = QuadraticConv2d(3, 4, 3, stride=2, padding=1, bias=bias)
-    assert torch.equal(layer.wr, ref.weight)
-    x = torch.randn(2, 3, 9, 9)
-    torch.testing.assert_close(layer(x), ref(x), rtol=1e-5, atol=1e-6)
+_CONVS = {
+    1: (QuadraticConv1d, CompactConv1d, nn.Conv1d),
+    2: (QuadraticConv2d, CompactConv2d, nn.Conv2d),
+}
+
+
+@st.composite
+def conv_options(draw):
+    """Every ``nn.Conv1d``/``nn.Conv2d`` option, small shapes (sizes as int, tuple or list)."""
+    dims = draw(st.sampled_from([1, 2]))
+    groups = draw(st.integers(1, 3))
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    padding_mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    # reflect/circular need padding < input size, which the input below guarantees
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["same", "valid"]),
+            st.integers(0, 2),
+            st.tuples(*[st.integers(0, 2)] * dims),
+        )
+    )
+    stride = 1 if padding == "same" else draw(st.integers(1, 2))
+    size = draw(st.sampled_from(["int", "tuple", "list"]))
+    if size != "int":
+        kernel = tuple(kernel) if size == "tuple" else list(kernel)
+    else:
+        kernel = kernel[0]
+    args = (cin, cout, kernel, stride, padding, dilation, groups, draw(st.booleans()), padding_mode)
+    return dims, args
+
+
+@settings(max_examples=60)
+@given(options=conv_options(), seed=st.integers(0, 2**16), dtype=st.sampled_from(["32", "64"]))
+def test_relinear_init_is_nn_conv_bit_for_bit(options, seed, dtype):
+    dims, args = options
+    dtype = torch.float32 if dtype == "32" else torch.float64
+    quadratic, compact, conventional = _CONVS[dims]
+    torch.manual_seed(seed)
+    ref = conventional(*args, dtype=dtype)
+    x = torch.randn(2, args[0], *[9] * dims, dtype=dtype)
+    expected = ref(x)
+    for cls in (quadratic, compact):
+        torch.manual_seed(seed)
+        layer = cls(*args, dtype=dtype)
+        assert torch.equal(layer.weight, ref.weight)  # same draws, same positional meaning
+        assert (layer.bias is None) == (ref.bias is None)
+        if ref.bias is not None:
+            assert torch.equal(layer.bias, ref.bias)
+        assert torch.equal(layer(x), expected), cls.__name__
+        for name in ("kernel_size", "stride", "padding", "dilation", "groups", "padding_mode"):
+            assert getattr(layer, name) == getattr(ref, name), name
+
+
+@settings(max_examples=40)
+@given(
+    fan_in=st.integers(1, 40),
+    fan_out=st.integers(1, 6),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+    batch=st.integers(1, 5),
+)
+def test_relinear_init_is_nn_linear_bit_for_bit(fan_in, fan_out, bias, seed, batch):
+    torch.manual_seed(seed)
+    ref = nn.Linear(fan_in, fan_out, bias)
+    x = torch.randn(batch, fan_in)
+    for cls in (QuadraticLinear, CompactLinear):
+        torch.manual_seed(seed)
+        layer = cls(fan_in, fan_out, bias)
+        assert torch.equal(layer.weight, ref.weight)
+        assert torch.equal(layer(x), ref(x)), cls.__name__
+
+
+@settings(max_examples=30)
+@given(options=conv_options(), seed=st.integers(0, 2**16))
+def test_conv_quadratic_terms_follow_the_formula(options, seed):
+    """Standard init: y = conv(x; wr, br)·conv(x; wg, bg) + conv(x⊙x; wb, c), each an nn.Conv."""
+    dims, args = options
+    quadratic, compact, conventional = _CONVS[dims]
+    torch.manual_seed(seed)
+    x = torch.randn(2, args[0], *[9] * dims, dtype=torch.float64)
+
+    def conv(weight, bias, inputs):
+        ref = conventional(*args[:7], bias is not None, args[8], dtype=torch.float64)
+        with torch.no_grad():
+            ref.weight.copy_(weight)
+            if bias is not None:
+                ref.bias.copy_(bias)
+        return ref(inputs)
+
+    q = quadratic(*args, init="standard", dtype=torch.float64)
+    expected = conv(q.wr, q.br, x) * conv(q.wg, q.bg, x) + conv(q.wb, q.c, x * x)
+    torch.testing.assert_close(q(x), expected, rtol=1e-10, atol=1e-10)
+    c = compact(*args, init="standard", dtype=torch.float64)
+    expected = conv(c.wr, c.br, x) + conv(c.wb, c.c, x * x)
+    torch.testing.assert_close(c(x), expected, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30)
+@given(options=conv_options(), seed=st.integers(0, 2**16))
+def test_fused_accelerator_branches_equal_the_cpu_branches(options, seed):
+    """The fused [wr; wg] call (taken on accelerators) against the two CPU calls."""
+    dims, args = options
+    args = (*args[:6], 1, *args[7:])  # the fused call is for groups = 1
+    torch.manual_seed(seed)
+    layer = _CONVS[dims][0](*args, init="standard", dtype=torch.float64)
+    x = torch.randn(2, args[0], *[9] * dims, dtype=torch.float64)
+    fused = layer._branches(x, layer._conv, dim=1, fused=True)
+    torch.testing.assert_close(fused, layer._branches(x, layer._conv, dim=1, fused=False))
+    linear = QuadraticLinear(4, 3, init="standard", dtype=torch.float64)
+    z = torch.randn(5, 4, dtype=torch.float64)
+    torch.testing.assert_close(
+        linear._branches(z, F.linear, dim=-1, fused=True),
+        linear._branches(z, F.linear, dim=-1, fused=False),
+    )
+
+
+def test_positional_arguments_follow_nn_conv2d():
+    layer = QuadraticConv2d(4, 4, 3, 1, 1, 1, 1, False)
+    ref = nn.Conv2d(4, 4, 3, 1, 1, 1, 1, False)
+    assert layer.bias is None and ref.bias is None and layer.dilation == ref.dilation == (1, 1)
+    with pytest.raises(TypeError):
+        QuadraticLinear(2, 3, True, None, None, "standard")  # init is keyword-only
+
+
+def test_numpy_integer_sizes_become_python_ints():
+    layer = CompactConv2d(np.int64(2), np.int32(4), (np.int64(3), 2), stride=np.int8(2), groups=2)
+    ref = nn.Conv2d(2, 4, (3, 2), stride=2, groups=2)
+    for name in ("in_channels", "out_channels", "kernel_size", "stride", "groups"):
+        value = getattr(layer, name)
+        assert value == getattr(ref, name) and type(value) is type(getattr(ref, name)), name
+    assert all(type(v) is int for v in (*layer.kernel_size, *layer.stride))
+    assert QuadraticLinear(np.int64(3), np.int16(2)).weight.shape == (2, 3)
+
+
+def test_weight_and_bias_alias_the_linear_part_without_new_keys():
+    layer = QuadraticConv2d(2, 3, 3)
+    assert layer.weight is layer.wr and layer.bias is layer.br
+    assert set(layer.state_dict()) == {"wr", "wg", "wb", "bg", "br", "c"}
+    assert len(list(layer.parameters())) == 6
 
 
 def test_gradients_match_finite_differences():
@@ -157,6 +297,15 @@ def test_parameter_names_shapes_and_repr():
         lambda: QuadraticLinear(2.0, 3),
         lambda: QuadraticConv2d(2, 3, 0),
         lambda: CompactConv2d(2, 3, 3, padding=-1),
+        lambda: QuadraticConv2d(4, 3, 3, groups=2),
+        lambda: QuadraticConv2d(4, 4, 3, stride=2, padding="same"),
+        lambda: QuadraticConv1d(4, 4, 3, padding="full"),
+        lambda: QuadraticConv1d(4, 4, (3, 3)),
+        lambda: CompactConv1d(4, 4, 3, padding_mode="mirror"),
+        lambda: QuadraticConv2d(2, 2, True),
+        lambda: QuadraticConv2d(2, 2, 3, dilation=0),
+        lambda: QuadraticLinear(2, 2, "False"),
+        lambda: CompactConv1d(2, 2, 3, bias=None),
     ],
 )
 def test_bad_arguments_raise_one_line_errors(build):

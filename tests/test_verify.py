@@ -6,13 +6,11 @@ import json
 from dataclasses import replace
 
 import pytest
-from typer.testing import CliRunner
+from cli import invoke, run_cli
 
 import qexpr.studies._checks as checks
 from qexpr._bounds import kind_bounds
-from qexpr.cli import main
 from qexpr.studies._verify import verify
-from tests.cli import run_cli
 
 CHECK_NAMES = ["random-networks", "constructions", "inclusions", "dimension", "relinear-training"]
 
@@ -63,11 +61,9 @@ def test_cli_exits_1_when_a_check_fails(monkeypatch, tmp_path):
         return checks.Check("always-fails", False, "FAILED: on purpose")
 
     monkeypatch.setattr(verify_module, "CHECKS", (("always-fails", fails),))
-    if not main.app.registered_commands:
-        main._register()
-    result = CliRunner().invoke(main.app, ["verify", "--json", "--out", str(tmp_path)])
-    assert result.exit_code == 1
-    report = json.loads(result.output)
+    result = invoke("verify", "--json", "--out", str(tmp_path))
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
     assert report == {
         "passed": False,
         "checks": [

@@ -1,80 +1,233 @@
-"""``qexpr count-pieces``: pieces, activation regions, breakpoints and degree of a network."""
+"""``qexpr count-pieces``: pieces, activation regions, breakpoints and degree of a network.
+
+The command runs in named steps: check every option and output path (:func:`_check`),
+build the jobs (:func:`_jobs`), then for each network load it, refuse work past the
+budget (:mod:`qexpr.cli._budget`), count, render text or JSON, plot, and save the random
+network last, once everything succeeded. A bad file among several is reported on stderr
+and the others still run; the exit status is then 2.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from qexpr.cli._common import fail, one_line_errors, parse_widths, print_json
+from qexpr._errors import QexprError, QexprValueError
+from qexpr.cli._common import (
+    JsonFlag,
+    check_output_path,
+    check_plot_path,
+    examples,
+    fail,
+    one_line_errors,
+    parse_widths,
+    print_json,
+)
 
 HELP = """Count the pieces, activation regions and degree of a one-input network.
 
 Give one or more network files (qexpr-network/1 JSON), or build a random network with
---kind/--widths/--seed.
+--kind/--widths/--seed. Breakpoints are floats; one beyond float64's range is printed
+as an exact string. Work estimated past the memory or time limit is refused up front.
 
-Examples:
+""" + examples(
+    "qexpr count-pieces net.json",
+    "qexpr count-pieces a.json b.json --json",
+    "qexpr count-pieces --kind quadratic --widths 1,4,4,1 --seed 0 --mode exact",
+    "qexpr count-pieces net.json --domain -1 1 --mode float",
+    "qexpr count-pieces --kind relu --widths 1,8,8,1 --save net.json",
+    "qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1",
+    "qexpr count-pieces net.json --plot spline.png",
+    "qexpr count-pieces net2d.json --random-lines 32 --seed 1 --json",
+)
 
-  qexpr count-pieces net.json
-
-  qexpr count-pieces a.json b.json --json        # one JSON object per line
-
-  qexpr count-pieces --kind quadratic --widths 1,4,4,1 --seed 0 --mode exact
-
-  qexpr count-pieces net.json --domain -1 1 --mode float
-
-  qexpr count-pieces --kind relu --widths 1,8,8,1 --save net.json
-
-  qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1   # along x = p + t v
-
-  qexpr count-pieces net.json --plot spline.png
-
-  qexpr count-pieces net2d.json --random-lines 32 --seed 1 --json   # breakpoints per unit length
-"""
+MODES = ("exact", "float", "auto")
 
 
-def _describe(result, name: str, bound) -> str:
-    points = ", ".join(f"{b:.6g}" for b in result.breakpoints) or "none"
+@dataclass(frozen=True)
+class _Options:
+    """The checked options that apply to every network of one call."""
+
+    mode: str
+    domain: tuple[str, str] | None
+    line: tuple[str, str] | None
+    plot: Path | None
+    as_json: bool
+    random_lines: int | None
+    radius: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One network to count: a file to load, or a random network already built."""
+
+    name: str
+    record: dict[str, Any]
+    file: str | None = None
+    net: Any = None
+
+
+def _check(files, kind, save, options: _Options) -> None:
+    """Every check that needs no network, output paths included: fail before any work."""
+    from qexpr.cli._budget import RANDOM_LINES_LIMIT
+
+    if files and kind is not None:
+        fail("give network files or --kind, not both")
+    if not files and kind is None:
+        fail("give a network file, or --kind with --widths for a random network")
+    if save is not None and kind is None:
+        fail("--save writes a random network: use it with --kind")
+    if options.plot is not None and files and len(files) > 1:
+        fail("--plot draws one network: give one file")
+    if options.mode not in MODES:
+        fail(f"--mode: expected exact, float or auto, got {options.mode!r}")
+    if options.random_lines is not None:
+        if not 1 <= options.random_lines <= RANDOM_LINES_LIMIT:
+            fail(
+                f"--random-lines: expected a positive integer up to {RANDOM_LINES_LIMIT}, "
+                f"got {options.random_lines}"
+            )
+        if not 0 < options.radius < float("inf"):
+            fail(f"--radius: expected a positive finite number, got {options.radius}")
+        given = (options.line, options.domain, options.plot)
+        for value, option in zip(given, ("--line", "--domain", "--plot")):
+            if value is not None:
+                fail(f"--random-lines draws its own chords: drop {option}")
+    check_output_path(save, "--save")
+    check_plot_path(options.plot)
+
+
+def _jobs(files, kind, widths, seed, float_weights) -> list[_Job]:
+    """One job per file, or the one random network (built here: its size is checked first)."""
+    if kind is None:
+        return [_Job(str(path), {"file": str(path)}, file=str(path)) for path in files]
+    from qexpr._random import random_network
+    from qexpr.cli._budget import check_random_size
+
+    sizes = parse_widths(widths)
+    refusal = check_random_size(sizes)
+    if refusal is not None:
+        fail(refusal)
+    net = random_network(kind, sizes, seed=seed, exact=not float_weights)
+    record = {"kind": kind, "widths": widths, "seed": seed}
+    return [_Job(f"random {kind} {widths} seed {seed}", record, net=net)]
+
+
+def _network(job: _Job, options: _Options):
+    """The job's network, restricted to ``--line`` if given; refused past the budget."""
+    from qexpr._io import load_network
+    from qexpr.cli._budget import check_count
+    from qexpr.spline._count import resolve_mode
+
+    net = job.net if job.file is None else load_network(job.file)
+    if options.random_lines is not None:
+        return net
+    if options.line is not None:
+        from qexpr.spline._restrict import restrict_to_line
+
+        try:
+            net = restrict_to_line(net, options.line[0], options.line[1])
+        except QexprError as exc:
+            raise type(exc)(f"--line: {exc}") from None
+    elif net.input_dim != 1:
+        raise QexprValueError(
+            f"{job.name}: expected a network with one input, got input_dim {net.input_dim} "
+            "(use --line P V)"
+        )
+    refusal = check_count(net, resolve_mode(net, options.mode))
+    if refusal is not None:
+        raise QexprValueError(f"{job.name}: {refusal}")
+    return net
+
+
+def _format_point(point: float | str) -> str:
+    """A breakpoint for the text table: 6 significant digits, or the exact string as is."""
+    return point if isinstance(point, str) else f"{point:.6g}"
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    return "\n".join(f"{key:<20}{value}" for key, value in rows)
+
+
+def _density(net, job: _Job, options: _Options) -> None:
+    """Hanin–Rolnick line statistic: breakpoints per unit length on seeded random chords."""
+    from qexpr.spline._restrict import breakpoint_density
+
+    density = breakpoint_density(
+        net, lines=options.random_lines, seed=options.seed, radius=options.radius, mode=options.mode
+    )
+    record = {
+        **job.record,
+        "random_lines": options.random_lines,
+        "seed": options.seed,
+        "radius": options.radius,
+        "mean_density": density.mean,
+        "std_density": density.std,
+        "breakpoints": list(density.breakpoints),
+        "chord_length": 2 * options.radius,
+    }
+    if options.as_json:
+        print_json(record)
+    else:
+        typer.echo(
+            _table([("network", job.name), *((k, v) for k, v in record.items() if k != "file")])
+        )
+
+
+def _count(net, job: _Job, options: _Options, several: bool) -> None:
+    """Count one network, print it (text or JSON) and draw it if asked."""
+    from qexpr._bounds import spline_bound
+    from qexpr.spline._count import count_pieces
+
+    result = count_pieces(net, mode=options.mode, domain=options.domain)
+    bound = spline_bound(net)
+    if options.plot is not None:
+        _plot(result, job.name, options)
+    if options.as_json:
+        line = {} if options.line is None else {"line": list(options.line)}
+        keys = {
+            "bound_pieces": bound.pieces,
+            "bound_degree": bound.degree,
+            "tightness": result.pieces / bound.pieces,
+        }
+        print_json({**job.record, **line, **result.to_dict(), **keys})
+        return
     rows = [
-        ("network", name),
+        ("network", job.name),
         ("mode", result.mode),
-        ("pieces", str(result.pieces)),
-        ("activation regions", str(result.activation_regions)),
-        ("degree", str(result.degree)),
-        ("breakpoints", points),
-        ("bound pieces", str(bound.pieces)),
-        ("bound degree", str(bound.degree)),
+        ("pieces", result.pieces),
+        ("activation regions", result.activation_regions),
+        ("degree", result.degree),
+        ("breakpoints", ", ".join(map(_format_point, result.breakpoints)) or "none"),
+        ("bound pieces", bound.pieces),
+        ("bound degree", bound.degree),
         ("tightness", f"{result.pieces / bound.pieces:.4g}"),
     ]
     if result.unresolved:
         rows.append(("unresolved", f"{result.unresolved} (float64 too coarse; try --mode exact)"))
-    return "\n".join(f"{key:<20}{value}" for key, value in rows)
+    typer.echo(_table(rows) + ("\n" if several else ""))
 
 
-def _density(net, record: dict, lines: int, seed: int, radius: float, mode: str) -> dict:
-    """Hanin–Rolnick line statistic: breakpoints per unit length on seeded random chords."""
-    from qexpr.spline._restrict import breakpoint_density
+def _plot(result, title: str, options: _Options) -> None:
+    """Draw the spline into ``--plot`` atomically (a half-written figure never appears)."""
+    from qexpr._io import atomic_path
+    from qexpr.studies._plots import plot_spline
 
-    density = breakpoint_density(net, lines=lines, seed=seed, radius=radius, mode=mode)
-    return {
-        **record,
-        "random_lines": lines,
-        "seed": seed,
-        "radius": radius,
-        "mean_density": density.mean,
-        "std_density": density.std,
-        "breakpoints": list(density.breakpoints),
-        "chord_length": 2 * radius,
-    }
+    xlabel = "x" if options.line is None else "t"
+    with atomic_path(options.plot) as temporary:
+        plot_spline(result.spline, temporary, title=title, xlabel=xlabel)
 
 
-def _bound_keys(result, bound) -> dict:
-    return {
-        "bound_pieces": bound.pieces,
-        "bound_degree": bound.degree,
-        "tightness": result.pieces / bound.pieces,
-    }
+def _run(job: _Job, options: _Options, several: bool) -> None:
+    net = _network(job, options)
+    if options.random_lines is not None:
+        _density(net, job, options)
+    else:
+        _count(net, job, options, several)
 
 
 @one_line_errors
@@ -86,7 +239,9 @@ def command(
         str | None, typer.Option(help="Random network: quadratic, relu, square or compact.")
     ] = None,
     widths: Annotated[str, typer.Option(help="Random network widths n0,n1,...,nL.")] = "1,4,4,1",
-    seed: Annotated[int, typer.Option(help="Seed of the random network and random lines.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the random network and random lines.")
+    ] = 0,
     float_weights: Annotated[
         bool,
         typer.Option("--float-weights", help="Random float64 weights instead of small rationals."),
@@ -98,11 +253,10 @@ def command(
         tuple[str, str] | None,
         typer.Option(help="Count on [A, B] instead of the whole line.", metavar="A B"),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per network.")
-    ] = False,
+    as_json: JsonFlag = False,
     save: Annotated[
-        Path | None, typer.Option(help="Write the random network to this file.")
+        Path | None,
+        typer.Option(help="Write the random network to this file (after counting succeeds)."),
     ] = None,
     line: Annotated[
         tuple[str, str] | None,
@@ -113,7 +267,8 @@ def command(
         ),
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option(help="Draw the function, its pieces and breakpoints (PNG).")
+        Path | None,
+        typer.Option(help="Draw the function, its pieces and breakpoints (.png, .pdf, .svg)."),
     ] = None,
     random_lines: Annotated[
         int | None,
@@ -125,77 +280,27 @@ def command(
     ] = None,
     radius: Annotated[float, typer.Option(help="R of --random-lines.", metavar="R")] = 1.0,
 ) -> None:
-    from qexpr._bounds import spline_bound
-    from qexpr._io import load_network, save_network
-    from qexpr._random import random_network
-    from qexpr.spline._count import count_pieces
-
-    if files and kind is not None:
-        fail("give network files or --kind, not both")
-    if not files and kind is None:
-        fail("give a network file, or --kind with --widths for a random network")
-    if save is not None and kind is None:
-        fail("--save writes a random network: use it with --kind")
-    if plot is not None and files and len(files) > 1:
-        fail("--plot draws one network: give one file")
-    if mode not in ("exact", "float", "auto"):
-        fail(f"--mode: expected exact, float or auto, got {mode!r}")
-    if random_lines is not None:
-        if random_lines < 1:
-            fail(f"--random-lines: expected a positive integer, got {random_lines}")
-        if not radius > 0 or radius == float("inf"):
-            fail(f"--radius: expected a positive finite number, got {radius}")
-        for given, option in ((line, "--line"), (domain, "--domain"), (plot, "--plot")):
-            if given is not None:
-                fail(f"--random-lines draws its own chords: drop {option}")
-    if kind is not None:
-        net = random_network(kind, parse_widths(widths), seed=seed, exact=not float_weights)
-        if save is not None:
-            save_network(net, save)
-        jobs = [(f"random {kind} {widths} seed {seed}", None, net)]
+    options = _Options(mode, domain, line, plot, as_json, random_lines, radius, seed)
+    _check(files, kind, save, options)
+    jobs = _jobs(files, kind, widths, seed, float_weights)
+    if len(jobs) == 1:
+        _run(jobs[0], options, several=False)
     else:
-        jobs = [(str(path), str(path), None) for path in files]
-    for name, file, net in jobs:
-        if net is None:
-            net = load_network(file)
-        record = {"file": file} if file is not None else {"kind": kind, "widths": widths}
-        if random_lines is not None:
-            record = _density(net, record, random_lines, seed, radius, mode)
-            if as_json:
-                print_json(record)
-            else:
-                rows = [("network", name), *((k, v) for k, v in record.items() if k != "file")]
-                typer.echo("\n".join(f"{k:<20}{v}" for k, v in rows))
-            continue
-        if line is not None:
-            from qexpr._errors import QexprError
-            from qexpr.spline._restrict import restrict_to_line
-
+        failed = 0
+        for job in jobs:
             try:
-                net = restrict_to_line(net, line[0], line[1])
+                _run(job, options, several=True)
             except QexprError as exc:
-                fail(f"--line: {exc}")
-        elif net.input_dim != 1:
-            fail(
-                f"{name}: expected a network with one input, got input_dim {net.input_dim} "
-                "(use --line P V)"
-            )
-        result = count_pieces(net, mode=mode, domain=domain)
-        bound = spline_bound(net)
-        if plot is not None:
-            from qexpr.studies._plots import plot_spline
+                message = str(exc)
+                named = message if message.startswith(job.name) else f"{job.name}: {message}"
+                typer.echo(f"qexpr: error: {named}", err=True)
+                failed += 1
+        if failed:
+            raise typer.Exit(code=2)
+    if save is not None:
+        from qexpr._io import save_network
 
-            plot_spline(result.spline, plot, title=name, xlabel="x" if line is None else "t")
-        if as_json:
-            if file is None:
-                record["seed"] = seed
-            if line is not None:
-                record["line"] = list(line)
-            print_json({**record, **result.to_dict(), **_bound_keys(result, bound)})
-        else:
-            typer.echo(_describe(result, name, bound))
-            if len(jobs) > 1:
-                typer.echo("")
+        save_network(jobs[0].net, save)
 
 
 command.__doc__ = HELP

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from qexpr.cli._common import fail, one_line_errors, parse_widths, print_json
+from qexpr.cli._common import JsonFlag, examples, fail, one_line_errors, parse_widths, print_json
 
 
 def _parse_r(text: str | None) -> int | tuple[int, ...] | None:
@@ -39,44 +41,52 @@ def _table(result: dict) -> str:
     return "\n".join(f"{name:<24} {value}" for name, value in rows)
 
 
+HELP = """Dimension of the neurovariety (functional variety) of a polynomial network.
+
+The lower bound is the rank of the Jacobian of the outputs at random points over two prime
+fields (certified); the upper bound ("expected") is min(ambient, parameters - symmetries,
+factorisation bound through the neurons' pre-activation polynomials).
+"certified" means they meet. Hidden layers are square (conventional neurons), quadratic or
+compact neurons (activation z^r: z^2 for square, identity for the others by default); the
+output layer has conventional neurons and no activation. A Jacobian estimated past the size
+limit is refused up front.
+
+""" + examples(
+    "qexpr dimension --kind square --widths 2,3,2,3,4 --r 2",
+    "qexpr dimension --kind quadratic --widths 3,4,2 --json",
+    "qexpr dimension --kind compact --widths 2,3,1 --bias --seed 1",
+)
+
+
 @one_line_errors
 def command(
-    kind: str = typer.Option("conv", "--kind", help="conv, quadratic or compact."),
-    widths: str = typer.Option(
-        ..., "--widths", help="Comma-separated d_0,...,d_h, e.g. 2,3,2,3,4."
-    ),
-    r: str | None = typer.Option(
-        None, "--r", help="Exponent(s) of z^r per hidden layer [default: 2 for conv, else 1]."
-    ),
-    bias: bool = typer.Option(False, "--bias", help="Affine layers (default: homogeneous)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random parameters and points."),
-    float_check: bool = typer.Option(
-        True, "--float/--no-float", help="Also compute the float64 SVD estimate."
-    ),
-    json_output: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    widths: Annotated[str, typer.Option(help="Comma-separated d_0,...,d_h, e.g. 2,3,2,3,4.")],
+    kind: Annotated[str, typer.Option(help="square, quadratic or compact.")] = "square",
+    r: Annotated[
+        str | None,
+        typer.Option(help="Exponent(s) of z^r per hidden layer [default: 2 for square, else 1]."),
+    ] = None,
+    bias: Annotated[bool, typer.Option(help="Affine layers (default: homogeneous).")] = False,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random parameters and points.")] = 0,
+    float_check: Annotated[
+        bool, typer.Option("--float/--no-float", help="Also compute the float64 SVD estimate.")
+    ] = True,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Dimension of the neurovariety (functional variety) of a polynomial network.
-
-    The lower bound is the rank of the Jacobian of the outputs at random points over two prime
-    fields (certified); the upper bound ("expected") is min(ambient, parameters - symmetries,
-    factorisation bound through the neurons' pre-activation polynomials).
-    "certified" means they meet. Hidden layers are conv (z^r), quadratic or compact neurons
-    (activation z^r, identity by default), the output layer is linear.
-
-    Examples:
-
-      qexpr dimension --kind conv --widths 2,3,2,3,4 --r 2
-
-      qexpr dimension --kind quadratic --widths 3,4,2 --json
-
-      qexpr dimension --kind compact --widths 2,3,1 --bias --seed 1
-    """
+    from qexpr.cli._budget import check_dimension
     from qexpr.dimension._dimension import neurovariety_dimension
 
+    sizes, exponents = parse_widths(widths), _parse_r(r)
+    refusal = check_dimension(kind, sizes, exponents, bias)
+    if refusal is not None:
+        fail(refusal)
     result = neurovariety_dimension(
-        kind, parse_widths(widths), _parse_r(r), bias=bias, seed=seed, float_check=float_check
+        kind, sizes, exponents, bias=bias, seed=seed, float_check=float_check
     ).to_dict()
-    if json_output:
+    if as_json:
         print_json(result)
     else:
         typer.echo(_table(result))
+
+
+command.__doc__ = HELP

@@ -7,16 +7,19 @@ inside the command function), so ``qexpr --help`` starts fast.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
+from qexpr.cli._common import examples
+
 app = typer.Typer(
     name="qexpr",
-    help=(
-        "Expressivity and training of quadratic neural networks.\n\n"
-        "Examples:\n\n"
-        "  qexpr count-pieces net.json --json\n\n"
-        "  qexpr count-pieces --kind quadratic --widths 1,4,4,1 --seed 0"
+    help="Expressivity and training of quadratic neural networks.\n\n"
+    + examples(
+        "qexpr count-pieces net.json --json",
+        "qexpr count-pieces --kind quadratic --widths 1,4,4,1 --seed 0",
+        "qexpr --version",
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -25,16 +28,52 @@ app = typer.Typer(
 )
 
 
+def _version() -> str:
+    """The installed distribution's version (read from its metadata, no heavy import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qexpr")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qexpr {_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Expressivity and training of quadratic neural networks."""
 
 
 def _register() -> None:
-    from qexpr.cli import bounds, count_pieces, dimension, slice, sweep, train, verify
+    """Add the commands to :data:`app` (once: calling again changes nothing)."""
+    if app.registered_commands:
+        return
+    from qexpr.cli import (
+        bounds,
+        count_pieces,
+        dimension,
+        max_pieces,
+        slice,
+        sweep,
+        train,
+        verify,
+    )
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
+    app.command("max-pieces")(max_pieces.command)
     app.command("slice")(slice.command)
     app.command("dimension")(dimension.command)
     app.command("train", help=train.HELP)(train.command)

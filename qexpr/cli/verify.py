@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qexpr.cli._common import one_line_errors, print_json
+from qexpr.cli._common import JsonFlag, examples, one_line_errors, print_json
 
 HELP = """Re-run the evidence for each theorem and write a report (about a minute).
 
@@ -15,16 +15,13 @@ Checks: random networks of every kind against the bounds of Theorem 1 (exact pie
 degree, float engine = exact engine), constructions reaching their stated counts, the
 inclusions ReLU ⊂ quadratic and z² ⊂ quadratic (exact), neurovariety dimensions (Theorem 2)
 and a short ReLinear training run on digits. Writes
-report.md, report.json and PNG figures to --out. Exit status 1 if any check fails.
+report.md, report.json and PNG figures to --out: the directory is written whole as a
+temporary sibling and renamed at the end, replacing a previous report there. Exit
+status 1 if any check fails.
 
-Examples:
-
-  qexpr verify
-
-  qexpr verify --quick --json
-
-  qexpr verify --out /tmp/report --seed 1
-"""
+""" + examples(
+    "qexpr verify", "qexpr verify --quick --json", "qexpr verify --out /tmp/report --seed 1"
+)
 
 
 @one_line_errors
@@ -36,9 +33,7 @@ def command(
         bool, typer.Option("--quick", help="Fewer networks, shorter training (seconds).")
     ] = False,
     seed: Annotated[int, typer.Option(min=0, help="First seed of networks and training.")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a line per check.")
-    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     from qexpr.studies._verify import verify
 

@@ -202,6 +202,7 @@ def neurovariety_dimension(
     kind: str,
     widths: Sequence[int],
     r: int | Sequence[int] | None = None,
+    *,
     bias: bool = False,
     seed: int = 0,
     float_check: bool = True,
@@ -210,12 +211,13 @@ def neurovariety_dimension(
 
     Parameters
     ----------
-    kind : {"conv", "quadratic", "compact"}
-        Hidden neuron type; the output layer is linear.
+    kind : {"square", "quadratic", "compact"}
+        The architecture (``"conv"``, the old name of ``"square"``, warns); the output
+        layer has conventional neurons and no activation.
     widths : sequence of int
         :math:`(d_0, \\dots, d_h)`.
     r : int, sequence of int or None
-        Hidden activation :math:`z^{r_l}`; None means 2 for ``conv``, 1 (identity) otherwise.
+        Hidden activation :math:`z^{r_l}`; None means 2 for ``square``, 1 (identity) otherwise.
     bias : bool
         Include biases (affine network); default homogeneous, as in Kileel, Trager and Bruna.
     seed : int
@@ -237,7 +239,7 @@ def neurovariety_dimension(
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise QexprValueError(f"seed: expected a non-negative int, got {seed!r}")
-    spec = make_spec(kind, widths, r, bias)
+    spec = make_spec(kind, widths, r, bias=bias)
     symmetries, factored = _upper_bounds(spec, seed)
     upper = min(spec.ambient, spec.parameters - symmetries, factored)
     n_points = _number_of_points(spec)

@@ -6,7 +6,7 @@ Every neuron's pre-activation is a polynomial of degree at most 2 in its layer i
 (:math:`M_{ij}` for :math:`i \\ne j` is the coefficient of :math:`\\tilde a_i \\tilde a_j`,
 :math:`M_{ii}` twice that of :math:`\\tilde a_i^2`):
 
-- ``conv``/linear: :math:`M_{0j} = w_j` (:math:`M_{00} = 2b`);
+- ``linear``: :math:`M_{0j} = w_j` (:math:`M_{00} = 2b`);
 - ``quadratic``: :math:`M = \\tilde u \\tilde v^\\top + \\tilde v \\tilde u^\\top
   + 2\\operatorname{diag}(c, w_b)` with :math:`\\tilde u = (b_r, w_r)`,
   :math:`\\tilde v = (b_g, w_g)`;
@@ -33,7 +33,7 @@ __all__ = ["factored_bound", "factored_point", "factored_tangents", "neuron_dime
 
 def _features(kind: str, n: int, bias: bool) -> list[tuple[int, int]]:
     """Entries :math:`(i, j)`, :math:`i \\le j`, of :math:`M` that the neuron can make nonzero."""
-    if kind in ("conv", "linear"):
+    if kind == "linear":
         out = [(0, j) for j in range(1, n + 1)]
     elif kind == "compact":
         out = [(0, j) for j in range(1, n + 1)] + [(j, j) for j in range(1, n + 1)]
@@ -46,7 +46,7 @@ def _features(kind: str, n: int, bias: bool) -> list[tuple[int, int]]:
 def neuron_dimension(kind: str, n: int, bias: bool) -> int:
     """Upper bound on :math:`\\dim S`, the closure of one neuron's set of pre-activations.
 
-    ``conv``, linear and ``compact`` neurons fill the linear space of their features
+    ``linear`` and ``compact`` neurons fill the linear space of their features
     (:math:`n`, :math:`2n`, plus one constant with biases). A ``quadratic`` neuron is
     :math:`\\operatorname{sym}(\\tilde u \\tilde v^\\top) + \\operatorname{diag}`: its
     :math:`3n\\,(+3)` parameters have the fibre direction :math:`(\\tilde u, -\\tilde v, 0)`
@@ -90,14 +90,14 @@ def _is_linear_set(kind: str, n: int, bias: bool, p: int) -> bool:
 
 def _substitution_closed(kind: str, n: int, bias: bool, p: int) -> bool:
     """Whether :math:`S` is closed under every (affine, with biases) substitution of its input."""
-    return kind in ("conv", "linear") or (kind == "quadratic" and _quadratic_is_dense(n, bias, p))
+    return kind == "linear" or (kind == "quadratic" and _quadratic_is_dense(n, bias, p))
 
 
 def factored_point(spec: PolyNetSpec, theta: np.ndarray, p: int) -> list[np.ndarray]:
     """:math:`\\varphi(\\theta)`: per layer, the matrices :math:`M` of shape ``(m, n+1, n+1)``."""
     out = []
     for layer, w in enumerate(spec.blocks(theta), start=1):
-        kind = spec.layer_kind(layer)
+        kind = spec.layer_neuron(layer)
         m, n = spec.widths[layer], spec.widths[layer - 1]
         zero = np.zeros(m, dtype=np.int64)
         mats = np.zeros((m, n + 1, n + 1), dtype=np.int64)
@@ -149,7 +149,7 @@ def _sym(row: int, col: int, size: int) -> np.ndarray:
 
 def _symmetry_tangents(spec, point, layer, p) -> list[dict[int, np.ndarray]]:
     """:math:`GL(d_l)` or torus, and translations, for hidden layer ``layer`` (1-based)."""
-    kind, nxt = spec.layer_kind(layer), spec.layer_kind(layer + 1)
+    kind, nxt = spec.layer_neuron(layer), spec.layer_neuron(layer + 1)
     n, m, r = spec.widths[layer - 1], spec.widths[layer], spec.r[layer - 1]
     own, after = point[layer - 1], point[layer]
     full = (
@@ -177,15 +177,15 @@ def _bottleneck_tangents(spec, point, layer, p) -> list[dict[int, np.ndarray]]:
 
     - *dependent outputs*: if :math:`\\sum_j \\ell_j M_{l,j} = 0` then
       :math:`\\ell \\cdot a_l \\equiv 0`, so each next neuron may add :math:`\\ell \\cdot a_l`
-      (``conv``, linear, ``compact``) or
+      (``linear``, ``compact``) or
       :math:`(\\ell \\cdot a_l)\\,\\tilde a_{l,t}` (dense ``quadratic``);
-    - *kernel of the next layer*: if the next layer is ``conv``/linear with :math:`W k = 0` and
+    - *kernel of the next layer*: if the next layer is ``linear`` with :math:`W k = 0` and
       :math:`S_l` is linear, :math:`M_{l,j} \\mathrel{+}= \\epsilon k_j C` for any feature
       :math:`C`.
     """
     if spec.r[layer - 1] != 1:
         return []
-    kind, nxt = spec.layer_kind(layer), spec.layer_kind(layer + 1)
+    kind, nxt = spec.layer_neuron(layer), spec.layer_neuron(layer + 1)
     n, m, q = spec.widths[layer - 1], spec.widths[layer], spec.widths[layer + 1]
     own, after = point[layer - 1], point[layer]
     rows, cols = zip(*_features(kind, n, spec.bias), strict=True)
@@ -202,7 +202,7 @@ def _bottleneck_tangents(spec, point, layer, p) -> list[dict[int, np.ndarray]]:
                     block[i] = np.outer(tilde, np.eye(m + 1, dtype=np.int64)[t])
                     block[i] += block[i].T.copy()
                     vectors.append({layer: block})
-    if nxt in ("conv", "linear") and q < m < len(rows) and _is_linear_set(kind, n, spec.bias, p):
+    if nxt == "linear" and q < m < len(rows) and _is_linear_set(kind, n, spec.bias, p):
         kernel = _kernel(after[:, 0, 1:], q, p)
         for k in kernel.T if kernel is not None else ():
             for a, b in zip(rows, cols, strict=True):
@@ -224,7 +224,7 @@ def factored_tangents(
       :math:`a_j \\mapsto a_j - \\epsilon a_k` in layer :math:`l+1`;
     - otherwise the torus: :math:`M_{l,j} \\mapsto \\lambda M_{l,j}`, :math:`a_j \\mapsto
       \\lambda^{-r} a_j` in layer :math:`l+1`;
-    - biases, :math:`r = 1` and :math:`S_{l+1}` closed under translating one input (``conv``,
+    - biases, :math:`r = 1` and :math:`S_{l+1}` closed under translating one input (``linear``,
       ``compact``, linear, dense ``quadratic``): constant of neuron :math:`j` plus
       :math:`\\epsilon`, :math:`a_j \\mapsto a_j - \\epsilon` in layer :math:`l+1`;
     - the bottleneck directions of :func:`_bottleneck_tangents`.
@@ -240,7 +240,9 @@ def _coordinates(spec: PolyNetSpec, vectors: list[dict[int, np.ndarray]]) -> np.
     """Matrix (one column per vector) of the feature entries of every neuron."""
     index = [
         tuple(
-            zip(*_features(spec.layer_kind(layer), spec.widths[layer - 1], spec.bias), strict=True)
+            zip(
+                *_features(spec.layer_neuron(layer), spec.widths[layer - 1], spec.bias), strict=True
+            )
         )
         for layer in range(1, spec.depth + 1)
     ]
@@ -262,7 +264,7 @@ def factored_bound(spec: PolyNetSpec, theta: np.ndarray, p: int) -> tuple[int, i
     """
     dim_phi = sum(
         spec.widths[layer]
-        * neuron_dimension(spec.layer_kind(layer), spec.widths[layer - 1], spec.bias)
+        * neuron_dimension(spec.layer_neuron(layer), spec.widths[layer - 1], spec.bias)
         for layer in range(1, spec.depth + 1)
     )
     tangents = factored_tangents(spec, factored_point(spec, theta, p), p)

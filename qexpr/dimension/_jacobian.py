@@ -50,7 +50,7 @@ def _power(z: np.ndarray, k: int, p: int | None) -> np.ndarray:
 def _pre_activation(kind: str, a: np.ndarray, w: dict[str, np.ndarray], p: int | None) -> dict:
     """Intermediate values of one layer at input ``a`` (shape ``(N, n)``); ``z`` is the output."""
     sq = _red(a * a, p)
-    if kind in ("conv", "linear"):
+    if kind == "linear":
         z = _matmul(a, w["W"].T, p) + w.get("b", 0)
         return {"z": _red(z, p)}
     if kind == "compact":
@@ -76,7 +76,7 @@ def _layer_backward(
 
     ``zbar`` is the adjoint of the pre-activation :math:`z`, shape ``(K, N, m)``.
     """
-    if kind in ("conv", "linear"):
+    if kind == "linear":
         return {"W": _outer(zbar, a, p), "b": zbar}, _matmul(zbar, w["W"], p)
     quad_in = 2 * a[None] * _matmul(zbar, w["wb"], p)
     if kind == "compact":
@@ -110,7 +110,7 @@ def evaluated_jacobian(
     weights = spec.blocks(theta)
     acts, caches = [points], []
     for layer in range(1, spec.depth + 1):
-        cache = _pre_activation(spec.layer_kind(layer), acts[-1], weights[layer - 1], p)
+        cache = _pre_activation(spec.layer_neuron(layer), acts[-1], weights[layer - 1], p)
         caches.append(cache)
         r = spec.r[layer - 1] if layer < spec.depth else 1
         acts.append(_power(cache["z"], r, p))
@@ -122,7 +122,12 @@ def evaluated_jacobian(
         slope = _red(r * _power(caches[layer - 1]["z"], r - 1, p), p)
         zbar = _red(adjoint * slope[None], p)
         grads, adjoint = _layer_backward(
-            spec.layer_kind(layer), acts[layer - 1], caches[layer - 1], weights[layer - 1], zbar, p
+            spec.layer_neuron(layer),
+            acts[layer - 1],
+            caches[layer - 1],
+            weights[layer - 1],
+            zbar,
+            p,
         )
         for name, (off, shape) in spec.layout()[layer - 1].items():
             jac[:, :, off : off + int(np.prod(shape))] = grads[name]
@@ -142,14 +147,16 @@ def symmetry_generators(spec: PolyNetSpec, theta: np.ndarray, p: int | None) -> 
     - ``quadratic``: :math:`(w_r, b_r) \\mapsto t (w_r, b_r)`,
       :math:`(w_g, b_g) \\mapsto (w_g, b_g)/t`;
     - ``compact`` with biases: :math:`b_r \\mapsto b_r + s`, :math:`c \\mapsto c - s`;
-    - ``conv`` with :math:`r_l = 1`: the whole :math:`GL(d_l)` acting as
+    - ``linear`` with :math:`r_l = 1`: the whole :math:`GL(d_l)` acting as
       :math:`W_l \\mapsto A W_l`, :math:`b_l \\mapsto A b_l`,
       :math:`W_{l+1} \\mapsto W_{l+1} A^{-1}`
       (it contains the rescalings);
     - with biases and :math:`r_l = 1`: the shift :math:`a_{l,i} \\mapsto a_{l,i} + s` (via ``b`` or
-      ``c``), compensated by the next layer's bias if that layer is ``conv`` or linear, and
-      by :math:`w_{r} \\mapsto w_r - 2 s w_b`, :math:`b_r \\mapsto b_r - s w_r - s^2 w_b` (column
-      :math:`i`) if it is ``compact``.
+      ``c``), compensated by the next layer's bias if that layer is ``linear``, and
+      by :math:`w_{r} \\mapsto w_r - 2 s w_b`, :math:`b_r \\mapsto b_r - s w_r + s^2 w_b` (column
+      :math:`i`, old :math:`w_r`) if it is ``compact``, so that
+      :math:`w_r' (a_i + s) + w_b (a_i + s)^2 + b_r' = w_r a_i + w_b a_i^2 + b_r`; to first
+      order in :math:`s` this is the tangent :math:`(-2 w_b, -w_r)` built below.
     """
     layout = spec.layout()
     weights = spec.blocks(theta)
@@ -161,10 +168,14 @@ def symmetry_generators(spec: PolyNetSpec, theta: np.ndarray, p: int | None) -> 
         return g, spec.blocks(g)
 
     for layer in range(1, spec.depth):
-        kind, nxt_kind, r = spec.layer_kind(layer), spec.layer_kind(layer + 1), spec.r[layer - 1]
+        kind, nxt_kind, r = (
+            spec.layer_neuron(layer),
+            spec.layer_neuron(layer + 1),
+            spec.r[layer - 1],
+        )
         own, nxt = weights[layer - 1], weights[layer]
         for i in range(spec.widths[layer]):
-            if kind == "conv" and r == 1:
+            if kind == "linear" and r == 1:
                 for j in range(spec.widths[layer]):
                     _, gb = new()  # A = I + eps E_ij: row i gains row j; column j loses column i
                     gb[layer - 1]["W"][i] = own["W"][j]
@@ -190,7 +201,7 @@ def symmetry_generators(spec: PolyNetSpec, theta: np.ndarray, p: int | None) -> 
                 gb[layer - 1]["br"][i], gb[layer - 1]["c"][i] = 1, -1
             if spec.bias and r == 1 and nxt_kind != "quadratic":
                 _, gb = new()
-                gb[layer - 1]["b" if kind == "conv" else "c"][i] = 1
+                gb[layer - 1]["b" if kind == "linear" else "c"][i] = 1
                 if nxt_kind == "compact":
                     gb[layer]["wr"][:, i] = -2 * nxt["wb"][:, i]
                     gb[layer]["br"][:] = -nxt["wr"][:, i]

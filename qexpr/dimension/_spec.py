@@ -5,7 +5,7 @@ linear output layer :math:`f = W_h a_{h-1} (+ b_h)`. Hidden layer :math:`l` maps
 :math:`a_{l-1} \\in \\mathbb{R}^{n}` (:math:`n = d_{l-1}`) to :math:`a_l = z_l^{r_l}` (entrywise)
 with pre-activation
 
-- ``conv``: :math:`z = W a (+ b)`;
+- ``square`` (conventional neurons, activation :math:`z^{r}`): :math:`z = W a (+ b)`;
 - ``quadratic``: :math:`z = (w_r a + b_r) \\odot (w_g a + b_g) + w_b (a \\odot a) (+ c)`;
 - ``compact``: :math:`z = w_r a + w_b (a \\odot a) (+ b_r + c)`.
 
@@ -28,20 +28,21 @@ from math import prod
 import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._kinds import KINDS as ALL_KINDS
+from qexpr._kinds import resolve_kind
 
 __all__ = ["KINDS", "PolyNetSpec", "make_spec"]
 
-KINDS = ("conv", "quadratic", "compact")
+#: The polynomial kinds of :mod:`qexpr._kinds` (``relu`` is not a polynomial network).
+KINDS = ("square", "quadratic", "compact")
 
-# Parameter blocks of one layer: weights are (m, n) matrices, biases (m,) vectors.
+# Parameter blocks of one layer by neuron type: weights are (m, n) matrices, biases (m,).
 _WEIGHTS = {
-    "conv": ("W",),
     "quadratic": ("wr", "wg", "wb"),
     "compact": ("wr", "wb"),
     "linear": ("W",),
 }
 _BIASES = {
-    "conv": ("b",),
     "quadratic": ("br", "bg", "c"),
     "compact": ("br", "c"),
     "linear": ("b",),
@@ -56,8 +57,10 @@ class PolyNetSpec:
 
     Parameters
     ----------
-    kind : {"conv", "quadratic", "compact"}
-        Neuron type of the hidden layers; the output layer is always linear.
+    kind : {"square", "quadratic", "compact"}
+        The architecture (see :data:`qexpr.KINDS`): the hidden layers' neuron type
+        (``square``: conventional neurons); the output layer has conventional neurons
+        and no activation. ``"conv"``, the old name of ``"square"``, warns.
     widths : tuple of int
         :math:`(d_0, \\dots, d_h)`, at least two positive integers.
     r : tuple of int
@@ -73,8 +76,7 @@ class PolyNetSpec:
     bias: bool = False
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise QexprValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+        object.__setattr__(self, "kind", resolve_kind(self.kind, KINDS))
         if not isinstance(self.widths, tuple) or not all(
             isinstance(w, int) and not isinstance(w, bool) for w in self.widths
         ):
@@ -98,9 +100,9 @@ class PolyNetSpec:
         """Number of weight layers :math:`h`."""
         return len(self.widths) - 1
 
-    def layer_kind(self, layer: int) -> str:
-        """Kind of layer ``layer`` (1-based): the network kind, or ``"linear"`` for the output."""
-        return "linear" if layer == self.depth else self.kind
+    def layer_neuron(self, layer: int) -> str:
+        """Neuron type of layer ``layer`` (1-based); the output layer's is ``"linear"``."""
+        return "linear" if layer == self.depth else ALL_KINDS[self.kind].neuron
 
     def layout(self) -> tuple[dict[str, Block], ...]:
         """Offset and shape of every parameter block, layer by layer (index 0 is layer 1)."""
@@ -108,7 +110,7 @@ class PolyNetSpec:
         offset = 0
         for layer in range(1, self.depth + 1):
             n, m = self.widths[layer - 1], self.widths[layer]
-            kind = self.layer_kind(layer)
+            kind = self.layer_neuron(layer)
             blocks: dict[str, Block] = {}
             for name in _WEIGHTS[kind]:
                 blocks[name] = (offset, (m, n))
@@ -125,7 +127,7 @@ class PolyNetSpec:
         return sum(
             (len(_WEIGHTS[k]) * n + (len(_BIASES[k]) if self.bias else 0)) * m
             for k, n, m in (
-                (self.layer_kind(layer), self.widths[layer - 1], self.widths[layer])
+                (self.layer_neuron(layer), self.widths[layer - 1], self.widths[layer])
                 for layer in range(1, self.depth + 1)
             )
         )
@@ -146,9 +148,9 @@ class PolyNetSpec:
         inputs = np.eye(d0, dtype=np.int64)
         support = inputs
         for layer in range(1, self.depth + 1):
-            kind = self.layer_kind(layer)
+            kind = self.layer_neuron(layer)
             squares = 2 * inputs if layer == 1 else _minkowski(support, support)
-            if kind in ("conv", "linear"):
+            if kind == "linear":
                 pre = support
             elif kind == "quadratic":
                 linear = _with_zero(support) if self.bias else support
@@ -156,7 +158,8 @@ class PolyNetSpec:
             else:
                 pre = np.concatenate([support, squares])
             pre = _unique(_with_zero(pre) if self.bias else pre)
-            support = pre if kind == "linear" else _minkowski_power(pre, self.r[layer - 1])
+            output = layer == self.depth
+            support = pre if output else _minkowski_power(pre, self.r[layer - 1])
         return support
 
     @property
@@ -209,17 +212,18 @@ def _minkowski_power(rows: np.ndarray, r: int) -> np.ndarray:
 
 
 def make_spec(
-    kind: str, widths: Sequence[int], r: int | Sequence[int] | None = None, bias: bool = False
+    kind: str, widths: Sequence[int], r: int | Sequence[int] | None = None, *, bias: bool = False
 ) -> PolyNetSpec:
     """Build a :class:`PolyNetSpec`, expanding ``r``.
 
-    ``r=None`` means :math:`z^2` for ``conv`` and the identity (:math:`r = 1`) for
+    ``r=None`` means :math:`z^2` for ``square`` and the identity (:math:`r = 1`) for
     ``quadratic`` and ``compact``; an int applies to every hidden layer.
     """
+    kind = resolve_kind(kind, KINDS)
     widths = tuple(widths)
     hidden = max(len(widths) - 2, 0)
     if r is None:
-        r = 2 if kind == "conv" else 1
+        r = 2 if ALL_KINDS[kind].activation == "square" else 1
     if isinstance(r, bool) or not isinstance(r, int | Sequence):
         raise QexprTypeError(f"r: expected an int or a sequence of int, got {r!r}")
     exponents = (r,) * hidden if isinstance(r, int) else tuple(r)

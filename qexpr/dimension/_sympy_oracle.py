@@ -24,7 +24,7 @@ def _neuron(kind: str, w: dict[str, np.ndarray], i: int, a: list):
     def bias(name: str):
         return w[name][i] if name in w else 0
 
-    if kind in ("conv", "linear"):
+    if kind == "linear":
         return lin("W") + bias("b")
     squares = sum(w["wb"][i, j] * a[j] ** 2 for j in range(len(a)))
     if kind == "compact":
@@ -36,9 +36,9 @@ def symbolic_outputs(spec: PolyNetSpec, theta: np.ndarray, x: list) -> list:
     """The outputs :math:`f_1, \\dots, f_{d_h}` as sympy expressions (not expanded)."""
     a = list(x)
     for layer, w in enumerate(spec.blocks(theta), start=1):
-        kind = spec.layer_kind(layer)
+        kind = spec.layer_neuron(layer)
         pre = [_neuron(kind, w, i, a) for i in range(spec.widths[layer])]
-        a = pre if kind == "linear" else [z ** spec.r[layer - 1] for z in pre]
+        a = pre if layer == spec.depth else [z ** spec.r[layer - 1] for z in pre]
     return a
 
 
@@ -51,7 +51,7 @@ def symbolic_network(spec: PolyNetSpec) -> tuple[np.ndarray, tuple, list]:
     return theta, x, symbolic_outputs(spec, theta, list(x))
 
 
-def coefficient_jacobian_rank(spec: PolyNetSpec, seed: int = 0) -> int:
+def coefficient_jacobian_rank(spec: PolyNetSpec, *, seed: int = 0) -> int:
     """Rank over :math:`\\mathbb{Q}` of the coefficient Jacobian at a random integer point.
 
     Column :math:`j` holds the coefficients of :math:`\\partial f_k / \\partial \\theta_j`

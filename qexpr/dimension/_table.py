@@ -2,12 +2,13 @@
 
 Every :math:`z^2` network is a quadratic network with identity activation
 (:math:`w_g = w_r`, :math:`w_b = 0`, and :math:`b_g = b_r`, :math:`c = 0` with biases), so
-:math:`V_{\\text{conv}, d, 2} \\subseteq V_{\\text{quadratic}, d}` and the dimensions compare.
+:math:`V_{\\text{square}, d, 2} \\subseteq V_{\\text{quadratic}, d}` and the dimensions compare.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,11 +29,21 @@ class Theorem2Row:
     """The quadratic and :math:`z^2` results for one width vector."""
 
     quadratic: DimensionResult
-    conv: DimensionResult
+    square: DimensionResult
 
     def __post_init__(self) -> None:
-        if self.quadratic.spec.widths != self.conv.spec.widths:
-            raise QexprValueError("Theorem2Row: quadratic and conv widths differ")
+        if self.quadratic.spec.widths != self.square.spec.widths:
+            raise QexprValueError("Theorem2Row: quadratic and square widths differ")
+
+    @property
+    def conv(self) -> DimensionResult:
+        """The 0.1 name of ``square`` (deprecated)."""
+        warnings.warn(
+            "Theorem2Row.conv is now Theorem2Row.square; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.square
 
     @property
     def relation(self) -> str:
@@ -41,12 +52,12 @@ class Theorem2Row:
         ``dim V_quad >= dim V_z2`` is proved; ``"strict"`` is certified when
         :attr:`certified_strict`, otherwise it holds with high probability only.
         """
-        return "strict" if self.quadratic.dimension > self.conv.dimension else "equal"
+        return "strict" if self.quadratic.dimension > self.square.dimension else "equal"
 
     @property
     def certified_strict(self) -> bool:
         """Quadratic lower bound above the :math:`z^2` upper bound: strictness is proved."""
-        return self.quadratic.dimension > self.conv.expected
+        return self.quadratic.dimension > self.square.expected
 
 
 def theorem2_architectures(
@@ -60,12 +71,16 @@ def theorem2_architectures(
                 yield (d0, *rest)
 
 
-def theorem2_rows(widths_list, bias: bool = False, seed: int = 0) -> Iterator[Theorem2Row]:
+def theorem2_rows(widths_list, *, bias: bool = False, seed: int = 0) -> Iterator[Theorem2Row]:
     """Quadratic (identity activation) and :math:`z^2` dimensions for each width vector."""
     for widths in widths_list:
         yield Theorem2Row(
-            quadratic=neurovariety_dimension("quadratic", widths, 1, bias, seed, False),
-            conv=neurovariety_dimension("conv", widths, 2, bias, seed, False),
+            quadratic=neurovariety_dimension(
+                "quadratic", widths, 1, bias=bias, seed=seed, float_check=False
+            ),
+            square=neurovariety_dimension(
+                "square", widths, 2, bias=bias, seed=seed, float_check=False
+            ),
         )
 
 
@@ -82,7 +97,7 @@ def theorem2_markdown(rows: list[Theorem2Row]) -> str:
     )
     lines = [head]
     for row in rows:
-        q, c = row.quadratic, row.conv
+        q, c = row.quadratic, row.square
         lines.append(
             f"| {','.join(map(str, q.spec.widths))} | {q.parameters} | {c.parameters} "
             f"| {q.ambient} | {q.expected} | {_mark(q)} | {c.expected} | {_mark(c)} "
@@ -98,10 +113,12 @@ def theorem2_summary(rows: list[Theorem2Row]) -> dict[str, int]:
         "strict": sum(row.relation == "strict" for row in rows),
         "strict, certified": sum(row.certified_strict for row in rows),
         "equal": sum(row.relation == "equal" for row in rows),
-        "equal, both filling": sum(row.relation == "equal" and row.conv.filling for row in rows),
-        "equal, not filling": sum(row.relation == "equal" and not row.conv.filling for row in rows),
+        "equal, both filling": sum(row.relation == "equal" and row.square.filling for row in rows),
+        "equal, not filling": sum(
+            row.relation == "equal" and not row.square.filling for row in rows
+        ),
         "quadratic filling": sum(row.quadratic.filling for row in rows),
-        "z² filling": sum(row.conv.filling for row in rows),
+        "z² filling": sum(row.square.filling for row in rows),
         "quadratic certified": sum(row.quadratic.certified for row in rows),
-        "z² certified": sum(row.conv.certified for row in rows),
+        "z² certified": sum(row.square.certified for row in rows),
     }

@@ -1,4 +1,4 @@
-"""Quadratic networks in PyTorch: layers, ReLinear, models, trainer, collapse study, bridge.
+"""Quadratic networks in PyTorch: layers, quadratize, ReLinear, models, trainer, bridge.
 
 ``import qexpr.nn`` needs the ``train`` extra (torch, scikit-learn).
 """
@@ -7,9 +7,12 @@ from qexpr.nn._bridge import to_qexpr_network, track_pieces
 from qexpr.nn._config import MODELS, TrainConfig, build_model
 from qexpr.nn._data import DATASETS, Dataset, load_dataset
 from qexpr.nn._layers import (
+    LAYER_CLASSES,
     REFERENCE,
+    CompactConv1d,
     CompactConv2d,
     CompactLinear,
+    QuadraticConv1d,
     QuadraticConv2d,
     QuadraticLinear,
     QuadraticModule,
@@ -25,6 +28,7 @@ from qexpr.nn._models import (
     qresnet56,
     qresnet110,
 )
+from qexpr.nn._quadratize import Quadratized, quadratize
 from qexpr.nn._relinear import (
     LayerDeviation,
     ReLinear,
@@ -37,18 +41,22 @@ from qexpr.nn._trainer import TrainingDivergedError, TrainResult, evaluate, trai
 __all__ = [
     "DATASETS",
     "KINDS",
+    "LAYER_CLASSES",
     "MODELS",
     "QMLP",
     "REFERENCE",
     "BasicBlock",
+    "CompactConv1d",
     "CompactConv2d",
     "CompactLinear",
     "Dataset",
     "LayerDeviation",
     "QResNet",
+    "QuadraticConv1d",
     "QuadraticConv2d",
     "QuadraticLinear",
     "QuadraticModule",
+    "Quadratized",
     "ReLinear",
     "TrainConfig",
     "TrainResult",
@@ -62,6 +70,7 @@ __all__ = [
     "qresnet44",
     "qresnet56",
     "qresnet110",
+    "quadratize",
     "relinear_param_groups",
     "relinear_penalty",
     "to_qexpr_network",

@@ -1,9 +1,10 @@
 """Bridge from trained torch models to qexpr networks: count the pieces of what was learnt.
 
-A :class:`QMLP` (quadratic, compact or conventional) becomes a :class:`qexpr.Network` with
-float64 weights, the model's activation (ReLU or z²) on the hidden layers and the identity
-on the last, so that :func:`qexpr.count_pieces` gives its pieces, activation regions and
-degree.
+A :class:`QMLP` of any kind (quadratic, compact, relu, square) becomes a
+:class:`qexpr.Network` with float64 weights, the model's activation (ReLU or z²) on the
+hidden layers and the identity on the last: the network ``qexpr.random_network`` builds
+for the same kind, with the trained weights. :func:`qexpr.count_pieces` then gives its
+pieces, activation regions and degree.
 """
 
 from __future__ import annotations
@@ -35,15 +36,22 @@ def _layer(module: nn.Module, activation: str) -> Layer:
     out = module.out_features
     if isinstance(module, QuadraticLinear):
         return QuadraticLayer(
-            wr=_array(module.wr, out), br=_array(module.br, out), wg=_array(module.wg, out),
-            bg=_array(module.bg, out), wb=_array(module.wb, out), c=_array(module.c, out),
+            wr=_array(module.wr, out),
+            br=_array(module.br, out),
+            wg=_array(module.wg, out),
+            bg=_array(module.bg, out),
+            wb=_array(module.wb, out),
+            c=_array(module.c, out),
             activation=activation,
-        )  # fmt: skip
+        )
     if isinstance(module, CompactLinear):
         return CompactLayer(
-            wr=_array(module.wr, out), br=_array(module.br, out), wb=_array(module.wb, out),
-            c=_array(module.c, out), activation=activation,
-        )  # fmt: skip
+            wr=_array(module.wr, out),
+            br=_array(module.br, out),
+            wb=_array(module.wb, out),
+            c=_array(module.c, out),
+            activation=activation,
+        )
     if isinstance(module, nn.Linear):
         return LinearLayer(
             w=_array(module.weight, out), b=_array(module.bias, out), activation=activation
@@ -52,7 +60,11 @@ def _layer(module: nn.Module, activation: str) -> Layer:
 
 
 def to_qexpr_network(model: QMLP) -> Network:
-    """The qexpr network computing the same function as ``model`` (float64 weights)."""
+    """The qexpr network computing the same function as ``model`` (float64 weights).
+
+    Its layers have the neuron and activations of ``model.kind`` (as in
+    :func:`qexpr.random_network`), or the deprecated ``activation`` the model was built with.
+    """
     if not isinstance(model, QMLP):
         raise QexprTypeError(f"model: expected a qexpr.nn.QMLP, got {type(model).__name__}")
     last = len(model.layers) - 1

@@ -1,4 +1,4 @@
-"""Quadratic and compact layers: drop-in replacements of ``nn.Linear`` and ``nn.Conv2d``.
+"""Quadratic and compact layers: drop-in nn.Linear, nn.Conv1d and nn.Conv2d replacements.
 
 A quadratic (Fan) neuron computes
 
@@ -15,14 +15,20 @@ naive initialisation under which deep quadratic networks can collapse).
 
 On an accelerator the r and g branches are one fused matmul (convolution) on the stacked
 weight ``[wr; wg]``; on the CPU they are two calls, measured faster there; the x⊙x term is
-one more. The compact layer is a single matmul on
-``[x, x⊙x]``.
+one more. The compact layer is two calls, ``op(x; wr, br) + op(x⊙x; wb, c)``.
+
+The layers take the arguments of ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d`` in the same
+order (qexpr's ``init`` is keyword-only), and ``weight``/``bias`` alias wr/br. At the linear
+reference, on the CPU, a layer's output is bit for bit the conventional layer's with the same
+(wr, br): the extra terms are exact zeros and ones (``tests/test_nn_layers.py``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import torch
@@ -33,9 +39,12 @@ from torch.nn import init
 from qexpr._errors import QexprTypeError, QexprValueError
 
 __all__ = [
+    "LAYER_CLASSES",
     "REFERENCE",
+    "CompactConv1d",
     "CompactConv2d",
     "CompactLinear",
+    "QuadraticConv1d",
     "QuadraticConv2d",
     "QuadraticLinear",
     "QuadraticModule",
@@ -45,33 +54,75 @@ __all__ = [
 REFERENCE: dict[str, float] = {"wg": 0.0, "bg": 1.0, "wb": 0.0, "c": 0.0}
 
 _INITS = ("relinear", "standard")
+_PADDING_STRINGS = ("same", "valid")
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_CONV: dict[int, Callable[..., Tensor]] = {1: F.conv1d, 2: F.conv2d}
+
+
+def _int(name: str, value: Any) -> int:
+    """``value`` as a Python int (numpy ints accepted, bools and floats refused)."""
+    if isinstance(value, bool):
+        raise QexprTypeError(f"{name}: expected an int, got bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise QexprTypeError(f"{name}: expected an int, got {type(value).__name__}") from None
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise QexprTypeError(f"{name}: expected a positive int, got {type(value).__name__}")
+    value = _int(name, value)
     if value < 1:
         raise QexprValueError(f"{name}: expected a positive int, got {value}")
     return value
 
 
-def _pair(name: str, value: Any, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (
-        not isinstance(pair, tuple)
-        or len(pair) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair)
-    ):
-        raise QexprValueError(
-            f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}"
-        )
-    return pair
+def _ints(name: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
+    """An int or a tuple/list of ``dims`` ints, each >= ``minimum``, as a tuple (torch's form)."""
+    items = list(value) if isinstance(value, tuple | list) else [value] * dims
+    if len(items) != dims:
+        raise QexprValueError(f"{name}: expected an int or {dims} of them, got {value!r}")
+    ints = tuple(_int(name, v) for v in items)
+    if any(v < minimum for v in ints):
+        raise QexprValueError(f"{name}: expected ints >= {minimum}, got {value!r}")
+    return ints
+
+
+def _padding(value: Any, dims: int, stride: tuple[int, ...]) -> str | tuple[int, ...]:
+    if not isinstance(value, str):
+        return _ints("padding", value, dims, 0)
+    if value not in _PADDING_STRINGS:
+        raise QexprValueError(f"padding: expected an int, a tuple or 'same'/'valid', got {value!r}")
+    if value == "same" and any(s != 1 for s in stride):
+        raise QexprValueError(f"padding: 'same' needs stride 1, got stride {stride}")
+    return value
+
+
+def _reversed_padding(
+    padding: str | tuple[int, ...], kernel_size: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[int, ...]:
+    """``F.pad`` amounts (last dimension first) of a padding, as ``nn.Conv2d`` computes them."""
+    if padding == "valid":
+        return (0, 0) * len(kernel_size)
+    if padding == "same":
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel_size, strict=True)]
+        return tuple(v for t in reversed(totals) for v in (t // 2, t - t // 2))
+    return tuple(p for p in reversed(padding) for _ in range(2))
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise QexprTypeError(f"{name}: expected True or False, got {value!r}")
+    return value
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise QexprValueError(f"{name}: expected one of {choices}, got {value!r}")
+    return value
 
 
 def _check_init(value: Any) -> str:
-    if value not in _INITS:
-        raise QexprValueError(f"init: expected 'relinear' or 'standard', got {value!r}")
-    return value
+    return _check_choice("init", value, _INITS)
 
 
 def _default_uniform_(weight: Tensor, *biases: Tensor | None) -> None:
@@ -96,6 +147,16 @@ class QuadraticModule(nn.Module):
 
     QUADRATIC_TERMS: ClassVar[dict[str, str]] = {}
     init_mode: str
+
+    @property
+    def weight(self) -> nn.Parameter:
+        """The linear part's weight wr (the ``weight`` of the conventional twin)."""
+        return self.wr
+
+    @property
+    def bias(self) -> nn.Parameter | None:
+        """The linear part's bias br (the ``bias`` of the conventional twin), or None."""
+        return self.br
 
     def quadratic_terms(self) -> Iterator[tuple[str, str, nn.Parameter, float]]:
         """Yield ``(name, role, parameter, reference)`` for each quadratic term present."""
@@ -137,14 +198,17 @@ class _QuadraticMixin:
         br = self.br if self.br is not None else torch.zeros_like(self.bg)
         return torch.cat((self.wr, self.wg)), torch.cat((br, self.bg))
 
-    def _branches(self, x: Tensor, op: Callable[..., Tensor], dim: int) -> tuple[Tensor, Tensor]:
+    def _branches(
+        self, x: Tensor, op: Callable[..., Tensor], dim: int, *, fused: bool
+    ) -> tuple[Tensor, Tensor]:
         """The r and g branches ``op(x, wr, br)`` and ``op(x, wg, bg)``.
 
-        On an accelerator they are one fused call on ``[wr; wg]`` (fewer kernel launches);
-        on the CPU two calls, which ``benchmarks/layers.py`` measured faster there because
-        they avoid concatenating the weights and the strided halves of the fused output.
+        ``fused``: one call on ``[wr; wg]``, split along ``dim`` (what the layers do on an
+        accelerator: fewer kernel launches). Otherwise two calls, which
+        ``benchmarks/layers.py`` measured faster on the CPU: they avoid concatenating the
+        weights and the strided halves of the fused output.
         """
-        if x.device.type == "cpu":
+        if not fused:
             return op(x, self.wr, self.br), op(x, self.wg, self.bg)
         weight, bias = self._stacked()
         r, g = op(x, weight, bias).chunk(2, dim=dim)
@@ -162,8 +226,10 @@ class _CompactMixin:
         self.br = nn.Parameter(torch.empty(out, **factory)) if bias else None
         self.c = nn.Parameter(torch.empty(out, **factory)) if bias else None
 
-    def _joint_bias(self) -> Tensor | None:
-        return None if self.br is None else self.br + self.c
+    def _sum(self, x: Tensor, op: Callable[..., Tensor]) -> Tensor:
+        """``op(x, wr, br) + op(x⊙x, wb, c)``: two calls, so that at the linear reference
+        (wb = 0, c = 0) the result is bit for bit the conventional layer's ``op(x, wr, br)``."""
+        return op(x, self.wr, self.br) + op(x * x, self.wb, self.c)
 
 
 class _LinearBase(QuadraticModule):
@@ -172,17 +238,18 @@ class _LinearBase(QuadraticModule):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        init: str = "relinear",
         device: Any = None,
         dtype: Any = None,
+        *,
+        init: str = "relinear",
     ) -> None:
         super().__init__()
         self.in_features = _positive_int("in_features", in_features)
         self.out_features = _positive_int("out_features", out_features)
         self.init_mode = _check_init(init)
-        self._make(
-            (out_features, in_features), out_features, bias, {"device": device, "dtype": dtype}
-        )
+        shape = (self.out_features, self.in_features)
+        factory = {"device": device, "dtype": dtype}
+        self._make(shape, self.out_features, _check_bool("bias", bias), factory)
         self.reset_parameters()
 
     def extra_repr(self) -> str:
@@ -193,107 +260,170 @@ class _LinearBase(QuadraticModule):
 
 
 class _ConvBase(QuadraticModule):
+    """Arguments, checks and padding of ``nn.Conv1d``/``nn.Conv2d`` (``DIMS`` 1 or 2)."""
+
+    DIMS: ClassVar[int]
+
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: str | int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
         bias: bool = True,
-        init: str = "relinear",
+        padding_mode: str = "zeros",
         device: Any = None,
         dtype: Any = None,
+        *,
+        init: str = "relinear",
     ) -> None:
         super().__init__()
+        dims = self.DIMS
         self.in_channels = _positive_int("in_channels", in_channels)
         self.out_channels = _positive_int("out_channels", out_channels)
-        self.kernel_size = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.padding = _pair("padding", padding, 0)
+        self.kernel_size = _ints("kernel_size", kernel_size, dims, 1)
+        self.stride = _ints("stride", stride, dims, 1)
+        self.padding = _padding(padding, dims, self.stride)
+        self.dilation = _ints("dilation", dilation, dims, 1)
+        self.groups = _positive_int("groups", groups)
+        for name, channels in (("in_channels", self.in_channels), ("out_channels", out_channels)):
+            if channels % self.groups:
+                raise QexprValueError(
+                    f"{name}: expected a multiple of groups={self.groups}, got {channels}"
+                )
+        self.padding_mode = _check_choice("padding_mode", padding_mode, _PADDING_MODES)
+        self._reversed_padding = _reversed_padding(self.padding, self.kernel_size, self.dilation)
         self.init_mode = _check_init(init)
-        shape = (out_channels, in_channels, *self.kernel_size)
-        self._make(shape, out_channels, bias, {"device": device, "dtype": dtype})
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        factory = {"device": device, "dtype": dtype}
+        self._make(shape, self.out_channels, _check_bool("bias", bias), factory)
         self.reset_parameters()
 
     def _conv(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        return F.conv2d(x, weight, bias, self.stride, self.padding)
+        """The convolution of ``nn.Conv{1,2}d`` with this layer's options (padding mode too)."""
+        padding: str | tuple[int, ...] = self.padding
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._reversed_padding, mode=self.padding_mode)
+            padding = (0,) * self.DIMS
+        return _CONV[self.DIMS](x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, bias={self.br is not None}, "
-            f"init={self.init_mode!r}"
+            f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, "
+            f"groups={self.groups}, bias={self.br is not None}, "
+            f"padding_mode={self.padding_mode!r}, init={self.init_mode!r}"
         )
 
 
 class QuadraticLinear(_QuadraticMixin, _LinearBase):
-    r"""Fully connected layer of quadratic (Fan) neurons.
+    r"""Fully connected layer of quadratic (Fan) neurons, a drop-in ``nn.Linear``.
 
     ``y = (x wrᵀ + br) ⊙ (x wgᵀ + bg) + (x⊙x) wbᵀ + c``, weights of shape
     ``(out_features, in_features)``, vectors of shape ``(out_features,)``.
+    ``weight`` and ``bias`` are wr and br (read-only aliases).
 
     Parameters
     ----------
-    in_features, out_features : int
-        Sizes as in ``nn.Linear``.
-    bias : bool
-        Whether br and c exist. bg always exists (it is the gate's linear reference 1).
-    init : {"relinear", "standard"}
-        ``"relinear"``: wr, br as ``nn.Linear``; wg = 0, bg = 1, wb = 0, c = 0 (the layer is
-        ``nn.Linear`` at initialisation). ``"standard"``: every term at random.
-    device, dtype
-        Factory keyword arguments.
+    in_features, out_features, bias, device, dtype
+        As in ``nn.Linear``, same order. ``bias``: whether br and c exist; bg always exists
+        (it is the gate's linear reference 1).
+    init : {"relinear", "standard"}, keyword-only
+        ``"relinear"``: wr, br drawn as ``nn.Linear`` draws them; wg = 0, bg = 1, wb = 0,
+        c = 0 (the layer is ``nn.Linear`` at initialisation). ``"standard"``: every term at
+        random.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        r, g = self._branches(x, F.linear, dim=-1)
+        r, g = self._branches(x, F.linear, dim=-1, fused=x.device.type != "cpu")
         return torch.addcmul(F.linear(x * x, self.wb, self.c), r, g)
 
 
 class CompactLinear(_CompactMixin, _LinearBase):
     r"""Fully connected layer of compact quadratic neurons (no product term).
 
-    ``y = x wrᵀ + br + (x⊙x) wbᵀ + c``, computed as one matmul on ``[x, x⊙x]``.
+    ``y = (x wrᵀ + br) + ((x⊙x) wbᵀ + c)``, a drop-in ``nn.Linear``.
     ``init="relinear"`` sets wb = 0, c = 0; see :class:`QuadraticLinear` for the arguments.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(
-            torch.cat((x, x * x), -1), torch.cat((self.wr, self.wb), 1), self._joint_bias()
-        )
+        return self._sum(x, F.linear)
 
 
-class QuadraticConv2d(_QuadraticMixin, _ConvBase):
-    r"""2-D convolution of quadratic (Fan) neurons.
-
-    ``y = (wr ⋆ x + br) ⊙ (wg ⋆ x + bg) + wb ⋆ (x⊙x) + c``; weights of shape
-    ``(out_channels, in_channels, kh, kw)``. The r and g branches are one convolution
-    with ``2·out_channels`` output channels.
-
-    Parameters
-    ----------
-    in_channels, out_channels, kernel_size, stride, padding : as in ``nn.Conv2d``
-    bias : bool
-        Whether br and c exist (bg always does).
-    init : {"relinear", "standard"}
-        See :class:`QuadraticLinear`.
-    device, dtype
-        Factory keyword arguments.
-    """
-
+class _QuadraticConv(_QuadraticMixin, _ConvBase):
     def forward(self, x: Tensor) -> Tensor:
-        r, g = self._branches(x, self._conv, dim=1)
+        # [wr; wg] would mix the groups of a grouped convolution: two calls then
+        fused = x.device.type != "cpu" and self.groups == 1
+        r, g = self._branches(x, self._conv, dim=1, fused=fused)
         return torch.addcmul(self._conv(x * x, self.wb, self.c), r, g)
 
 
-class CompactConv2d(_CompactMixin, _ConvBase):
-    r"""2-D convolution of compact quadratic neurons: ``wr ⋆ x + br + wb ⋆ (x⊙x) + c``.
+class _CompactConv(_CompactMixin, _ConvBase):
+    def forward(self, x: Tensor) -> Tensor:
+        return self._sum(x, self._conv)
 
-    One convolution on the channel-stacked input ``[x, x⊙x]``.
+
+class QuadraticConv2d(_QuadraticConv):
+    r"""2-D convolution of quadratic (Fan) neurons, a drop-in ``nn.Conv2d``.
+
+    ``y = (wr ⋆ x + br) ⊙ (wg ⋆ x + bg) + wb ⋆ (x⊙x) + c``; weights of shape
+    ``(out_channels, in_channels // groups, kh, kw)``. ``weight`` and ``bias`` are wr and br
+    (read-only aliases).
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, stride, padding, dilation, groups
+        As in ``nn.Conv2d``, same order and defaults (sizes: an int or a tuple/list of ints;
+        padding also ``"same"`` or ``"valid"``).
+    bias, padding_mode, device, dtype
+        As in ``nn.Conv2d`` (modes ``"zeros"``, ``"reflect"``, ``"replicate"``,
+        ``"circular"``). ``bias``: whether br and c exist (bg always does).
+    init : {"relinear", "standard"}, keyword-only
+        See :class:`QuadraticLinear`.
     """
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._conv(
-            torch.cat((x, x * x), 1), torch.cat((self.wr, self.wb), 1), self._joint_bias()
-        )
+    DIMS = 2
+
+
+class QuadraticConv1d(_QuadraticConv):
+    r"""1-D convolution of quadratic (Fan) neurons, a drop-in ``nn.Conv1d``.
+
+    Same formula and arguments as :class:`QuadraticConv2d`, with the arguments of
+    ``nn.Conv1d``; weights of shape ``(out_channels, in_channels // groups, k)``.
+    """
+
+    DIMS = 1
+
+
+class CompactConv2d(_CompactConv):
+    r"""2-D convolution of compact quadratic neurons: ``wr ⋆ x + br + wb ⋆ (x⊙x) + c``.
+
+    A drop-in ``nn.Conv2d`` (arguments as :class:`QuadraticConv2d`).
+    """
+
+    DIMS = 2
+
+
+class CompactConv1d(_CompactConv):
+    r"""1-D convolution of compact quadratic neurons, a drop-in ``nn.Conv1d``.
+
+    Arguments as :class:`QuadraticConv1d`, formula as :class:`CompactConv2d`.
+    """
+
+    DIMS = 1
+
+
+#: Neuron -> the qexpr layer that takes the place of each conventional layer type.
+LAYER_CLASSES: Mapping[str, Mapping[type[nn.Module], type[QuadraticModule]]] = MappingProxyType(
+    {
+        "quadratic": MappingProxyType(
+            {nn.Linear: QuadraticLinear, nn.Conv1d: QuadraticConv1d, nn.Conv2d: QuadraticConv2d}
+        ),
+        "compact": MappingProxyType(
+            {nn.Linear: CompactLinear, nn.Conv1d: CompactConv1d, nn.Conv2d: CompactConv2d}
+        ),
+    }
+)

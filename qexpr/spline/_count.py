@@ -16,7 +16,7 @@ import numpy as np
 
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import Network
-from qexpr._numbers import parse_vector
+from qexpr._numbers import fits_float64, parse_vector
 from qexpr.spline._float import (
     RTOL,
     FloatCells,
@@ -27,7 +27,7 @@ from qexpr.spline._float import (
     piece_windows,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
-from qexpr.spline._types import Cell, Piece, Region, Spline, group_runs
+from qexpr.spline._types import Cell, Piece, Region, Spline, endpoint_to_json, group_runs
 
 __all__ = ["PieceCount", "count_pieces", "spline_form"]
 
@@ -52,7 +52,9 @@ class PieceCount:
     degree
         Highest degree of any piece (0 for constant or zero pieces).
     breakpoints
-        Points between consecutive pieces, as floats, increasing.
+        Points between consecutive pieces, increasing, as floats; a breakpoint float64
+        cannot hold (beyond 1.8e308 or below 2.2e-308 in magnitude) is a string instead,
+        exact ``"p/q"`` when rational (``endpoint_to_json`` in ``qexpr/spline/_types.py``).
     mode
         ``"exact"`` or ``"float"``: the engine that ran.
     unresolved
@@ -65,7 +67,7 @@ class PieceCount:
     pieces: int
     activation_regions: int
     degree: int
-    breakpoints: tuple[float, ...]
+    breakpoints: tuple[float | str, ...]
     mode: Literal["exact", "float"]
     unresolved: int
     spline: Spline
@@ -90,7 +92,19 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     a, b = parse_vector(domain, "domain", 2)
     if not a < b:
         raise QexprValueError(f"domain: expected a < b, got [{domain[0]}, {domain[1]}]")
+    if not exact and not (fits_float64(a) and fits_float64(b)):
+        raise QexprValueError("domain: beyond float64's range (1.8e308); use mode exact")
     return (a, b) if exact else (float(a), float(b))
+
+
+def _fits_float64(net: Network) -> bool:
+    """True when every weight of ``net`` is within float64's range (float mode can run)."""
+    return all(
+        fits_float64(value)
+        for layer in net.layers
+        for array in layer.params.values()
+        for value in array.flat
+    )
 
 
 def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
@@ -202,11 +216,18 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
 
 
 def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
-    """``"exact"`` or ``"float"``; ``"auto"`` picks exact for small networks (see constants)."""
+    """``"exact"`` or ``"float"``; ``"auto"`` picks exact for small networks (see constants).
+
+    Float mode is refused, and auto picks exact, when a weight is beyond float64's range.
+    """
     if mode not in ("exact", "float", "auto"):
         raise QexprValueError(f"mode: expected exact, float or auto, got {mode!r}")
+    if mode == "float" and not _fits_float64(net):
+        raise QexprValueError("mode: a weight is beyond float64's range (1.8e308); use exact")
     if mode != "auto":
         return mode  # type: ignore[return-value]
+    if not _fits_float64(net):
+        return "exact"
     neurons = sum(layer.out_dim for layer in net.layers)
     cheap = neurons <= AUTO_MAX_NEURONS and output_degree_bound(net) <= AUTO_MAX_DEGREE
     return "exact" if cheap else "float"
@@ -257,7 +278,7 @@ def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> P
         pieces=len(form.breakpoints) + 1,
         activation_regions=form.region_count,
         degree=form.degree,
-        breakpoints=tuple(float(b) for b in form.breakpoints),
+        breakpoints=tuple(endpoint_to_json(b) for b in form.breakpoints),
         mode=form.mode,
         unresolved=form.unresolved,
         spline=form,

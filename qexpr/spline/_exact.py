@@ -60,16 +60,24 @@ def _affine(matrix: np.ndarray, bias: np.ndarray, inputs: Sequence[Poly]) -> lis
     return rows
 
 
+class _PolyVector(list):
+    """Polynomials of one layer's neurons, with elementwise ``+`` and ``*`` (what the neuron
+    table's formulas need)."""
+
+    def __add__(self, other: list) -> _PolyVector:
+        return _PolyVector(a + b for a, b in zip(self, other))
+
+    def __mul__(self, other: list) -> _PolyVector:
+        return _PolyVector(a * b for a, b in zip(self, other))
+
+
 def _layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
     """Pre-activation polynomials of ``layer`` given its input polynomials ``h``."""
-    if layer.neuron == "linear":
-        return _affine(weights["w"], weights["b"], h)
-    quad = _affine(weights["wb"], weights["c"], [p * p for p in h])
-    r = _affine(weights["wr"], weights["br"], h)
-    if layer.neuron == "compact":
-        return [a + q for a, q in zip(r, quad)]
-    g = _affine(weights["wg"], weights["bg"], h)
-    return [a * b + q for a, b, q in zip(r, g, quad)]
+    squares = [p * p for p in h]
+    return layer.neuron_type().pre_activation(
+        lambda w, b: _PolyVector(_affine(weights[w], weights[b], h)),
+        lambda w, c: _PolyVector(_affine(weights[w], weights[c], squares)),
+    )
 
 
 def _is_active(z: Poly, left: RealAlgebraic | None, right: RealAlgebraic | None) -> bool:

@@ -26,12 +26,13 @@ zero, and roots too close to tell apart (see ``AMBIGUOUS_TOL``), are counted as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qexpr._network import Layer, Network
+from qexpr._neurons import NeuronType
 from qexpr.spline._chebyshev import (
     ROOT_TOL,
     chebyshev_points,
@@ -54,53 +55,54 @@ def _matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _FloatLayer:
-    """A layer's float64 weights (transposed) and their absolute values, for batched passes.
+class _Enveloped:
+    """A float64 value and its magnitude envelope, with the rules of ``+`` and ``*``."""
 
-    For quadratic and compact neurons ``w`` stacks the matrices applied to x (wr, then
-    wg) so one product gives both branches; ``q`` is wb, applied to x*x. The ``abs_*``
-    arrays give the magnitude envelope.
+    value: np.ndarray
+    envelope: np.ndarray
+
+    def __add__(self, other: _Enveloped) -> _Enveloped:
+        return _Enveloped(self.value + other.value, self.envelope + other.envelope)
+
+    def __mul__(self, other: _Enveloped) -> _Enveloped:
+        return _Enveloped(self.value * other.value, self.envelope * other.envelope)
+
+
+@dataclass(frozen=True)
+class _FloatLayer:
+    """A layer's float64 weights (matrices transposed) and their absolute values.
+
+    The pre-activation is the neuron table's formula over float primitives that carry the
+    magnitude envelope beside each value.
     """
 
-    neuron: str
+    neuron: NeuronType
     activation: str
     out_dim: int
-    w: np.ndarray
-    b: np.ndarray
-    q: np.ndarray
-    c: np.ndarray
-    abs_w: np.ndarray
-    abs_b: np.ndarray
-    abs_q: np.ndarray
-    abs_c: np.ndarray
+    weights: dict[str, np.ndarray]
+    abs_weights: dict[str, np.ndarray]
 
     @classmethod
     def of(cls, layer: Layer) -> _FloatLayer:
-        p = {key: np.asarray(v, dtype=np.float64) for key, v in layer.params.items()}
-        if layer.neuron == "linear":
-            w, b, q, c = p["w"].T, p["b"], np.zeros((0, 0)), np.zeros(0)
-        elif layer.neuron == "compact":
-            w, b, q, c = p["wr"].T, p["br"], p["wb"].T, p["c"]
-        else:
-            w = np.hstack([p["wr"].T, p["wg"].T])
-            b, q, c = np.concatenate([p["br"], p["bg"]]), p["wb"].T, p["c"]
-        arrays = (w, b, q, c)
-        return cls(
-            layer.neuron, layer.activation, layer.out_dim, *arrays, *(np.abs(a) for a in arrays)
-        )
+        neuron = layer.neuron_type()
+        weights = {
+            key: np.asarray(v, dtype=np.float64).T
+            if key in neuron.matrices
+            else np.asarray(v, dtype=np.float64)
+            for key, v in layer.params.items()
+        }
+        abs_weights = {key: np.abs(v) for key, v in weights.items()}
+        return cls(neuron, layer.activation, layer.out_dim, weights, abs_weights)
 
     def pre_activation(self, h: np.ndarray, env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pre-activations of inputs ``h`` (…, m) and their envelopes from ``env``."""
-        z = _matmul(h, self.w) + self.b
-        e = _matmul(env, self.abs_w) + self.abs_b
-        if self.neuron == "linear":
-            return z, e
-        quad = _matmul(h * h, self.q) + self.c
-        e_quad = _matmul(env * env, self.abs_q) + self.abs_c
-        if self.neuron == "compact":
-            return z + quad, e + e_quad
-        o = self.out_dim
-        return z[..., :o] * z[..., o:] + quad, e[..., :o] * e[..., o:] + e_quad
+        w, a = self.weights, self.abs_weights
+
+        def affine(x: np.ndarray, e: np.ndarray) -> Callable[[str, str], _Enveloped]:
+            return lambda m, b: _Enveloped(_matmul(x, w[m]) + w[b], _matmul(e, a[m]) + a[b])
+
+        z = self.neuron.pre_activation(affine(h, env), affine(h * h, env * env))
+        return z.value, z.envelope
 
 
 def prepare(net: Network) -> list[_FloatLayer]:
@@ -112,7 +114,7 @@ def degree_bounds(net: Network) -> list[int]:
     """Degree bound of each layer's pre-activation as a polynomial in the one input."""
     bounds, degree = [], 1
     for layer in net.layers:
-        degree *= 1 if layer.neuron == "linear" else 2
+        degree *= layer.neuron_type().degree
         bounds.append(degree)
         degree *= 2 if layer.activation == "square" else 1
     return bounds

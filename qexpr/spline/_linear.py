@@ -28,8 +28,9 @@ X_TOL = 1e-9
 
 
 def is_piecewise_linear(net: Network) -> bool:
-    """True for conventional networks whose activations are all ReLU or identity."""
-    return all(la.neuron == "linear" and la.activation != "square" for la in net.layers)
+    """True when every layer is affine in its input (degree-1 neurons: the conventional
+    neuron) and every activation is ReLU or identity."""
+    return all(la.neuron_type().degree == 1 and la.activation != "square" for la in net.layers)
 
 
 def _cut(
@@ -69,8 +70,9 @@ def linear_cells(
     masks: list[np.ndarray] = []
     lost = 0
     for layer in net.layers:
-        w = np.asarray(layer.w, dtype=np.float64).T
-        b = np.asarray(layer.b, dtype=np.float64)
+        w_key, b_key = layer.neuron_type().linear_part
+        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
+        b = np.asarray(getattr(layer, b_key), dtype=np.float64)
         s, c = slope @ w, intercept @ w + b
         es, ec = slope_env @ np.abs(w), intercept_env @ np.abs(w) + np.abs(b)
         s_zero, c_zero = np.abs(s) <= RTOL * es, np.abs(c) <= RTOL * ec

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from qexpr._errors import QexprValueError
+from qexpr._numbers import number_to_json, scientific
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Cell", "Piece", "Region", "Spline"]
+__all__ = ["Cell", "Piece", "Region", "Spline", "endpoint_to_json"]
 
 Endpoint = "RealAlgebraic | float | None"
 
@@ -86,6 +87,27 @@ def group_runs(count: int, same: Callable[[int], bool]) -> list[tuple[int, int]]
 
 def _float_endpoint(value: Endpoint, default: float) -> float:
     return default if value is None else float(value)
+
+
+def endpoint_to_json(value: Endpoint) -> float | str:
+    """A finite breakpoint for output: a float when float64 holds its magnitude, else a string.
+
+    A float passes through. An exact rational becomes :func:`~qexpr._numbers.number_to_json`
+    (the exact ``"p/q"`` off float64's normal range). An irrational is located to relative
+    precision 2**-60 on its isolating interval; off the range it is written with 17
+    significant digits (``"3.1622776601683795e400"``), never ``inf`` or ``0.0``.
+    """
+    if isinstance(value, float):
+        return value
+    if value.is_rational:
+        return number_to_json(value.as_fraction())
+    lo, hi = value.interval
+    while lo * hi <= 0 or hi - lo > min(abs(lo), abs(hi)) / 2**60:
+        value.refine()
+        lo, hi = value.interval
+    middle = (lo + hi) / 2
+    number = number_to_json(middle)
+    return number if isinstance(number, float) else scientific(middle)
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,14 +7,14 @@ root mean squared error on a finer grid. The trained model is converted with
 :func:`qexpr.count_pieces` (float mode), so a z² network reports one piece because it *is*
 one polynomial, not because we say so.
 
-The kinds follow :func:`qexpr.random_network`:
+The kinds follow :func:`qexpr.random_network` (and are ``QMLP(kind=...)``'s kinds):
 
 ========= ======================= ==================
-kind      QMLP kind               hidden activation
+kind      neuron                  hidden activation
 ========= ======================= ==================
-quadratic ``"quadratic"`` (Fan)   relu
-relu      ``"linear"``            relu
-square    ``"linear"``            square (z²)
+quadratic quadratic (Fan)         relu
+relu      linear                  relu
+square    linear                  square (z²)
 ========= ======================= ==================
 
 Everything is seeded: the same arguments give the same numbers (the torch generator is
@@ -51,12 +51,8 @@ FORMULAS: dict[str, str] = {
     "kink_bump": "relu(x-0.3) + exp(-40x²)",
 }
 
-#: kind -> (QMLP kind, hidden activation).
-KINDS: dict[str, tuple[str, str]] = {
-    "quadratic": ("quadratic", "relu"),
-    "relu": ("linear", "relu"),
-    "square": ("linear", "square"),
-}
+#: The kinds compared (the three of the paper; see :data:`qexpr.KINDS`).
+KINDS: tuple[str, ...] = ("quadratic", "relu", "square")
 
 
 @dataclass(frozen=True)
@@ -149,12 +145,11 @@ def fit(
     _check_positive_int("test_points", test_points)
     if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
         raise QexprValueError(f"lr: expected a positive finite number, got {lr!r}")
-    neuron, activation = KINDS[kind]
     x = torch.linspace(-1, 1, train_points, dtype=torch.float64)[:, None]
     y = torch.from_numpy(TARGETS[target](x.numpy()))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = QMLP(1, list(hidden), 1, kind=neuron, activation=activation).double()
+        model = QMLP(1, list(hidden), 1, kind=kind).double()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad(set_to_none=True)
@@ -218,8 +213,10 @@ def markdown_table(fits: Sequence[Fit]) -> str:
         cells = [FORMULAS[target].replace("|", "\\|"), "-".join(map(str, hidden))]
         for k in kinds:
             f = by_kind.get(k)
-            cells += ["", "", ""] if f is None else [
-                str(f.parameters), f"{f.test_rmse:.2e}", str(f.pieces)
-            ]  # fmt: skip
+            cells += (
+                ["", "", ""]
+                if f is None
+                else [str(f.parameters), f"{f.test_rmse:.2e}", str(f.pieces)]
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

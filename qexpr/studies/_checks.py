@@ -18,7 +18,7 @@ Every check compares independent computations and passes or fails on its own:
   ``min(dh, C(d + 2, 3))`` (no exception at these sizes); every measured dimension is ≤ the
   ambient dimension and ≤ the parameter count; quadratic ≥ z² at the same widths.
 * ``relinear-training``: a quadratic QMLP with ReLinear does not collapse on digits
-  (test accuracy ≥ 0.5, collapse is < 0.2); standard initialisation is trained alongside for
+  (test accuracy ≥ 0.5, chance is 0.1); standard initialisation is trained alongside for
   contrast (needs the ``train`` extra; skipped without torch).
 """
 
@@ -40,7 +40,8 @@ from qexpr._constructions import (
     sawtooth_chebyshev_network,
     sawtooth_network,
 )
-from qexpr._random import KINDS, random_network
+from qexpr._kinds import KINDS
+from qexpr._random import random_network
 from qexpr.spline._count import count_pieces
 
 __all__ = [
@@ -132,11 +133,14 @@ def _compare_float(net: Any, exact: Any, label: str, problems: list[str]) -> boo
         return False
     counts = ("pieces", "activation_regions", "degree")
     if any(getattr(approx, name) != getattr(exact, name) for name in counts):
-        problems.append(f"{label}: float (pieces, regions, degree) "
-                        f"{tuple(getattr(approx, n) for n in counts)}, exact "
-                        f"{tuple(getattr(exact, n) for n in counts)}")  # fmt: skip
-    elif not np.allclose(approx.breakpoints, exact.breakpoints, rtol=FLOAT_BREAKPOINT_TOL,
-                         atol=FLOAT_BREAKPOINT_TOL):  # fmt: skip
+        problems.append(
+            f"{label}: float (pieces, regions, degree) "
+            f"{tuple(getattr(approx, n) for n in counts)}, exact "
+            f"{tuple(getattr(exact, n) for n in counts)}"
+        )
+    elif not np.allclose(
+        approx.breakpoints, exact.breakpoints, rtol=FLOAT_BREAKPOINT_TOL, atol=FLOAT_BREAKPOINT_TOL
+    ):
         problems.append(f"{label}: float and exact breakpoints differ by more than 1e-6")
     return True
 
@@ -192,8 +196,14 @@ def _pieces_figure(settings: Settings) -> tuple[str, ...]:
                 count_pieces(random_network(kind, widths, seed=settings.seed + k)).pieces
                 for k in range(settings.seeds)
             )
-            rows.append({"kind": kind, "width": n, "bound": kind_bounds(kind, widths).pieces,
-                         "measured": measured})  # fmt: skip
+            rows.append(
+                {
+                    "kind": kind,
+                    "width": n,
+                    "bound": kind_bounds(kind, widths).pieces,
+                    "measured": measured,
+                }
+            )
     title = f"pieces of random (1, n, n, 1) networks (max over {settings.seeds} seeds) vs bound"
     plot_bounds(rows, settings.out / "pieces_vs_width.png", "width", title)
     form = count_pieces(random_network("quadratic", (1, 4, 4, 1), seed=settings.seed)).spline
@@ -208,23 +218,30 @@ def check_constructions(settings: Settings) -> Check:
     """Sawtooth ``∏(n_l+1)``, Chebyshev ``2^L - 1`` (degree ``2^L``) and their composition."""
     cases: list[tuple[str, Any, int, int]] = []
     for hidden in ([3], [3, 3], [4, 4]) if settings.quick else ([3], [3, 3], [4, 4], [4, 4, 4]):
-        cases.append((f"sawtooth {hidden}", sawtooth_network(hidden), math.prod(
-            n + 1 for n in hidden), 1))  # fmt: skip
+        cases.append(
+            (f"sawtooth {hidden}", sawtooth_network(hidden), math.prod(n + 1 for n in hidden), 1)
+        )
     for depth in (2, 3) if settings.quick else (2, 3, 4, 5):
         cases.append((f"chebyshev L={depth}", chebyshev_network(depth), 2**depth - 1, 2**depth))
     hidden, depth = [3], 2 if settings.quick else 3
-    cases.append((
-        f"sawtooth {hidden} + chebyshev L={depth}", sawtooth_chebyshev_network(hidden, depth),
-        math.prod(n + 1 for n in hidden) * (2**depth - 1), 2**depth,
-    ))  # fmt: skip
+    cases.append(
+        (
+            f"sawtooth {hidden} + chebyshev L={depth}",
+            sawtooth_chebyshev_network(hidden, depth),
+            math.prod(n + 1 for n in hidden) * (2**depth - 1),
+            2**depth,
+        )
+    )
     problems, found = [], []
     for label, net, pieces, degree in cases:
         result = count_pieces(net, mode="exact")
         bound = spline_bound(net)
         found.append(f"{label}: {result.pieces} pieces, degree {result.degree}")
         if (result.pieces, result.degree) != (pieces, degree):
-            problems.append(f"{label}: expected {pieces} pieces of degree {degree}, got "
-                            f"{result.pieces}, {result.degree}")  # fmt: skip
+            problems.append(
+                f"{label}: expected {pieces} pieces of degree {degree}, got "
+                f"{result.pieces}, {result.degree}"
+            )
         if result.pieces > bound.pieces or result.degree > bound.degree:
             problems.append(f"{label}: above its recursion bound {bound}")
     figures: tuple[str, ...] = ()
@@ -295,7 +312,7 @@ def check_dimension(settings: Settings) -> Check:
     problems, found = [], []
     shallow = SHALLOW[:3] if settings.quick else SHALLOW
     for (d, h), r in ((dh, r) for dh in shallow for r in (2, 3)):
-        result = dimension("conv", (d, h, 1), r=r, seed=settings.seed)
+        result = dimension("square", (d, h, 1), r=r, seed=settings.seed)
         expected = _known_dimension(d, h, r)
         found.append(f"z^{r} ({d},{h},1): {result.dimension}")
         if result.dimension != expected:
@@ -303,15 +320,17 @@ def check_dimension(settings: Settings) -> Check:
     widths_list = THEOREM2_WIDTHS[:2] if settings.quick else THEOREM2_WIDTHS
     for widths in widths_list:
         quad = dimension("quadratic", widths, r=1, seed=settings.seed)
-        conv = dimension("conv", widths, r=2, seed=settings.seed)
+        conv = dimension("square", widths, r=2, seed=settings.seed)
         label = ",".join(map(str, widths))
         found.append(f"({label}) quadratic {quad.dimension} ≥ z² {conv.dimension}")
         if quad.dimension < conv.dimension:
             problems.append(f"({label}): quadratic {quad.dimension} < z² {conv.dimension}")
         for name, res in (("quadratic", quad), ("z²", conv)):
             if not res.dimension <= min(res.ambient, res.parameters):
-                problems.append(f"({label}) {name}: dimension {res.dimension} > ambient "
-                                f"{res.ambient} or parameters {res.parameters}")  # fmt: skip
+                problems.append(
+                    f"({label}) {name}: dimension {res.dimension} > ambient "
+                    f"{res.ambient} or parameters {res.parameters}"
+                )
     details = "; ".join(found)
     if problems:
         details = f"FAILED: {_failures(problems)}. {details}"
@@ -321,11 +340,20 @@ def check_dimension(settings: Settings) -> Check:
 # -- ReLinear training --------------------------------------------------------------------
 
 
+#: Test accuracy a ReLinear QMLP must reach on digits (chance 0.1; measured 0.72 after the
+#: 3 quick epochs, seed 0, on 2026-11-30).
+TRAINED_ACCURACY = 0.5
+
+
 def check_relinear_training(settings: Settings) -> Check:
     """A quadratic QMLP with ReLinear trains on digits (no divergence, no collapse)."""
     if importlib.util.find_spec("torch") is None:
-        return Check("relinear-training", True, "skipped: torch is not installed (the train "
-                     "extra)", skipped=True)  # fmt: skip
+        return Check(
+            "relinear-training",
+            True,
+            "skipped: torch is not installed (the train extra)",
+            skipped=True,
+        )
     from qexpr.nn import ReLinear, TrainConfig, load_dataset, train
 
     widths, epochs, seeds = ((32, 32), 3, 1) if settings.quick else ((64, 64, 64, 64), 8, 2)
@@ -339,17 +367,23 @@ def check_relinear_training(settings: Settings) -> Check:
     problems, found = [], []
     for label, (init, recipe) in recipes.items():
         for k in range(seeds):
-            config = TrainConfig(widths=widths, init=init, relinear=recipe, epochs=epochs,
-                                 lr=0.05, seed=settings.seed + k)  # fmt: skip
+            config = TrainConfig(
+                widths=widths,
+                init=init,
+                relinear=recipe,
+                epochs=epochs,
+                lr=0.05,
+                seed=settings.seed + k,
+            )
             result = train(config, data=data, on_divergence="stop")
             accuracy = [row["test_accuracy"] for row in result.history]
             curves[label].append(accuracy)
             final = accuracy[-1] if accuracy and result.status == "completed" else math.nan
             found.append(f"{label} seed {settings.seed + k}: {result.status}, accuracy {final:.3f}")
-            if init == "relinear" and not final >= 2 * chance:
+            if init == "relinear" and not final >= TRAINED_ACCURACY:
                 problems.append(
                     f"{label} seed {settings.seed + k}: {result.status}, accuracy {final:.3f} "
-                    f"(collapse is < {2 * chance:.2f})"
+                    f"(expected >= {TRAINED_ACCURACY}; chance is {chance:.2f})"
                 )
     figures = (_training_figure(curves, chance, widths, settings.out),) if settings.out else ()
     details = (
@@ -369,8 +403,9 @@ def _training_figure(curves: dict, chance: float, widths: tuple, out: Path) -> s
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for colour, (label, runs) in zip(("tab:blue", "tab:red"), curves.items()):
         for k, run in enumerate(runs):
-            ax.plot(range(1, len(run) + 1), run, "o-", color=colour,
-                    label=label if k == 0 else None)  # fmt: skip
+            ax.plot(
+                range(1, len(run) + 1), run, "o-", color=colour, label=label if k == 0 else None
+            )
     ax.axhline(2 * chance, color="k", ls=":", lw=1, label="collapse threshold (2 × chance)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy")

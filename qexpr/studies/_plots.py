@@ -24,13 +24,31 @@ __all__ = [
 ]
 
 
-def _pyplot():
-    import matplotlib
+class _Figures:
+    """What the plots need of ``pyplot`` (``subplots``, ``get_cmap``, ``close``), made with
+    :class:`matplotlib.figure.Figure` directly: no backend is selected and no global figure
+    registry is touched, so drawing a plot changes nothing in the caller's matplotlib."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize: tuple[float, float] | None = None, **kwargs):
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def get_cmap(name: str):
+        import matplotlib
+
+        return matplotlib.colormaps[name]
+
+    @staticmethod
+    def close(fig) -> None:
+        """Nothing to release: the figure is not registered anywhere."""
+
+
+def _pyplot() -> _Figures:
+    return _Figures()
 
 
 def _window(form: Spline) -> tuple[float, float]:
@@ -212,8 +230,9 @@ def plot_approximation(fits: Sequence, path: str | Path, title: str = "") -> Pat
                 continue
             label = f"{kind}, {depth}{'+' if depth == 2 else ''} hidden"
             errors = [f.test_rmse for f in mine]
-            axes[0].plot([f.parameters for f in mine], errors, marker + "-", color=colour,
-                         label=label)  # fmt: skip
+            axes[0].plot(
+                [f.parameters for f in mine], errors, marker + "-", color=colour, label=label
+            )
             axes[1].plot([f.pieces for f in mine], errors, marker, color=colour, label=label)
     for ax, xlabel in zip(axes, ("parameters", "pieces on [-1, 1]")):
         ax.set_xscale("log")

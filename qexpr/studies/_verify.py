@@ -2,19 +2,28 @@
 
 The checks themselves are in :mod:`qexpr.studies._checks` (its docstring lists what each
 compares); this module runs them in order, turns an exception into a failed check, and
-writes ``report.md``, ``report.json`` and the figures.
+writes ``report.md``, ``report.json`` and the figures, only when asked (``out``), into a
+temporary sibling directory renamed onto ``out`` at the end: a reader never sees half a
+report, and a failed run leaves the previous report in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._io import check_path, write_text_atomic
+from qexpr._numbers import check_seed
 from qexpr.studies._checks import (
     Check,
     Settings,
@@ -68,8 +77,49 @@ def _run(name: str, func: Callable[[Settings], Check], settings: Settings) -> Ch
     return Check(check.name, check.passed, check.details, check.skipped, seconds, check.figures)
 
 
+def _check_arguments(out: object, quick: object, seed: object, on_check: object) -> Path | None:
+    """The report directory (None: write nothing); QexprError on any bad argument."""
+    if not isinstance(quick, bool):
+        raise QexprTypeError(f"quick: expected True or False, got {quick!r}")
+    check_seed(seed)
+    if on_check is not None and not callable(on_check):
+        raise QexprTypeError(f"on_check: expected None or a function, got {on_check!r}")
+    if out is None:
+        return None
+    path = check_path(out, "out")
+    if not path.absolute().parent.is_dir():
+        raise QexprValueError(f"out: the directory {path.absolute().parent} does not exist")
+    if path.exists() and not path.is_dir():
+        raise QexprValueError(f"out: {path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not (path / "report.json").is_file():
+        raise QexprValueError(f"out: {path} is not empty and holds no qexpr report; give another")
+    return path
+
+
+@contextlib.contextmanager
+def _report_directory(path: Path) -> Iterator[Path]:
+    """A new sibling directory of ``path``; on success it replaces ``path`` (a previous report)."""
+    parent = path.absolute().parent
+    temporary = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}."))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    try:
+        yield temporary
+        temporary.chmod(0o777 & ~mask)
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.old."))
+            os.replace(path, old / path.name)
+        os.replace(temporary, path)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
 def verify(
-    out: str | Path | None = "qexpr-verify-report",
+    out: str | os.PathLike[str] | None = None,
+    *,
     quick: bool = False,
     seed: int = 0,
     on_check: Callable[[Check], None] | None = None,
@@ -79,7 +129,9 @@ def verify(
     Parameters
     ----------
     out
-        Report directory (created); ``None`` writes nothing (no figures either).
+        Report directory; ``None`` (the default) writes nothing, no figures either. It is
+        written whole as a temporary sibling, renamed onto ``out`` at the end; an existing
+        ``out`` must be empty or hold a previous report (which is replaced).
     quick
         Fewer networks and a shorter training run (for tests; a few seconds).
     seed
@@ -90,20 +142,31 @@ def verify(
     Returns
     -------
     VerifyReport
+
+    Raises
+    ------
+    QexprTypeError, QexprValueError
+        For a bad argument, before any check runs.
     """
-    path = None if out is None else Path(out)
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-    settings = Settings(quick=quick, seed=seed, out=path)
+    path = _check_arguments(out, quick, seed, on_check)
+    if path is None:
+        return _run_checks(Settings(quick=quick, seed=seed, out=None), on_check, None)
+    with _report_directory(path) as temporary:
+        settings = Settings(quick=quick, seed=seed, out=temporary)
+        report = _run_checks(settings, on_check, path)
+        _write_report(report, settings)
+    return report
+
+
+def _run_checks(
+    settings: Settings, on_check: Callable[[Check], None] | None, path: Path | None
+) -> VerifyReport:
     checks = []
     for name, func in CHECKS:
         checks.append(_run(name, func, settings))
         if on_check is not None:
             on_check(checks[-1])
-    report = VerifyReport(tuple(checks), path)
-    if path is not None:
-        _write_report(report, settings)
-    return report
+    return VerifyReport(tuple(checks), path)
 
 
 def _write_report(report: VerifyReport, settings: Settings) -> None:
@@ -124,5 +187,5 @@ def _write_report(report: VerifyReport, settings: Settings) -> None:
     for c in report.checks:
         for figure in c.figures:
             lines += [f"![{c.name}: {figure}]({figure})", ""]
-    (settings.out / "report.md").write_text("\n".join(lines), encoding="utf-8")
-    (settings.out / "report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    write_text_atomic(settings.out / "report.md", "\n".join(lines))
+    write_text_atomic(settings.out / "report.json", json.dumps(report.to_dict(), indent=1) + "\n")

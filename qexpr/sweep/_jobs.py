@@ -6,7 +6,7 @@ calling process (so bad input fails before anything runs), and a ``run`` that co
 the results in a worker. Two are built in:
 
 ``count``
-    ``qexpr.count_pieces(qexpr.random_network(kind, widths, seed), mode=mode)``; results
+    ``qexpr.count_pieces(qexpr.random_network(kind, widths, seed=seed), mode=mode)``; results
     ``pieces, activation_regions, degree, engine, unresolved, bound_pieces``.
 ``dimension``
     ``qexpr.neurovariety_dimension(kind, widths, r=r, bias=bias, seed=seed)`` (imported
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,7 +30,17 @@ from typing import Any
 
 from qexpr._errors import QexprTypeError, QexprValueError
 
-__all__ = ["JobType", "cell", "get_job_type", "job_grid", "job_key", "register_job_type"]
+__all__ = [
+    "JobType",
+    "cell",
+    "choice",
+    "get_job_type",
+    "job_grid",
+    "job_key",
+    "natural",
+    "register_job_type",
+    "row_problem",
+]
 
 _REQUIRED = object()
 
@@ -53,6 +64,9 @@ class JobType:
         in) and returns them normalised; raises a :class:`qexpr.QexprError`.
     defaults
         Default values of optional parameters.
+    cells
+        For some result names, ``cells[name](text) -> bool``: whether a CSV cell is a valid
+        value. A resumed sweep re-runs a ``done`` row that fails one (see ``row_problem``).
     """
 
     name: str
@@ -61,6 +75,7 @@ class JobType:
     run: Callable[..., Mapping[str, Any]]
     check: Callable[[dict[str, Any]], dict[str, Any]]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    cells: Mapping[str, Callable[[str], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -73,9 +88,12 @@ class JobType:
             )
         if not set(self.defaults) <= set(self.params):
             raise QexprValueError(f"{self.name}: defaults name unknown parameters")
+        if not set(self.cells) <= set(self.results):
+            raise QexprValueError(f"{self.name}: cells name unknown results")
         if not callable(self.run) or not callable(self.check):
             raise QexprTypeError(f"{self.name}: run and check must be callable")
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        object.__setattr__(self, "cells", MappingProxyType(dict(self.cells)))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -139,6 +157,44 @@ def job_key(job_type: JobType, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def row_problem(job_type: JobType, row: Sequence[str]) -> str | None:
+    """What is wrong with a recorded CSV row of ``job_type``, or None.
+
+    The key must be :func:`job_key` of the row's parameter cells (so no parameter was
+    edited), and a ``done`` row must hold a valid cell for every result ``job_type.cells``
+    checks.
+    """
+    params = dict(zip(job_type.params, row[2 : 2 + len(job_type.params)]))
+    if row[0] != job_key(job_type, params) or row[1] != job_type.name:
+        return "key does not match its parameters"
+    if row[len(job_type.columns) - len(STATUS_COLUMNS)] != "done":
+        return None
+    first = 2 + len(job_type.params)
+    for name, text in zip(job_type.results, row[first:]):
+        check = job_type.cells.get(name)
+        if check is not None and not check(text):
+            return f"{name} = {text[:20]!r}"
+    return None
+
+
+def natural(low: int) -> Callable[[str], bool]:
+    """A cell check: a decimal integer >= ``low`` (ASCII digits, at most 30)."""
+
+    def check(text: str) -> bool:
+        return (
+            len(text) <= 30
+            and re.fullmatch(r"\d+", text, re.ASCII) is not None
+            and int(text) >= low
+        )
+
+    return check
+
+
+def choice(*values: str) -> Callable[[str], bool]:
+    """A cell check: one of ``values``."""
+    return frozenset(values).__contains__
+
+
 def job_grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
     """All combinations of the given axes, last axis fastest.
 
@@ -163,7 +219,8 @@ def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 
 def _check_count(params: dict[str, Any]) -> dict[str, Any]:
-    from qexpr._random import KINDS, check_widths
+    from qexpr._kinds import KINDS
+    from qexpr._random import check_widths
 
     widths = check_widths(params["widths"])
     if widths[0] != 1:
@@ -177,7 +234,7 @@ def _check_count(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_count(kind: str, widths: tuple[int, ...], seed: int, mode: str) -> dict[str, Any]:
-    """Pieces of ``random_network(kind, widths, seed)`` and the spline-recursion bound."""
+    """Pieces of ``random_network(kind, widths, seed=seed)`` and the spline-recursion bound."""
     from qexpr._bounds import spline_bound
     from qexpr._random import random_network
     from qexpr.spline._count import count_pieces
@@ -236,6 +293,14 @@ COUNT = register_job_type(
         run=run_count,
         check=_check_count,
         defaults={"seed": 0, "mode": "auto"},
+        cells={
+            "pieces": natural(1),
+            "activation_regions": natural(1),
+            "degree": natural(0),
+            "engine": choice("exact", "float"),
+            "unresolved": natural(0),
+            "bound_pieces": natural(1),
+        },
     )
 )
 
@@ -247,5 +312,10 @@ DIMENSION = register_job_type(
         run=run_dimension,
         check=_check_dimension,
         defaults={"seed": 0, "r": None, "bias": False},
+        cells={
+            "dimension": natural(0),
+            "expected": natural(0),
+            "certified": choice("True", "False"),
+        },
     )
 )

@@ -4,7 +4,10 @@ Jobs run in the calling process (``workers=1``), in ``workers`` loky worker proc
 (joblib), or on a Dask distributed cluster (``scheduler="tcp://host:port"``). Each finished
 job appends one row to the CSV file and flushes it, so a crash loses only running jobs; a
 second run with the same file skips the jobs recorded as ``done`` (and, with
-``retry=False``, those recorded as ``error`` or ``timeout`` too). The job types and the
+``retry=False``, those recorded as ``error`` or ``timeout`` too). A recorded row is
+checked before it is trusted (its key against its parameters, a ``done`` row's results
+against the job type's cell checks): a bad or unreadable row is re-run and counted in
+:attr:`SweepSummary.invalid`, never kept. The job types and the
 columns are described in :mod:`qexpr.sweep._jobs`; the time limit in
 :mod:`qexpr.sweep._runner`.
 """
@@ -15,6 +18,7 @@ import csv
 import io
 import math
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -22,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from qexpr._errors import QexprTypeError, QexprValueError
-from qexpr.sweep._jobs import JobType, cell, get_job_type, job_key
+from qexpr._io import atomic_path, check_path
+from qexpr.sweep._jobs import JobType, cell, get_job_type, job_key, row_problem
 from qexpr.sweep._runner import close_job_processes, execute, one_line
 
 __all__ = ["SweepSummary", "read_sweep", "run_sweep"]
@@ -31,6 +36,9 @@ STATUSES = ("done", "error", "timeout")
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 CONNECT_TIMEOUT = 10.0
+
+#: A scheduler address: ``[protocol://]host:port`` (host a name, IPv4 or ``[IPv6]``).
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class SweepSummary:
         Jobs run now, by outcome.
     skipped
         Jobs not run because ``out`` already records them.
+    invalid
+        Rows of ``out`` that failed their checks (or could not be read) and were re-run.
     seconds
         Wall time of the whole call.
     """
@@ -58,9 +68,10 @@ class SweepSummary:
     timeout: int
     skipped: int
     seconds: float
+    invalid: int = 0
 
     def __post_init__(self) -> None:
-        counts = (self.done, self.error, self.timeout, self.skipped)
+        counts = (self.done, self.error, self.timeout, self.skipped, self.invalid)
         if any(n < 0 for n in counts) or self.seconds < 0:
             raise QexprValueError("SweepSummary: counts and seconds must be >= 0")
 
@@ -69,45 +80,67 @@ class SweepSummary:
         return asdict(self)
 
 
+def _check_path(path: object, name: str) -> Path:
+    path = check_path(path, name)
+    if path.is_dir():
+        raise QexprValueError(f"{name}: {path} is a directory, expected a CSV file")
+    return path
+
+
 def read_sweep(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The complete rows of a sweep CSV file as dicts of strings (a torn last row is dropped)."""
-    header, rows, _ = _read_table(Path(path))
+    """The complete rows of a sweep CSV file as dicts of strings (a torn last row is dropped).
+
+    Raises :class:`~qexpr.QexprValueError` for a file that is not a sweep table (binary, no
+    ``status`` column, ...) and :class:`~qexpr.QexprTypeError` for a ``path`` of another type.
+    """
+    header, rows, _, _ = _read_table(_check_path(path, "path"))
     return [dict(zip(header, row)) for row in rows]
 
 
-def _read_table(path: Path) -> tuple[tuple[str, ...], list[list[str]], bool]:
-    """Header, complete rows, and whether the file is clean (every row complete)."""
+def _read_table(path: Path) -> tuple[tuple[str, ...], list[list[str]], int, bool]:
+    """Header, complete rows, the number of other rows (torn, bad status), and whether the
+    file is clean (every row complete, a final newline)."""
     try:
-        with path.open(newline="") as stream:
+        with path.open(newline="", encoding="utf-8") as stream:
             text = stream.read()
+        table = list(csv.reader(io.StringIO(text)))
     except OSError as exc:
         raise QexprValueError(f"out: cannot read {path}: {exc.strerror}") from None
-    table = list(csv.reader(io.StringIO(text)))
+    except (UnicodeDecodeError, csv.Error):
+        raise QexprValueError(f"out: {path} is not a CSV text file (a sweep table)") from None
     if not table:
-        return (), [], True
+        return (), [], 0, True
     header = tuple(table[0])
     if "status" not in header:
         raise QexprValueError(
-            f"out: {path} has columns {','.join(header)}, not a sweep table (no status column)"
+            f"out: {path} has columns {_clip(','.join(header))}, not a sweep table "
+            "(no status column)"
         )
     status = header.index("status")
     complete = [row for row in table[1:] if len(row) == len(header) and row[status] in STATUSES]
-    return header, complete, len(complete) == len(table) - 1 and text.endswith("\n")
+    bad = len(table) - 1 - len(complete)
+    return header, complete, bad, bad == 0 and text.endswith("\n")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _write_rows(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="") as stream:
+    with atomic_path(path) as temporary, temporary.open("w", newline="") as stream:
         csv.writer(stream).writerows([header, *rows])
-    os.replace(temporary, path)
 
 
-def _resume(path: Path, job_type: JobType, keys: set[str], retry: bool) -> set[str]:
-    """Keys of this sweep's jobs already recorded; rewrite ``path`` without rows to rerun."""
+def _resume(path: Path, job_type: JobType, keys: set[str], retry: bool) -> tuple[set[str], int]:
+    """Keys of this sweep's jobs already recorded, and the number of invalid rows dropped.
+
+    ``path`` is rewritten (atomically) without the rows to rerun: jobs of this sweep not
+    ``done`` (when ``retry``), duplicates, and rows that fail :func:`row_problem`.
+    """
     if not path.exists() or path.stat().st_size == 0:
         _write_rows(path, job_type.columns, [])
-        return set()
-    header, rows, clean = _read_table(path)
+        return set(), 0
+    header, rows, invalid, clean = _read_table(path)
     if header != job_type.columns:
         raise QexprValueError(
             f"out: {path} has columns {','.join(header)}, expected "
@@ -118,6 +151,9 @@ def _resume(path: Path, job_type: JobType, keys: set[str], retry: bool) -> set[s
     recorded: set[str] = set()
     for row in rows:
         key = row[0]
+        if row_problem(job_type, row) is not None:
+            invalid += 1
+            continue
         rerun = retry and row[status] != "done"
         if key in keys and (rerun or key in recorded):
             continue
@@ -126,7 +162,7 @@ def _resume(path: Path, job_type: JobType, keys: set[str], retry: bool) -> set[s
         kept.append(row)
     if not clean or len(kept) != len(rows):
         _write_rows(path, header, kept)
-    return recorded
+    return recorded, invalid
 
 
 Task = tuple[int, str, dict[str, Any]]
@@ -189,6 +225,10 @@ def _check_options(workers: object, scheduler: object, timeout: object) -> None:
         raise QexprTypeError(
             f"scheduler: expected an address such as tcp://host:8786, got {scheduler!r}"
         )
+    if scheduler is not None and not _ADDRESS.fullmatch(scheduler):
+        raise QexprValueError(
+            f"scheduler: expected an address such as tcp://host:8786, got {_clip(scheduler)!r}"
+        )
     if scheduler is not None and workers != 1:
         raise QexprValueError(
             "workers: a Dask cluster has its own workers; give workers or scheduler, not both"
@@ -250,9 +290,10 @@ def run_sweep(
     for i, key in enumerate(keys):
         if first.setdefault(key, i) != i:
             raise QexprValueError(f"jobs[{i}]: same parameters as jobs[{first[key]}]")
+    path = _check_path(out, "out")
     client = None if scheduler is None else _connect(scheduler)
     try:
-        return _run(job_type, prepared, keys, Path(out), workers, client, timeout, retry, progress)
+        return _run(job_type, prepared, keys, path, workers, client, timeout, retry, progress)
     finally:
         if client is not None:
             client.close()
@@ -262,7 +303,7 @@ def _run(job_type, prepared, keys, path, workers, client, timeout, retry, progre
     from tqdm import tqdm
 
     start = time.perf_counter()
-    recorded = _resume(path, job_type, set(keys), retry)
+    recorded, invalid = _resume(path, job_type, set(keys), retry)
     tasks = [(i, key, p) for i, (key, p) in enumerate(zip(keys, prepared)) if key not in recorded]
     if client is not None:
         results = _dask(job_type, tasks, timeout, client)
@@ -297,4 +338,5 @@ def _run(job_type, prepared, keys, path, workers, client, timeout, retry, progre
         **counts,
         skipped=len(recorded),
         seconds=time.perf_counter() - start,
+        invalid=invalid,
     )
