@@ -161,6 +161,9 @@ def test_cli_slice_deep_quadratic_falls_back_to_a_named_estimate(tmp_path):
         (["--method", "fast"], ["--method"]),
         (["--seed", "-1"], ["--seed"]),
         (["--plot", "/no/such/dir/x.png"], ["--plot", "/no/such/dir"]),
+        (["--plot", "x.txt"], ["--plot", ".png"]),
+        (["--resolution", "1"], ["--resolution", "4096"]),
+        (["--resolution", "100000"], ["--resolution", "4096"]),
     ],
 )
 def test_cli_slice_errors(tmp_path, extra, words):

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from qexpr.cli._common import fail, one_line_errors, print_json
+from qexpr.cli._common import (
+    JsonFlag,
+    check_plot_path,
+    examples,
+    fail,
+    one_line_errors,
+    print_json,
+)
 
 HELP = """Count the activation regions of a network on a 2-D slice.
 
@@ -23,16 +30,16 @@ networks are refused. --method grid: an ESTIMATE (not certified) from a grid lab
 each region confirmed by the exact 1-D engine; thin regions can be missed or split.
 --method auto (default): exact where it applies, else the grid estimate (and it says so).
 
-Examples:
-
-  qexpr slice net2d.json --json
-
-  qexpr slice net.json --plane 0,0,0 1,0,0 0,1,0 --box -2 2 -2 2 --plot slice.png
-
-  qexpr slice net2d.json --method grid --resolution 512
-"""
+""" + examples(
+    "qexpr slice net2d.json --json",
+    "qexpr slice net.json --plane 0,0,0 1,0,0 0,1,0 --box -2 2 -2 2 --plot slice.png",
+    "qexpr slice net2d.json --method grid --resolution 512",
+)
 
 METHODS = ("auto", "exact", "grid")
+#: Largest grid side: the grid keeps float64 pre-activations per sample and ReLU neuron
+#: (4096² samples: 134 MB per neuron).
+MAX_RESOLUTION = 4096
 
 
 def _pattern_text(pattern: tuple[bool, ...]) -> str:
@@ -85,11 +92,11 @@ def command(
     seed: Annotated[
         int, typer.Option(help="Seed of the shears tried (exact curves; count independent).")
     ] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
     progress: Annotated[bool, typer.Option(help="tqdm progress bar on stderr.")] = True,
     plot: Annotated[
         Path | None,
-        typer.Option(help="Draw the regions (PNG); the title says exact or estimate."),
+        typer.Option(help="Draw the regions (.png/.pdf/.svg); the title says exact or estimate."),
     ] = None,
 ) -> None:
     from qexpr._errors import QexprValueError
@@ -99,12 +106,11 @@ def command(
 
     if method not in METHODS:
         fail(f"--method: expected auto, exact or grid, got {method!r}")
-    if resolution < 2:
-        fail(f"--resolution: expected at least 2, got {resolution}")
+    if not 2 <= resolution <= MAX_RESOLUTION:
+        fail(f"--resolution: expected 2 to {MAX_RESOLUTION}, got {resolution}")
     if seed < 0:
         fail(f"--seed: expected a non-negative integer, got {seed}")
-    if plot is not None and not plot.parent.is_dir():
-        fail(f"--plot: directory {str(plot.parent)!r} does not exist")
+    check_plot_path(plot)
     net = load_network(file)
     points = None if plane is None else list(plane)
     plane_network(net, points)

@@ -28,8 +28,12 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     # python-flint loads only when an exact region map is first needed.
-    if name in ("RegionMap", "exact_regions"):
-        from qexpr.slice import _curves
+    if name == "RegionMap":
+        from qexpr.slice._curves import RegionMap
 
-        return getattr(_curves, name)
+        return RegionMap
+    if name == "exact_regions":
+        from qexpr.slice._curves import exact_regions
+
+        return exact_regions
     raise AttributeError(f"module 'qexpr.slice' has no attribute {name!r}")
