@@ -53,7 +53,7 @@ def test_identically_zero_pre_activation_is_inactive(mode):
     n = net(lin([[0]], [0], "relu"), lin([[3]], [2]))
     r = qexpr.count_pieces(n, mode=mode)
     assert (r.pieces, r.activation_regions, r.degree) == (1, 1, 0)
-    assert r.spline.regions[0].pattern == (False,)
+    assert r.spline.region_list[0].pattern == (False,)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -62,7 +62,7 @@ def test_dead_neuron_and_zero_bias_behind_it(mode):
     n = net(quad([[1]], [0], [[-1]], [0], [[0]], [-1]), lin([[5]], [0], "relu"), lin([[1]], [0]))
     r = qexpr.count_pieces(n, mode=mode)
     assert (r.pieces, r.activation_regions, r.degree) == (1, 1, 0)
-    assert r.spline.regions[0].pattern == (False, False)
+    assert r.spline.region_list[0].pattern == (False, False)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -81,8 +81,8 @@ def test_root_shared_across_layers(mode):
     n = net(lin([[1]], [0], "relu"), lin([[2]], [0], "relu"), lin([[1]], [0]))
     r = qexpr.count_pieces(n, mode=mode)
     assert (r.pieces, r.activation_regions) == (2, 2)
-    assert r.spline.regions[0].pattern == (False, False)
-    assert r.spline.regions[1].pattern == (True, True)
+    assert r.spline.region_list[0].pattern == (False, False)
+    assert r.spline.region_list[1].pattern == (True, True)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -117,7 +117,7 @@ def test_irrational_breakpoints_are_exact():
     # relu(x^2 - 2): breakpoints ±sqrt(2), roots of the irreducible x^2 - 2.
     n = net(quad([[1]], [0], [[1]], [0], [[0]], [-2]), lin([[1]], [0]))
     s = qexpr.spline_form(n)
-    assert len(s.pieces) == 3
+    assert len(s.piece_list) == 3
     assert [float(b) for b in s.breakpoints] == pytest.approx([-math.sqrt(2), math.sqrt(2)])
     assert all(b.poly == flint.fmpz_poly([-2, 0, 1]) for b in s.breakpoints)
     assert not s.breakpoints[0].is_rational
@@ -162,5 +162,5 @@ def test_exact_polynomials_by_hand():
     # relu(x) * relu(x) through a quadratic output: x^2 for x > 0, 0 for x < 0.
     n = net(lin([[1]], [0], "relu"), quad([[1]], [0], [[1]], [0], [[0]], [0], "identity"))
     s = qexpr.spline_form(n)
-    assert [p.polys[0] for p in s.pieces] == [flint.fmpq_poly([]), flint.fmpq_poly([0, 0, 1])]
+    assert [p.polys[0] for p in s.piece_list] == [flint.fmpq_poly([]), flint.fmpq_poly([0, 0, 1])]
     assert s.evaluate_exact([F(-3), F(1, 2)]) == [(F(0),), (F(1, 4),)]

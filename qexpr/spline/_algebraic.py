@@ -17,7 +17,9 @@ real roots come back with an exactly zero imaginary part), then checked by a sig
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from fractions import Fraction
 from functools import total_ordering
 
@@ -79,6 +81,11 @@ class RealAlgebraic:
         )
         poly = flint.fmpz_poly([-q.p, q.q])
         return cls(poly, 0, q, q)
+
+    def __reduce__(self) -> tuple:
+        """Pickle support: the polynomial's integer coefficients and the interval's ends."""
+        lo, hi = self.interval
+        return _rebuild, (self._key, self._index, lo, hi)
 
     @property
     def poly(self) -> flint.fmpz_poly:
@@ -148,15 +155,33 @@ class RealAlgebraic:
         return f"RealAlgebraic(root of {self._poly} ≈ {float(self):.17g})"
 
 
+def _rebuild(key: tuple[int, ...], index: int, lo: Fraction, hi: Fraction) -> RealAlgebraic:
+    return RealAlgebraic(
+        flint.fmpz_poly(list(key)),
+        index,
+        flint.fmpq(lo.numerator, lo.denominator),
+        flint.fmpq(hi.numerator, hi.denominator),
+    )
+
+
+@contextlib.contextmanager
+def working_precision(bits: int) -> Iterator[None]:
+    """Run a block with ``flint.ctx.prec = bits``, restoring the caller's precision after."""
+    old = flint.ctx.prec
+    flint.ctx.prec = bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = old
+
+
 def _isolate(poly: flint.fmpz_poly) -> list[RealAlgebraic]:
     """All real roots of an irreducible integer polynomial, in increasing order."""
     if poly.degree() == 1:
         a0, a1 = poly.coeffs()
         return [RealAlgebraic.rational(flint.fmpq(-int(a0), int(a1)))]
-    old = flint.ctx.prec
-    try:
-        for prec in _PRECISIONS:
-            flint.ctx.prec = prec
+    for prec in _PRECISIONS:
+        with working_precision(prec):
             intervals = []
             for root, _ in poly.complex_roots():
                 if root.imag.is_zero():
@@ -167,10 +192,8 @@ def _isolate(poly: flint.fmpz_poly) -> list[RealAlgebraic]:
             isolating = all(_sign(poly(lo)) * _sign(poly(hi)) < 0 for lo, hi in intervals) and all(
                 a[1] < b[0] for a, b in itertools.pairwise(intervals)
             )
-            if isolating:
-                return [RealAlgebraic(poly, i, lo, hi) for i, (lo, hi) in enumerate(intervals)]
-    finally:
-        flint.ctx.prec = old
+        if isolating:
+            return [RealAlgebraic(poly, i, lo, hi) for i, (lo, hi) in enumerate(intervals)]
     raise ArithmeticError(f"could not isolate the real roots of {poly}")  # pragma: no cover
 
 

@@ -7,7 +7,6 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -27,7 +26,16 @@ from qexpr.spline._float import (
     piece_windows,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
-from qexpr.spline._types import Cell, Piece, Region, Spline, group_runs
+from qexpr.spline._types import (
+    Built,
+    Cell,
+    Objects,
+    Piece,
+    Region,
+    Spline,
+    float_endpoint,
+    group_runs,
+)
 
 __all__ = ["PieceCount", "count_pieces", "spline_form"]
 
@@ -70,16 +78,19 @@ class PieceCount:
     unresolved: int
     spline: Spline
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready summary (what ``qexpr count-pieces --json`` prints)."""
-        return {
-            "pieces": self.pieces,
-            "activation_regions": self.activation_regions,
-            "degree": self.degree,
-            "breakpoints": list(self.breakpoints),
-            "mode": self.mode,
-            "unresolved": self.unresolved,
-        }
+    @property
+    def certified(self) -> bool:
+        """True when every number is proven (exact or hybrid mode)."""
+        return self.spline.certified
+
+    @property
+    def exact_cells(self) -> int:
+        """Cells the exact engine produced (see :class:`~qexpr.Spline`)."""
+        return self.spline.exact_cells
+
+    def to_dict(self, *, exact_output: bool = False) -> dict[str, Any]:
+        """The JSON-ready summary: :meth:`Spline.to_dict <qexpr.Spline.to_dict>`."""
+        return self.spline.to_dict(exact_output=exact_output)
 
 
 def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
@@ -115,16 +126,48 @@ def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spl
         degree=max(piece.degree for piece in pieces),
         region_count=len(regions),
         unresolved=0,
-        build=lambda: (pieces, regions, cells),
+        build=Built((pieces, regions, cells)),
+        exact_cells=len(cells),
     )
 
 
-CoefficientsOn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+@dataclass(frozen=True)
+class _LinearSeries:
+    """Local series of a piecewise-linear network's outputs: ``slope * x + intercept``."""
+
+    slope: np.ndarray
+    intercept: np.ndarray
+
+    def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        s, c = self.slope[index], self.intercept[index]
+        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
+        return np.stack([s * mid + c, s * half], axis=2)
 
 
-def _linear_outputs(
-    net: Network, domain: tuple[float, float] | None
-) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+@dataclass(frozen=True)
+class _PolynomialSeries:
+    """Local series of a network's outputs with the ReLU states of each cell held fixed."""
+
+    net: Network
+    masks: tuple[np.ndarray, ...]
+
+    def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return local_series(self.net, [m[index] for m in self.masks], lo, hi)
+
+
+@dataclass(frozen=True)
+class FloatOutputs:
+    """Float cells, each cell's output degree, which neighbours share their output
+    polynomials, how many outputs were below resolution, and the cells' local series."""
+
+    cells: FloatCells
+    degrees: np.ndarray
+    same: np.ndarray
+    lost: int
+    series: _LinearSeries | _PolynomialSeries
+
+
+def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
     cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
     degrees = np.any(slope != 0, axis=1).astype(int)
@@ -132,50 +175,47 @@ def _linear_outputs(
     same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
     tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
     same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
-
-    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        s, c = slope[index], intercept[index]
-        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
-        return np.stack([s * mid + c, s * half], axis=2)
-
-    return cells, degrees, same, 0, coefficients
+    return FloatOutputs(cells, degrees, same, 0, _LinearSeries(slope, intercept))
 
 
-def _polynomial_outputs(
-    net: Network, domain: tuple[float, float] | None
-) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the general float engine."""
     cells = float_cells(net, domain)
     degrees, same, lost = output_series(net, cells)
-
-    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return local_series(net, [m[index] for m in cells.masks], lo, hi)
-
-    return cells, degrees, same, lost, coefficients
+    return FloatOutputs(cells, degrees, same, lost, _PolynomialSeries(net, cells.masks))
 
 
-def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
+def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
+    """The float engine's cells and outputs (the affine fast path for ReLU networks)."""
     engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-    cells, degrees, same, lost, coefficients = engine(net, domain)
-    patterns = cells.patterns
-    same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
+    return engine(net, domain)
 
-    def series(first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
+
+@dataclass(frozen=True)
+class _FloatBuild:
+    """Builds a float spline's pieces, regions and cells from :class:`FloatOutputs`."""
+
+    outputs: FloatOutputs
+
+    def _series(self, first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
         """Chebyshev series of each run's outputs, on an interval fitted to the run."""
         lo, hi = piece_windows(left, right)
-        coeffs = coefficients(first, lo, hi)
+        coeffs = self.outputs.series(first, lo, hi)
         return [
             tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k])
             for k in range(len(first))
         ]
 
-    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
+    def __call__(self) -> Objects:
+        cells, degrees, same = self.outputs.cells, self.outputs.degrees, self.outputs.same
+        patterns = cells.patterns
+        same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
         count = len(same) + 1
         runs = np.array(group_runs(count, lambda k: bool(same[k])))
         left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
         pieces = tuple(
             Piece(float(left[k]), float(right[k]), polys, int(degrees[i]))
-            for k, ((i, _), polys) in enumerate(zip(runs, series(runs[:, 0], left, right)))
+            for k, ((i, _), polys) in enumerate(zip(runs, self._series(runs[:, 0], left, right)))
         )
         regions = tuple(
             Region(float(cells.left[i]), float(cells.right[j]), tuple(map(bool, patterns[i])))
@@ -185,19 +225,28 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
         finest = tuple(
             Cell(float(a), float(b), polys, int(d), tuple(map(bool, pattern)))
             for a, b, polys, d, pattern in zip(
-                cells.left, cells.right, series(every, cells.left, cells.right), degrees, patterns
+                cells.left,
+                cells.right,
+                self._series(every, cells.left, cells.right),
+                degrees,
+                patterns,
             )
         )
         return pieces, regions, finest
 
+
+def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
+    outputs = float_outputs(net, domain)
+    cells, same = outputs.cells, outputs.same
+    patterns = cells.patterns
     return Spline(
         mode="float",
         domain=domain,
         breakpoints=tuple(cells.right[:-1][~same].tolist()),
-        degree=int(degrees.max()),
-        region_count=1 + int(np.count_nonzero(~same_pattern)),
-        unresolved=cells.unresolved + lost,
-        build=build,
+        degree=int(outputs.degrees.max()),
+        region_count=1 + int(np.count_nonzero(np.any(patterns[1:] != patterns[:-1], axis=1))),
+        unresolved=cells.unresolved + outputs.lost,
+        build=_FloatBuild(outputs),
     )
 
 
@@ -257,7 +306,7 @@ def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> P
         pieces=len(form.breakpoints) + 1,
         activation_regions=form.region_count,
         degree=form.degree,
-        breakpoints=tuple(float(b) for b in form.breakpoints),
+        breakpoints=tuple(float_endpoint(b) for b in form.breakpoints),
         mode=form.mode,
         unresolved=form.unresolved,
         spline=form,

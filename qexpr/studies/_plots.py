@@ -66,7 +66,7 @@ def plot_spline(
         ax.plot(inner, form(inner)[:, output], "k.", ms=5, label=f"{inner.size} breakpoints")
         ax.legend(loc="best", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(f"{title}  ({len(form.pieces)} pieces, degree {form.degree})", fontsize=9)
+    ax.set_title(f"{title}  ({len(form.piece_list)} pieces, degree {form.degree})", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 
