@@ -11,7 +11,7 @@ import pytest
 
 import qexpr
 
-MODES = ["exact", "float"]
+MODES = ["exact", "hybrid", "float"]
 
 
 def quad(wr, br, wg, bg, wb, c, activation="relu") -> qexpr.QuadraticLayer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -21,11 +21,14 @@ from qexpr.spline._float import (
     FloatCells,
     float_cells,
     local_series,
-    output_degree_bound,
     output_series,
     piece_windows,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
+
+if TYPE_CHECKING:
+    from qexpr.spline._exact import ExactCell
+
 from qexpr.spline._types import (
     Built,
     Cell,
@@ -39,12 +42,7 @@ from qexpr.spline._types import (
 
 __all__ = ["PieceCount", "count_pieces", "spline_form"]
 
-Mode = Literal["exact", "float", "auto"]
-
-#: ``mode="auto"`` runs the exact engine when the network has at most this many neurons ...
-AUTO_MAX_NEURONS = 64
-#: ... and its output degree bound is at most this.
-AUTO_MAX_DEGREE = 32
+Mode = Literal["auto", "exact", "hybrid", "float"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +60,19 @@ class PieceCount:
     breakpoints
         Points between consecutive pieces, as floats, increasing.
     mode
-        ``"exact"`` or ``"float"``: the engine that ran.
+        ``"exact"``, ``"hybrid"`` or ``"float"``: the engine that ran.
     unresolved
         Float mode: how many pre-activations were below float64 resolution (then the counts
-        may be wrong; use exact mode). Always 0 in exact mode.
+        may be wrong). Always 0 in the certified modes (exact, hybrid).
     spline
-        The :class:`~qexpr.Spline` itself (exact breakpoints and polynomials in exact mode).
+        The :class:`~qexpr.Spline` itself (exact breakpoints and polynomials when certified).
     """
 
     pieces: int
     activation_regions: int
     degree: int
     breakpoints: tuple[float, ...]
-    mode: Literal["exact", "float"]
+    mode: Literal["exact", "hybrid", "float"]
     unresolved: int
     spline: Spline
 
@@ -104,31 +102,49 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     return (a, b) if exact else (float(a), float(b))
 
 
-def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
-    from qexpr.spline._exact import exact_cells
-
-    cells = tuple(
+def _certified_spline(
+    cells: list[ExactCell],
+    mode: Literal["exact", "hybrid"],
+    domain: tuple[Fraction, Fraction] | None,
+    exact_cells: int,
+) -> Spline:
+    """A spline from exact cells (from the exact or the hybrid engine)."""
+    finest = tuple(
         Cell(c.left, c.right, c.outputs, max(max(p.degree(), 0) for p in c.outputs), c.pattern)
-        for c in exact_cells(net, domain)
+        for c in cells
     )
     pieces = tuple(
-        Piece(cells[i].left, cells[j].right, cells[i].polys, cells[i].degree)
-        for i, j in group_runs(len(cells), lambda k: cells[k].polys == cells[k + 1].polys)
+        Piece(finest[i].left, finest[j].right, finest[i].polys, finest[i].degree)
+        for i, j in group_runs(len(finest), lambda k: finest[k].polys == finest[k + 1].polys)
     )
     regions = tuple(
-        Region(cells[i].left, cells[j].right, cells[i].pattern)
-        for i, j in group_runs(len(cells), lambda k: cells[k].pattern == cells[k + 1].pattern)
+        Region(finest[i].left, finest[j].right, finest[i].pattern)
+        for i, j in group_runs(len(finest), lambda k: finest[k].pattern == finest[k + 1].pattern)
     )
     return Spline(
-        mode="exact",
+        mode=mode,
         domain=domain,
         breakpoints=tuple(piece.right for piece in pieces[:-1]),
         degree=max(piece.degree for piece in pieces),
         region_count=len(regions),
         unresolved=0,
-        build=Built((pieces, regions, cells)),
-        exact_cells=len(cells),
+        build=Built((pieces, regions, finest)),
+        exact_cells=exact_cells,
     )
+
+
+def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr.spline._exact import exact_cells
+
+    cells = exact_cells(net, domain)
+    return _certified_spline(cells, "exact", domain, len(cells))
+
+
+def _hybrid_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr.spline._certify import hybrid_cells
+
+    result = hybrid_cells(net, domain)
+    return _certified_spline(result.cells, "hybrid", domain, result.exact_cells)
 
 
 @dataclass(frozen=True)
@@ -250,18 +266,14 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
     )
 
 
-def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
-    """``"exact"`` or ``"float"``; ``"auto"`` picks exact for small networks (see constants)."""
-    if mode not in ("exact", "float", "auto"):
-        raise QexprValueError(f"mode: expected exact, float or auto, got {mode!r}")
-    if mode != "auto":
-        return mode  # type: ignore[return-value]
-    neurons = sum(layer.out_dim for layer in net.layers)
-    cheap = neurons <= AUTO_MAX_NEURONS and output_degree_bound(net) <= AUTO_MAX_DEGREE
-    return "exact" if cheap else "float"
+def resolve_mode(mode: str) -> Literal["exact", "hybrid", "float"]:
+    """The engine for a mode: ``"auto"`` is the hybrid engine (certified at every size)."""
+    if mode not in ("exact", "float", "auto", "hybrid"):
+        raise QexprValueError(f"mode: expected auto, exact, hybrid or float, got {mode!r}")
+    return "hybrid" if mode == "auto" else mode  # type: ignore[return-value]
 
 
-def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Spline:
+def spline_form(net: Network, mode: Mode = "auto", domain: object = None) -> Spline:
     """The spline form of a one-input network.
 
     Parameters
@@ -269,8 +281,11 @@ def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Sp
     net
         A :class:`~qexpr.Network` with ``input_dim == 1``.
     mode
-        ``"exact"`` (rational arithmetic, exact algebraic breakpoints), ``"float"``
-        (float64, batched) or ``"auto"`` (exact when the network is small).
+        ``"auto"`` (the default, the same as ``"hybrid"``): float cells with every decision
+        certified in exact arithmetic and uncertain stretches re-solved exactly, so the
+        answer is proven at every size; ``"exact"``: rational arithmetic throughout;
+        ``"float"``: float64 only, fast, not certified (``unresolved`` counts what float64
+        could not decide).
     domain
         ``None`` for the whole real line, or ``(a, b)`` for the closed interval [a, b];
         numbers as in the network format (``"1/3"`` is exact).
@@ -282,13 +297,14 @@ def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Sp
             f"net: expected a network with one input, got input_dim {net.input_dim} "
             "(restrict it to a line first)"
         )
-    resolved = resolve_mode(net, mode)
-    if resolved == "exact":
-        return _exact_spline(net, _check_domain(domain, exact=True))
-    return _float_spline(net, _check_domain(domain, exact=False))
+    resolved = resolve_mode(mode)
+    if resolved == "float":
+        return _float_spline(net, _check_domain(domain, exact=False))
+    engine = _exact_spline if resolved == "exact" else _hybrid_spline
+    return engine(net, _check_domain(domain, exact=True))
 
 
-def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> PieceCount:
+def count_pieces(net: Network, mode: Mode = "auto", domain: object = None) -> PieceCount:
     """Count the pieces, activation regions and degree of a one-input network.
 
     Parameters are those of :func:`spline_form`. Returns a :class:`PieceCount` whose ``spline``

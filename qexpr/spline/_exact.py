@@ -23,7 +23,7 @@ import numpy as np
 from qexpr._network import Layer, Network
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
-__all__ = ["ExactCell", "exact_cells"]
+__all__ = ["ExactCell", "exact_cells", "exact_weights", "layer_polys"]
 
 Poly = flint.fmpq_poly
 _ZERO = flint.fmpq_poly([])
@@ -71,7 +71,12 @@ class _PolyVector(list):
         return _PolyVector(a * b for a, b in zip(self, other))
 
 
-def _layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
+def exact_weights(layer: Layer) -> dict[str, np.ndarray]:
+    """A layer's parameters as arrays of ``flint.fmpq`` (float weights read exactly)."""
+    return {key: np.vectorize(_fmpq, otypes=[object])(v) for key, v in layer.params.items()}
+
+
+def layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
     """Pre-activation polynomials of ``layer`` given its input polynomials ``h``."""
     squares = [p * p for p in h]
     return layer.neuron_type().pre_activation(
@@ -105,7 +110,11 @@ def _split(
     return [left, *sorted(cuts), right]
 
 
-def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> list[ExactCell]:
+def exact_cells(
+    net: Network,
+    domain: tuple[Fraction | None, Fraction | None] | None = None,
+    cache: RootCache | None = None,
+) -> list[ExactCell]:
     """The cells of a one-input network, left to right.
 
     Parameters
@@ -113,7 +122,10 @@ def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -
     net
         A network with ``input_dim == 1`` (float weights are read as their exact values).
     domain
-        ``None`` for the whole line, or ``(a, b)`` with ``a < b`` rational.
+        ``None`` for the whole line, or ``(a, b)`` with ``a < b`` rational; either end may
+        be ``None`` (-∞ or +∞).
+    cache
+        Root isolations to reuse (and extend) across calls on the same network.
 
     Returns
     -------
@@ -121,18 +133,15 @@ def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -
         Consecutive cells covering the domain; every ReLU neuron is either active or
         inactive on the whole of each cell.
     """
-    cache = RootCache()
-    if domain is None:
-        start: list[tuple] = [(None, None, [Poly([0, 1])], ())]
-    else:
-        a, b = (RealAlgebraic.rational(v) for v in domain)
-        start = [(a, b, [Poly([0, 1])], ())]
-    cells = start
+    cache = RootCache() if cache is None else cache
+    a, b = (None, None) if domain is None else domain
+    ends = [None if v is None else RealAlgebraic.rational(Fraction(v)) for v in (a, b)]
+    cells: list[tuple] = [(*ends, [Poly([0, 1])], ())]
     for layer in net.layers:
-        weights = {key: np.vectorize(_fmpq, otypes=[object])(v) for key, v in layer.params.items()}
+        weights = exact_weights(layer)
         next_cells = []
         for left, right, h, pattern in cells:
-            zs = _layer_polys(layer, weights, h)
+            zs = layer_polys(layer, weights, h)
             if layer.activation == "square":
                 next_cells.append((left, right, [z * z for z in zs], pattern))
             elif layer.activation == "identity":

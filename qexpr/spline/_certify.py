@@ -1,0 +1,340 @@
+"""The hybrid engine: float cells, every decision certified in exact arithmetic.
+
+The float engine proposes breakpoints ``x_1 < … < x_m``. Around each we put a rational
+*transition* ``I_i = [x_i - δ_i, x_i + δ_i]`` (``δ_i`` a quarter of the distance to the nearest
+neighbour or domain end); between them lie the closed *cores* ``J_0, …, J_m`` (rational or
+infinite ends). Each pre-activation polynomial is rebuilt exactly (``flint.fmpq_poly``) from
+the weights as stored (a float64 is a rational, so "certified" means true for the network
+as stored), and a decision is *certified* only by these exact tests:
+
+* **no root** on a closed interval: the polynomial is nonzero at its finite ends and its
+  Descartes transform (the Möbius map of the open interval onto (0, ∞)) has no sign
+  variation — Descartes' rule of signs then proves there is no root;
+* **one simple root** in a transition: nonzero ends and exactly one sign variation (the
+  rule proves exactly one root, counted with multiplicity).
+
+A core is certified when, layer by layer, every ReLU pre-activation (built with the states
+already certified on the core) is identically zero (inactive) or has no root on the core;
+its state (active where > 0, read exactly at a rational point) is then constant on the core,
+so the next layer's polynomials hold on the whole core. A transition between two certified
+cores is certified when their patterns differ in exactly one neuron, whose polynomial has
+one simple root in the transition, and every other ReLU pre-activation, built with the
+left and with the right state of that neuron, has no root there (the breakpoint is that
+root, an exact :class:`RealAlgebraic`); or when the patterns agree and no pre-activation has
+a root there (the float engine proposed a cut that does not exist).
+
+Everything else — a proposal in the wrong place, two neurons switching at one point, a
+tangent (even) root, roots closer than the float engine could tell apart, a float run that
+failed — is *uncertain* and is re-solved by the exact engine on the union of the uncertain
+stretches (cores and transitions) around it; the ends of that union are ends of certified
+cores, where no pre-activation vanishes. The answer is therefore exact everywhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+from qexpr._network import Network
+from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive
+from qexpr.spline._exact import ExactCell, exact_cells, exact_weights, layer_polys
+from qexpr.spline._float import float_cells
+from qexpr.spline._linear import is_piecewise_linear, linear_cells
+
+__all__ = ["hybrid_cells", "proposed_breakpoints"]
+
+Poly = flint.fmpq_poly
+End = Fraction | None
+_ZERO = flint.fmpq_poly([])
+_X = flint.fmpq_poly([0, 1])
+
+
+def _q(value: Fraction) -> flint.fmpq:
+    return flint.fmpq(value.numerator, value.denominator)
+
+
+def _sign(value: flint.fmpq) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _variations(poly: Poly) -> int:
+    """Sign changes in the coefficient sequence (zeros skipped)."""
+    signs = [c > 0 for c in poly.coeffs() if c != 0]
+    return sum(a != b for a, b in itertools.pairwise(signs))
+
+
+def descartes_bound(z: Poly, lo: End, hi: End) -> int:
+    """Descartes' bound on the roots of ``z`` in the open interval ``(lo, hi)``.
+
+    The interval is mapped onto (0, ∞) (``x = hi - t``, ``x = lo + t``, or
+    ``x = (lo + hi t) / (1 + t)``); the sign variations of the image's coefficients bound its
+    positive roots from above, with the same parity. 0 proves no root, 1 exactly one.
+    ``lo`` and ``hi`` must not both be infinite.
+    """
+    if lo is None:
+        return _variations(z(Poly([_q(hi), -1])))
+    if hi is None:
+        return _variations(z(Poly([_q(lo), 1])))
+    on_unit = z(Poly([_q(lo), _q(hi - lo)]))
+    reversed_ = Poly(on_unit.coeffs()[::-1])
+    return _variations(reversed_(Poly([1, 1])))
+
+
+def _nonzero_ends(z: Poly, lo: End, hi: End) -> bool:
+    return all(z(_q(e)) != 0 for e in (lo, hi) if e is not None)
+
+
+def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
+    """The sign of ``z`` on the closed interval ``[lo, hi]`` when it is proved constant.
+
+    0 for the zero polynomial, ±1 when ``z`` provably has no root there, ``None`` when no
+    proof was found (there may or may not be a root).
+    """
+    if z.is_zero():
+        return 0
+    if z.degree() < 2:
+        return _linear_sign(z, lo, hi)
+    if lo is None and hi is None:
+        middle: End = Fraction(0)
+        pieces = [(None, middle), (middle, None)]
+    else:
+        pieces = [(lo, hi)]
+    for a, b in pieces:
+        if not _nonzero_ends(z, a, b) or descartes_bound(z, a, b) != 0:
+            return None
+    point = next((e for e in (lo, hi) if e is not None), Fraction(0))
+    return _sign(z(_q(point)))
+
+
+def _linear_sign(z: Poly, lo: End, hi: End) -> int | None:
+    """:func:`constant_sign` for ``z = a + b x`` (not zero): its root is ``-a / b``."""
+    a, b = [*z.coeffs(), flint.fmpq(0)][:2]
+    if b == 0:
+        return _sign(a)
+    root = -a / b
+    if lo is not None and root < _q(lo):
+        return _sign(b)
+    if hi is not None and root > _q(hi):
+        return -_sign(b)
+    return None
+
+
+def _one_simple_root(z: Poly, lo: Fraction, hi: Fraction) -> bool:
+    return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, lo, hi) == 1
+
+
+@dataclass(frozen=True)
+class _Core:
+    """A certified core: ReLU states per layer (``()`` for other layers) and the outputs."""
+
+    states: tuple[tuple[bool, ...], ...]
+    outputs: tuple[Poly, ...]
+
+    @property
+    def pattern(self) -> tuple[bool, ...]:
+        return tuple(itertools.chain.from_iterable(self.states))
+
+
+class _Walker:
+    """Exact pre-activations of a network, layer by layer, on an interval."""
+
+    def __init__(self, net: Network) -> None:
+        self.layers = net.layers
+        self.weights = [exact_weights(layer) for layer in net.layers]
+        self._memo: dict[tuple[tuple[bool, ...], ...], list[Poly]] = {}
+
+    def polys(self, states: tuple[tuple[bool, ...], ...]) -> list[Poly]:
+        """Pre-activations of layer ``len(states)`` given the states of the layers before it
+        (memoised: neighbouring stretches share most of their states)."""
+        if states not in self._memo:
+            k = len(states)
+            h = [_X] if k == 0 else self._next(k - 1, self.polys(states[:-1]), states[-1])
+            self._memo[states] = layer_polys(self.layers[k], self.weights[k], h)
+        return self._memo[states]
+
+    def outputs(self, states: tuple[tuple[bool, ...], ...]) -> tuple[Poly, ...]:
+        """The network's outputs given the states of every layer."""
+        k = len(states) - 1
+        return tuple(self._next(k, self.polys(states[:-1]), states[-1]))
+
+    def _next(self, k: int, zs: list[Poly], states: Sequence[bool]) -> list[Poly]:
+        activation = self.layers[k].activation
+        if activation == "relu":
+            return [z if on else _ZERO for z, on in zip(zs, states)]
+        if activation == "square":
+            return [z * z for z in zs]
+        return zs
+
+    def core(self, lo: End, hi: End) -> _Core | None:
+        """Certify the states of every ReLU neuron on ``[lo, hi]``, or ``None``."""
+        states: tuple[tuple[bool, ...], ...] = ()
+        for layer in self.layers:
+            here: tuple[bool, ...] = ()
+            if layer.activation == "relu":
+                signs = [constant_sign(z, lo, hi) for z in self.polys(states)]
+                if None in signs:
+                    return None
+                here = tuple(sign > 0 for sign in signs)
+            states += (here,)
+        return _Core(states, self.outputs(states))
+
+    def transition(self, lo: Fraction, hi: Fraction, left: _Core, right: _Core) -> Poly | None:
+        """Certify a transition between two certified cores.
+
+        Returns the polynomial whose one simple root in ``(lo, hi)`` is the only switch, the
+        zero polynomial when nothing switches, or ``None`` when neither is proved.
+        """
+        switched = [
+            (k, j)
+            for k, (a, b) in enumerate(zip(left.states, right.states))
+            for j in range(len(a))
+            if a[j] != b[j]
+        ]
+        if len(switched) > 1:
+            return None
+        root_poly = _ZERO
+        for k, layer in enumerate(self.layers):
+            if layer.activation != "relu":
+                continue
+            sides = {left.states[:k], right.states[:k]}
+            for j in range(layer.out_dim):
+                if switched == [(k, j)]:
+                    root_poly = self.polys(left.states[:k])[j]
+                    if not _one_simple_root(root_poly, lo, hi):
+                        return None
+                    continue
+                for side in sides:
+                    sign = constant_sign(self.polys(side)[j], lo, hi)
+                    if sign is None or (sign > 0) != left.states[k][j]:
+                        return None
+        return root_poly
+
+
+def root_in(z: Poly, lo: Fraction, hi: Fraction, cache: RootCache) -> RealAlgebraic:
+    """The one root of ``z`` in ``(lo, hi)`` (proved simple and unique) as a RealAlgebraic."""
+    a, b = RealAlgebraic.rational(lo), RealAlgebraic.rational(hi)
+    _, factors = z.factor()
+    for factor, multiplicity in factors:
+        if multiplicity % 2 == 1 and _sign(factor(_q(lo))) != _sign(factor(_q(hi))):
+            return next(r for r in cache.roots(_primitive(factor)) if a < r < b)
+    raise ArithmeticError(f"no sign change of {z} in [{lo}, {hi}]")  # pragma: no cover
+
+
+def proposed_breakpoints(net: Network, domain: tuple[Fraction, Fraction] | None) -> list[Fraction]:
+    """The float engine's cell boundaries inside the domain, as exact rationals, increasing.
+
+    A float run that fails (overflow, a non-finite value) proposes nothing; the exact
+    engine then solves the whole domain.
+    """
+    float_domain = None if domain is None else (float(domain[0]), float(domain[1]))
+    try:
+        with np.errstate(all="ignore"):
+            if is_piecewise_linear(net):
+                cells = linear_cells(net, float_domain)[0]
+            else:
+                cells = float_cells(net, float_domain)
+    except (np.linalg.LinAlgError, ArithmeticError, ValueError):
+        return []
+    ends = cells.right[:-1]
+    points = sorted({Fraction(float(x)) for x in ends[np.isfinite(ends)]})
+    if domain is not None:
+        points = [x for x in points if domain[0] < x < domain[1]]
+    return points
+
+
+def _transitions(
+    points: list[Fraction], domain: tuple[End, End]
+) -> list[tuple[Fraction, Fraction]]:
+    """``[x - δ, x + δ]`` around each proposal, δ a quarter of the nearest gap (disjoint)."""
+    fences = [domain[0], *points, domain[1]]
+    result = []
+    for before, x, after in zip(fences, fences[1:], fences[2:]):
+        gaps = [x - before] if before is not None else []
+        gaps += [after - x] if after is not None else []
+        delta = min(gaps) / 4 if gaps else max(Fraction(1), abs(x)) / 4
+        result.append((x - delta, x + delta))
+    return result
+
+
+@dataclass(frozen=True)
+class HybridCells:
+    """The hybrid engine's cells and how many of them the exact engine re-solved."""
+
+    cells: list[ExactCell]
+    exact_cells: int
+
+
+def _merge(segments: list[ExactCell]) -> list[ExactCell]:
+    """Join neighbours with equal patterns (a certified core next to a re-solved stretch)."""
+    merged = [segments[0]]
+    for seg in segments[1:]:
+        last = merged[-1]
+        if seg.pattern == last.pattern:
+            merged[-1] = ExactCell(last.left, seg.right, last.outputs, last.pattern)
+        else:
+            merged.append(seg)
+    return merged
+
+
+def _algebraic(end: End) -> RealAlgebraic | None:
+    return None if end is None else RealAlgebraic.rational(end)
+
+
+def hybrid_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> HybridCells:
+    """The cells of a one-input network, certified or re-solved exactly (module docstring).
+
+    Parameters and result are those of :func:`~qexpr.spline._exact.exact_cells`, plus the
+    count of cells the exact engine produced.
+    """
+    bounds: tuple[End, End] = (None, None) if domain is None else domain
+    transitions = _transitions(proposed_breakpoints(net, domain), bounds)
+    fences = [bounds[0], *itertools.chain.from_iterable(transitions), bounds[1]]
+    cores = list(zip(fences[::2], fences[1::2]))
+    walker = _Walker(net)
+    core_results = [walker.core(lo, hi) for lo, hi in cores]
+    splits: list[Poly | None] = [
+        walker.transition(lo, hi, left, right) if left is not None and right is not None else None
+        for (lo, hi), left, right in zip(transitions, core_results, core_results[1:])
+    ]
+    cache = RootCache()
+    segments: list[ExactCell] = []
+    resolved = 0
+    # Stretches alternate: core 0, transition 0, core 1, …; a run of uncertain ones is solved
+    # exactly as one interval.
+    stretches: list[tuple[End, End, object]] = []
+    for i, (lo, hi) in enumerate(cores):
+        stretches.append((lo, hi, core_results[i]))
+        if i < len(transitions):
+            stretches.append((*transitions[i], splits[i]))
+    for uncertain, group in itertools.groupby(enumerate(stretches), key=lambda s: s[1][2] is None):
+        run = list(group)
+        if uncertain:
+            lo, hi = run[0][1][0], run[-1][1][1]
+            solved = exact_cells(net, (lo, hi), cache)
+            resolved += len(solved)
+            segments += solved
+            continue
+        for index, (lo, hi, result) in run:
+            segments += _certified_segments(index, lo, hi, result, stretches, cache)
+    return HybridCells(_merge(segments), resolved)
+
+
+def _certified_segments(
+    index: int, lo: End, hi: End, result: object, stretches: list, cache: RootCache
+) -> list[ExactCell]:
+    """Cells of one certified stretch (a core, or a transition between certified cores)."""
+    if isinstance(result, _Core):
+        return [ExactCell(_algebraic(lo), _algebraic(hi), result.outputs, result.pattern)]
+    left, right = stretches[index - 1][2], stretches[index + 1][2]
+    if result.is_zero():
+        return [ExactCell(_algebraic(lo), _algebraic(hi), left.outputs, left.pattern)]
+    root = root_in(result, lo, hi, cache)
+    return [
+        ExactCell(_algebraic(lo), root, left.outputs, left.pattern),
+        ExactCell(root, _algebraic(hi), right.outputs, right.pattern),
+    ]
