@@ -99,9 +99,16 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     centre = np.bincount(group, weights=values) / np.maximum(size, 1)
     row = np.zeros(size.shape, dtype=int)
     row[group] = row_of
-    keep = (size % 2 == 1) & (np.abs(centre) < 1 - ROOT_TOL)
+    inside = np.abs(centre) < 1 - ROOT_TOL
+    keep = (size % 2 == 1) & inside
     nearly_real = (imag > IMAG_TOL) & (imag <= AMBIGUOUS_TOL) & (np.abs(eigenvalues.real) < 1)
-    ambiguous = close.any(axis=1) | nearly_real.any(axis=1)
+    # A cluster of several roots may be one multiple root or distinct close roots; a root
+    # within ROOT_TOL of an end may lie just inside or outside: float64 cannot tell.
+    unsure = np.zeros(batch, dtype=bool)
+    unsure[row[(size > 1) & inside]] = True
+    at_end = (np.abs(centre) >= 1 - ROOT_TOL) & (np.abs(centre) < 1 + ROOT_TOL)
+    unsure[row[at_end & (np.abs(np.abs(centre) - 1) > 0)]] = True
+    ambiguous = close.any(axis=1) | nearly_real.any(axis=1) | unsure
     return row[keep], centre[keep], ambiguous
 
 
