@@ -41,7 +41,7 @@ import flint
 import numpy as np
 
 from qexpr._network import Network
-from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive
+from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive, descartes_bound
 from qexpr.spline._exact import ExactCell, exact_cells, exact_weights, layer_polys
 from qexpr.spline._float import float_cells
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
@@ -62,27 +62,8 @@ def _sign(value: flint.fmpq) -> int:
     return (value > 0) - (value < 0)
 
 
-def _variations(poly: Poly) -> int:
-    """Sign changes in the coefficient sequence (zeros skipped)."""
-    signs = [c > 0 for c in poly.coeffs() if c != 0]
-    return sum(a != b for a, b in itertools.pairwise(signs))
-
-
-def descartes_bound(z: Poly, lo: End, hi: End) -> int:
-    """Descartes' bound on the roots of ``z`` in the open interval ``(lo, hi)``.
-
-    The interval is mapped onto (0, ∞) (``x = hi - t``, ``x = lo + t``, or
-    ``x = (lo + hi t) / (1 + t)``); the sign variations of the image's coefficients bound its
-    positive roots from above, with the same parity. 0 proves no root, 1 exactly one.
-    ``lo`` and ``hi`` must not both be infinite.
-    """
-    if lo is None:
-        return _variations(z(Poly([_q(hi), -1])))
-    if hi is None:
-        return _variations(z(Poly([_q(lo), 1])))
-    on_unit = z(Poly([_q(lo), _q(hi - lo)]))
-    reversed_ = Poly(on_unit.coeffs()[::-1])
-    return _variations(reversed_(Poly([1, 1])))
+def _ends(lo: End, hi: End) -> tuple[flint.fmpq | None, flint.fmpq | None]:
+    return tuple(None if e is None else _q(e) for e in (lo, hi))  # type: ignore[return-value]
 
 
 def _nonzero_ends(z: Poly, lo: End, hi: End) -> bool:
@@ -105,7 +86,7 @@ def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
     else:
         pieces = [(lo, hi)]
     for a, b in pieces:
-        if not _nonzero_ends(z, a, b) or descartes_bound(z, a, b) != 0:
+        if not _nonzero_ends(z, a, b) or descartes_bound(z, *_ends(a, b)) != 0:
             return None
     point = next((e for e in (lo, hi) if e is not None), Fraction(0))
     return _sign(z(_q(point)))
@@ -125,7 +106,7 @@ def _linear_sign(z: Poly, lo: End, hi: End) -> int | None:
 
 
 def _one_simple_root(z: Poly, lo: Fraction, hi: Fraction) -> bool:
-    return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, lo, hi) == 1
+    return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, *_ends(lo, hi)) == 1
 
 
 @dataclass(frozen=True)

@@ -118,13 +118,16 @@ def sign_changes(
     """Roots of odd multiplicity in (-1, 1) of a batch of Chebyshev series (rows).
 
     Returns ``(rows, roots, ambiguous)``: for each sign change the row it belongs to and
-    its position t, and the number of rows whose roots cannot be trusted: too close to
-    each other, or (given each row's magnitude ``scale``) so flat that rounding moves them
-    by more than ``ROOT_TOL`` (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share
-    one batched eigenvalue solve.
+    its position t, and the number of rows whose roots cannot be trusted: not finite
+    (float64 overflowed), too close to each other, or (given each row's magnitude
+    ``scale``) so flat that rounding moves them by more than ``ROOT_TOL``
+    (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share one batched eigenvalue
+    solve.
     """
-    degrees = effective_degree(coeffs)
-    rows_out, roots_out, ambiguous = [np.empty(0, dtype=int)], [np.empty(0)], 0
+    finite = np.all(np.isfinite(coeffs), axis=-1)
+    degrees = np.where(finite, effective_degree(coeffs), 0)  # overflowed rows: no roots, ...
+    rows_out, roots_out = [np.empty(0, dtype=int)], [np.empty(0)]
+    ambiguous = int(np.count_nonzero(~finite))  # ... and counted as unresolved
     for d in np.unique(degrees[degrees > 0]):
         rows = np.nonzero(degrees == d)[0]
         if d == 1:

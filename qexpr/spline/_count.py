@@ -202,9 +202,13 @@ def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> Flo
 
 
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
-    """The float engine's cells and outputs (the affine fast path for ReLU networks)."""
+    """The float engine's cells and outputs (the affine fast path for ReLU networks).
+
+    Overflow is not an error: non-finite values are counted as unresolved.
+    """
     engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-    return engine(net, domain)
+    with np.errstate(all="ignore"):
+        return engine(net, domain)
 
 
 @dataclass(frozen=True)

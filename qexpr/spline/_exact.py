@@ -106,7 +106,11 @@ def _split(
     zs: Sequence[Poly], left: RealAlgebraic | None, right: RealAlgebraic | None, cache: RootCache
 ) -> list[RealAlgebraic | None]:
     """Cell boundaries after cutting ``(left, right)`` at the sign changes of ``zs``."""
-    cuts = {root for z in zs for root in odd_real_roots(z, cache) if _inside(root, left, right)}
+    lo = None if left is None else left.bounds[0]
+    hi = None if right is None else right.bounds[1]
+    cuts = {
+        root for z in zs for root in odd_real_roots(z, cache, lo, hi) if _inside(root, left, right)
+    }
     return [left, *sorted(cuts), right]
 
 
