@@ -113,13 +113,13 @@ def _check(net: qexpr.Network, domain: object = None) -> qexpr.Spline:
     return exact
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(adversarial_networks())
 def test_auto_equals_exact(net):
     _check(net)
 
 
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(adversarial_networks(), st.sampled_from([(F(-1), F(1)), (-MICRO, MICRO), (F(0), MEGA)]))
 def test_auto_equals_exact_on_a_domain(net, domain):
     _check(net, domain)

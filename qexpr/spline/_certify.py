@@ -49,7 +49,8 @@ from qexpr.spline._linear import is_piecewise_linear, linear_cells
 __all__ = ["hybrid_cells", "proposed_breakpoints"]
 
 Poly = flint.fmpq_poly
-End = Fraction | None
+#: A stretch end: a rational (flint) or None for -∞/+∞.
+End = flint.fmpq | None
 _ZERO = flint.fmpq_poly([])
 _X = flint.fmpq_poly([0, 1])
 
@@ -58,16 +59,16 @@ def _q(value: Fraction) -> flint.fmpq:
     return flint.fmpq(value.numerator, value.denominator)
 
 
+def _fraction(value: End) -> Fraction | None:
+    return None if value is None else Fraction(int(value.p), int(value.q))
+
+
 def _sign(value: flint.fmpq) -> int:
     return (value > 0) - (value < 0)
 
 
-def _ends(lo: End, hi: End) -> tuple[flint.fmpq | None, flint.fmpq | None]:
-    return tuple(None if e is None else _q(e) for e in (lo, hi))  # type: ignore[return-value]
-
-
 def _nonzero_ends(z: Poly, lo: End, hi: End) -> bool:
-    return all(z(_q(e)) != 0 for e in (lo, hi) if e is not None)
+    return all(z(e) != 0 for e in (lo, hi) if e is not None)
 
 
 def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
@@ -81,32 +82,33 @@ def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
     if z.degree() < 2:
         return _linear_sign(z, lo, hi)
     if lo is None and hi is None:
-        middle: End = Fraction(0)
+        middle: End = flint.fmpq(0)
         pieces = [(None, middle), (middle, None)]
     else:
         pieces = [(lo, hi)]
     for a, b in pieces:
-        if not _nonzero_ends(z, a, b) or descartes_bound(z, *_ends(a, b)) != 0:
+        if not _nonzero_ends(z, a, b) or descartes_bound(z, a, b) != 0:
             return None
-    point = next((e for e in (lo, hi) if e is not None), Fraction(0))
-    return _sign(z(_q(point)))
+    point = next((e for e in (lo, hi) if e is not None), flint.fmpq(0))
+    return _sign(z(point))
 
 
 def _linear_sign(z: Poly, lo: End, hi: End) -> int | None:
     """:func:`constant_sign` for ``z = a + b x`` (not zero): its root is ``-a / b``."""
-    a, b = [*z.coeffs(), flint.fmpq(0)][:2]
-    if b == 0:
-        return _sign(a)
+    coeffs = z.coeffs()
+    if len(coeffs) == 1:
+        return _sign(coeffs[0])
+    a, b = coeffs
     root = -a / b
-    if lo is not None and root < _q(lo):
+    if lo is not None and root < lo:
         return _sign(b)
-    if hi is not None and root > _q(hi):
+    if hi is not None and root > hi:
         return -_sign(b)
     return None
 
 
-def _one_simple_root(z: Poly, lo: Fraction, hi: Fraction) -> bool:
-    return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, *_ends(lo, hi)) == 1
+def _one_simple_root(z: Poly, lo: flint.fmpq, hi: flint.fmpq) -> bool:
+    return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, lo, hi) == 1
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class _Walker:
             states += (here,)
         return _Core(states, self.outputs(states))
 
-    def transition(self, lo: Fraction, hi: Fraction, left: _Core, right: _Core) -> Poly | None:
+    def transition(self, lo: flint.fmpq, hi: flint.fmpq, left: _Core, right: _Core) -> Poly | None:
         """Certify a transition between two certified cores.
 
         Returns the polynomial whose one simple root in ``(lo, hi)`` is the only switch, the
@@ -196,12 +198,12 @@ class _Walker:
         return root_poly
 
 
-def root_in(z: Poly, lo: Fraction, hi: Fraction, cache: RootCache) -> RealAlgebraic:
+def root_in(z: Poly, lo: flint.fmpq, hi: flint.fmpq, cache: RootCache) -> RealAlgebraic:
     """The one root of ``z`` in ``(lo, hi)`` (proved simple and unique) as a RealAlgebraic."""
     a, b = RealAlgebraic.rational(lo), RealAlgebraic.rational(hi)
     _, factors = z.factor()
     for factor, multiplicity in factors:
-        if multiplicity % 2 == 1 and _sign(factor(_q(lo))) != _sign(factor(_q(hi))):
+        if multiplicity % 2 == 1 and _sign(factor(lo)) != _sign(factor(hi)):
             return next(r for r in cache.roots(_primitive(factor)) if a < r < b)
     raise ArithmeticError(f"no sign change of {z} in [{lo}, {hi}]")  # pragma: no cover
 
@@ -229,16 +231,16 @@ def proposed_breakpoints(net: Network, domain: tuple[Fraction, Fraction] | None)
 
 
 def _transitions(
-    points: list[Fraction], domain: tuple[End, End]
-) -> list[tuple[Fraction, Fraction]]:
+    points: list[Fraction], domain: tuple[Fraction, Fraction] | None
+) -> list[tuple[flint.fmpq, flint.fmpq]]:
     """``[x - δ, x + δ]`` around each proposal, δ a quarter of the nearest gap (disjoint)."""
-    fences = [domain[0], *points, domain[1]]
+    fences = [None, *points, None] if domain is None else [domain[0], *points, domain[1]]
     result = []
     for before, x, after in zip(fences, fences[1:], fences[2:]):
         gaps = [x - before] if before is not None else []
         gaps += [after - x] if after is not None else []
         delta = min(gaps) / 4 if gaps else max(Fraction(1), abs(x)) / 4
-        result.append((x - delta, x + delta))
+        result.append((_q(x - delta), _q(x + delta)))
     return result
 
 
@@ -272,8 +274,8 @@ def hybrid_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) 
     Parameters and result are those of :func:`~qexpr.spline._exact.exact_cells`, plus the
     count of cells the exact engine produced.
     """
-    bounds: tuple[End, End] = (None, None) if domain is None else domain
-    transitions = _transitions(proposed_breakpoints(net, domain), bounds)
+    bounds: tuple[End, End] = (None, None) if domain is None else (_q(domain[0]), _q(domain[1]))
+    transitions = _transitions(proposed_breakpoints(net, domain), domain)
     fences = [bounds[0], *itertools.chain.from_iterable(transitions), bounds[1]]
     cores = list(zip(fences[::2], fences[1::2]))
     walker = _Walker(net)
@@ -296,7 +298,7 @@ def hybrid_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) 
         run = list(group)
         if uncertain:
             lo, hi = run[0][1][0], run[-1][1][1]
-            solved = exact_cells(net, (lo, hi), cache)
+            solved = exact_cells(net, (_fraction(lo), _fraction(hi)), cache)
             resolved += len(solved)
             segments += solved
             continue

@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import flint
 import numpy as np
@@ -48,16 +49,18 @@ def _fmpq(value: object) -> flint.fmpq:
     return flint.fmpq(q.numerator, q.denominator)
 
 
-def _affine(matrix: np.ndarray, bias: np.ndarray, inputs: Sequence[Poly]) -> list[Poly]:
-    """``matrix @ inputs + bias`` for a vector of polynomials (weights as fmpq)."""
-    rows = []
-    for weights, b in zip(matrix, bias):
-        acc = Poly([b])
-        for w, h in zip(weights, inputs):
-            if w != 0:
-                acc += h * w
-        rows.append(acc)
-    return rows
+def _affine(matrix: flint.fmpq_mat, bias: list[flint.fmpq], inputs: Sequence[Poly]) -> list[Poly]:
+    """``matrix @ inputs + bias`` for a vector of polynomials: one rational matrix product
+    of the weights with the inputs' coefficient matrix (inputs × coefficients)."""
+    width = max(max(p.length() for p in inputs), 1)
+    rows = [[*p.coeffs(), *[0] * (width - p.length())] for p in inputs]
+    entries = (matrix * flint.fmpq_mat(len(inputs), width, [c for r in rows for c in r])).entries()
+    out = []
+    for i, b in enumerate(bias):
+        coeffs = entries[i * width : (i + 1) * width]
+        coeffs[0] += b
+        out.append(Poly(coeffs))
+    return out
 
 
 class _PolyVector(list):
@@ -71,12 +74,18 @@ class _PolyVector(list):
         return _PolyVector(a * b for a, b in zip(self, other))
 
 
-def exact_weights(layer: Layer) -> dict[str, np.ndarray]:
-    """A layer's parameters as arrays of ``flint.fmpq`` (float weights read exactly)."""
-    return {key: np.vectorize(_fmpq, otypes=[object])(v) for key, v in layer.params.items()}
+def exact_weights(layer: Layer) -> dict[str, flint.fmpq_mat | list[flint.fmpq]]:
+    """A layer's parameters in flint (float weights read exactly): matrices as
+    ``fmpq_mat``, vectors as lists of ``fmpq``."""
+    matrices = layer.neuron_type().matrices
+    weights: dict[str, flint.fmpq_mat | list[flint.fmpq]] = {}
+    for key, value in layer.params.items():
+        entries = [_fmpq(v) for v in np.asarray(value).ravel()]
+        weights[key] = flint.fmpq_mat(*value.shape, entries) if key in matrices else entries
+    return weights
 
 
-def layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
+def layer_polys(layer: Layer, weights: dict[str, Any], h: Sequence[Poly]) -> list[Poly]:
     """Pre-activation polynomials of ``layer`` given its input polynomials ``h``."""
     squares = [p * p for p in h]
     return layer.neuron_type().pre_activation(
