@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 
@@ -140,15 +140,9 @@ def exact_endpoint(value: Any) -> str | dict[str, Any] | None:
 Objects = tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]
 
 
-class Builder(Protocol):
-    """A picklable callable that builds a spline's pieces, regions and cells on demand."""
-
-    def __call__(self) -> Objects: ...
-
-
 @dataclass(frozen=True)
 class Built:
-    """A :class:`Builder` for objects that are already built (the exact and hybrid engines)."""
+    """A spline's ``build`` for objects that are already built (exact and hybrid engines)."""
 
     objects: Objects
 
@@ -184,7 +178,9 @@ class Spline:
     degree: int
     region_count: int
     unresolved: int
-    build: Builder = field(repr=False)
+    build: Callable[[], tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]] = field(
+        repr=False
+    )
     exact_cells: int = 0
 
     @property
