@@ -77,10 +77,8 @@ def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
     0 for the zero polynomial, ±1 when ``z`` provably has no root there, ``None`` when no
     proof was found (there may or may not be a root).
     """
-    if z.is_zero():
-        return 0
     if z.degree() < 2:
-        return _linear_sign(z, lo, hi)
+        return _affine_sign(_affine_root(z), lo, hi)
     if lo is None and hi is None:
         middle: End = flint.fmpq(0)
         pieces = [(None, middle), (middle, None)]
@@ -93,17 +91,28 @@ def constant_sign(z: Poly, lo: End, hi: End) -> int | None:
     return _sign(z(point))
 
 
-def _linear_sign(z: Poly, lo: End, hi: End) -> int | None:
-    """:func:`constant_sign` for ``z = a + b x`` (not zero): its root is ``-a / b``."""
+#: An affine ``z = a + b x`` as (root -a/b or None for a constant, sign of b or of a).
+AffineRoot = tuple[flint.fmpq | None, int]
+
+
+def _affine_root(z: Poly) -> AffineRoot:
     coeffs = z.coeffs()
-    if len(coeffs) == 1:
-        return _sign(coeffs[0])
+    if len(coeffs) < 2:
+        return None, _sign(coeffs[0]) if coeffs else 0
     a, b = coeffs
-    root = -a / b
+    return -a / b, _sign(b)
+
+
+def _affine_sign(affine: AffineRoot, lo: End, hi: End) -> int | None:
+    """:func:`constant_sign` of an affine polynomial given its root (the sign of b is the
+    sign to the right of the root)."""
+    root, sign = affine
+    if root is None:
+        return sign
     if lo is not None and root < lo:
-        return _sign(b)
+        return sign
     if hi is not None and root > hi:
-        return -_sign(b)
+        return -sign
     return None
 
 
@@ -130,6 +139,7 @@ class _Walker:
         self.layers = net.layers
         self.weights = [exact_weights(layer) for layer in net.layers]
         self._memo: dict[tuple[tuple[bool, ...], ...], list[Poly]] = {}
+        self._affine: dict[tuple[tuple[bool, ...], ...], list[AffineRoot | None]] = {}
 
     def polys(self, states: tuple[tuple[bool, ...], ...]) -> list[Poly]:
         """Pre-activations of layer ``len(states)`` given the states of the layers before it
@@ -139,6 +149,18 @@ class _Walker:
             h = [_X] if k == 0 else self._next(k - 1, self.polys(states[:-1]), states[-1])
             self._memo[states] = layer_polys(self.layers[k], self.weights[k], h)
         return self._memo[states]
+
+    def signs(self, states: tuple[tuple[bool, ...], ...], lo: End, hi: End) -> list[int | None]:
+        """:func:`constant_sign` of each pre-activation of layer ``len(states)``; the roots of
+        affine ones are computed once per ``states`` (memoised), then only compared."""
+        if states not in self._affine:
+            self._affine[states] = [
+                _affine_root(z) if z.degree() < 2 else None for z in self.polys(states)
+            ]
+        return [
+            constant_sign(z, lo, hi) if affine is None else _affine_sign(affine, lo, hi)
+            for z, affine in zip(self.polys(states), self._affine[states])
+        ]
 
     def outputs(self, states: tuple[tuple[bool, ...], ...]) -> tuple[Poly, ...]:
         """The network's outputs given the states of every layer."""
@@ -159,7 +181,7 @@ class _Walker:
         for layer in self.layers:
             here: tuple[bool, ...] = ()
             if layer.activation == "relu":
-                signs = [constant_sign(z, lo, hi) for z in self.polys(states)]
+                signs = self.signs(states, lo, hi)
                 if None in signs:
                     return None
                 here = tuple(sign > 0 for sign in signs)
@@ -180,22 +202,20 @@ class _Walker:
         ]
         if len(switched) > 1:
             return None
-        root_poly = _ZERO
         for k, layer in enumerate(self.layers):
             if layer.activation != "relu":
                 continue
-            sides = {left.states[:k], right.states[:k]}
-            for j in range(layer.out_dim):
-                if switched == [(k, j)]:
-                    root_poly = self.polys(left.states[:k])[j]
-                    if not _one_simple_root(root_poly, lo, hi):
-                        return None
-                    continue
-                for side in sides:
-                    sign = constant_sign(self.polys(side)[j], lo, hi)
+            for side in {left.states[:k], right.states[:k]}:
+                for j, sign in enumerate(self.signs(side, lo, hi)):
+                    if (k, j) in switched:
+                        continue
                     if sign is None or (sign > 0) != left.states[k][j]:
                         return None
-        return root_poly
+        if not switched:
+            return _ZERO
+        k, j = switched[0]
+        root_poly = self.polys(left.states[:k])[j]
+        return root_poly if _one_simple_root(root_poly, lo, hi) else None
 
 
 def root_in(z: Poly, lo: flint.fmpq, hi: flint.fmpq, cache: RootCache) -> RealAlgebraic:
