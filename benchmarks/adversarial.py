@@ -7,7 +7,9 @@ Prints the counts of networks, hybrid disagreements (must be 0), silent float er
 flagged float results, and the total time of each mode (the ratio hybrid / exact is
 measured on the same networks in the same process).
 
-Run: ``.venv/bin/python benchmarks/adversarial.py [seconds]`` (default 600).
+Run: ``.venv/bin/python benchmarks/adversarial.py [seconds] [first batch]`` (default 600
+and 0; batch k draws its networks with hypothesis seed k, so runs from different first
+batches see different networks).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import qexpr
 BATCH = 500
 
 
-def main(budget: float) -> None:
+def main(budget: float, first: int = 0) -> None:
     tally = dict(networks=0, hybrid_wrong=0, float_silent=0, float_flagged=0)
     seconds = dict(exact=0.0, hybrid=0.0, float=0.0)
 
@@ -52,7 +54,7 @@ def main(budget: float) -> None:
             tally["float_silent"] += 1
 
     end = time.monotonic() + budget
-    batch = 0
+    batch = first
     while time.monotonic() < end:
         run = settings(
             max_examples=BATCH, database=None, deadline=None,
@@ -69,4 +71,5 @@ def main(budget: float) -> None:
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 600.0)
+    args = sys.argv[1:]
+    main(float(args[0]) if args else 600.0, int(args[1]) if len(args) > 1 else 0)
