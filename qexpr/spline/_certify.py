@@ -116,6 +116,52 @@ def _affine_sign(affine: AffineRoot, lo: End, hi: End) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Quadratic:
+    """``z = a + b x + c x²`` (c ≠ 0): sign of c, its vertex ``-b / 2c``, sign of b² - 4ac."""
+
+    poly: Poly
+    lead: int
+    vertex: flint.fmpq
+    discriminant: int
+
+    @classmethod
+    def of(cls, z: Poly) -> _Quadratic:
+        a, b, c = z.coeffs()
+        return cls(z, _sign(c), -b / (2 * c), _sign(b * b - 4 * a * c))
+
+    def sign(self, lo: End, hi: End) -> int | None:
+        """:func:`constant_sign` on ``[lo, hi]``, exactly, from the shape of the parabola.
+
+        Both ends of one sign and between the roots: no root (the roots bound an interval).
+        Both outside the roots: no root unless the interval holds the vertex (it would then
+        straddle both roots).
+        """
+        if self.discriminant < 0:
+            return self.lead
+        holds_vertex = (lo is None or lo <= self.vertex) and (hi is None or self.vertex <= hi)
+        if self.discriminant == 0:
+            return None if holds_vertex else self.lead
+        left, right = (self.lead if e is None else _sign(self.poly(e)) for e in (lo, hi))
+        if left != right or left == 0:
+            return None
+        return None if left == self.lead and holds_vertex else left
+
+
+def _shape(z: Poly) -> AffineRoot | _Quadratic | None:
+    """What :meth:`_Walker.signs` memoises: roots of affine, shapes of quadratic polynomials."""
+    degree = z.degree()
+    return _affine_root(z) if degree < 2 else _Quadratic.of(z) if degree == 2 else None
+
+
+def _shape_sign(z: Poly, shape: AffineRoot | _Quadratic | None, lo: End, hi: End) -> int | None:
+    if shape is None:
+        return constant_sign(z, lo, hi)
+    if isinstance(shape, _Quadratic):
+        return shape.sign(lo, hi)
+    return _affine_sign(shape, lo, hi)
+
+
 def _one_simple_root(z: Poly, lo: flint.fmpq, hi: flint.fmpq) -> bool:
     return not z.is_zero() and _nonzero_ends(z, lo, hi) and descartes_bound(z, lo, hi) == 1
 
@@ -139,7 +185,7 @@ class _Walker:
         self.layers = net.layers
         self.weights = [exact_weights(layer) for layer in net.layers]
         self._memo: dict[tuple[tuple[bool, ...], ...], list[Poly]] = {}
-        self._affine: dict[tuple[tuple[bool, ...], ...], list[AffineRoot | None]] = {}
+        self._shapes: dict[tuple[tuple[bool, ...], ...], list] = {}
 
     def polys(self, states: tuple[tuple[bool, ...], ...]) -> list[Poly]:
         """Pre-activations of layer ``len(states)`` given the states of the layers before it
@@ -152,14 +198,13 @@ class _Walker:
 
     def signs(self, states: tuple[tuple[bool, ...], ...], lo: End, hi: End) -> list[int | None]:
         """:func:`constant_sign` of each pre-activation of layer ``len(states)``; the roots of
-        affine ones are computed once per ``states`` (memoised), then only compared."""
-        if states not in self._affine:
-            self._affine[states] = [
-                _affine_root(z) if z.degree() < 2 else None for z in self.polys(states)
-            ]
+        affine and the shapes of quadratic ones are computed once per ``states`` (memoised),
+        then only compared."""
+        if states not in self._shapes:
+            self._shapes[states] = [_shape(z) for z in self.polys(states)]
         return [
-            constant_sign(z, lo, hi) if affine is None else _affine_sign(affine, lo, hi)
-            for z, affine in zip(self.polys(states), self._affine[states])
+            _shape_sign(z, shape, lo, hi)
+            for z, shape in zip(self.polys(states), self._shapes[states])
         ]
 
     def outputs(self, states: tuple[tuple[bool, ...], ...]) -> tuple[Poly, ...]:
