@@ -68,7 +68,7 @@ def grid_regions(net: qexpr.Network, grid: tuple[float, float, int]) -> int:
 
 def grid_for(exact: qexpr.PieceCount) -> tuple[float, float, int]:
     """A grid over the region boundaries' hull ± 1 with half the smallest gap as spacing."""
-    cuts = sorted({float(r.left) for r in exact.spline.regions if r.left is not None})
+    cuts = sorted({float(r.left) for r in exact.spline.region_list if r.left is not None})
     lo, hi = (cuts[0] - 1, cuts[-1] + 1) if cuts else (-1.0, 1.0)
     gaps = np.diff(cuts)
     gap = gaps.min() if gaps.size else hi - lo

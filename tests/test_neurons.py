@@ -162,4 +162,4 @@ def test_old_spellings_warn_and_mean_the_new_ones():
     (row,) = theorem2_rows([(2, 2, 1)])
     assert _warns(lambda: row.conv) is row.square
     assert _warns(lambda: qexpr.run_sweep) is qexpr.sweep.run_sweep
-    assert _warns(lambda: qexpr.spline(relu)).pieces == qexpr.spline_form(relu).pieces
+    assert _warns(lambda: qexpr.spline(relu)).piece_list == qexpr.spline_form(relu).piece_list

@@ -39,7 +39,7 @@ def test_exact_spline_at_its_own_rational_breakpoints(net):
             q = b.as_fraction()
             arg = flint.fmpq(q.numerator, q.denominator)
             expected = net.evaluate_exact([[q]])[0].tolist()
-            for piece in (s.pieces[i], s.pieces[i + 1]):
+            for piece in (s.piece_list[i], s.piece_list[i + 1]):
                 got = [p(arg) for p in piece.polys]
                 assert [Fraction(int(v.p), int(v.q)) for v in got] == expected
 
@@ -52,7 +52,7 @@ def test_float_spline_matches_network(net, data):
     # A piece is a Chebyshev series on an interval fitted to it: its rounding error is
     # relative to the series' size there (its largest coefficient), not to the value at x.
     piece = np.searchsorted(s.float_breakpoints(), x)
-    size = np.array([max(np.abs(p.coef).max() for p in s.pieces[i].polys) for i in piece])
+    size = np.array([max(np.abs(p.coef).max() for p in s.piece_list[i].polys) for i in piece])
     error = np.abs(s(x) - expected).max(axis=1)
     assert np.all(error <= 1e-9 * (1.0 + size) + 1e-9 * np.abs(expected).max(axis=1))
 
@@ -70,7 +70,7 @@ def test_exact_and_float_agree(net):
         exact.degree,
     )
     np.testing.assert_allclose(fl.breakpoints, exact.breakpoints, rtol=1e-6, atol=1e-6)
-    exact_cells, float_cells = exact.spline.cells, fl.spline.cells
+    exact_cells, float_cells = exact.spline.cell_list, fl.spline.cell_list
     assert [c.pattern for c in float_cells] == [c.pattern for c in exact_cells]
     assert [c.degree for c in float_cells] == [c.degree for c in exact_cells]
 
@@ -85,24 +85,24 @@ def test_pieces_and_regions(net):
     s = qexpr.spline_form(net, mode="exact")
     # Every region carries one polynomial, so pieces never outnumber regions,
     # and adjacent pieces really differ.
-    assert len(s.pieces) <= len(s.regions)
-    for a, b in zip(s.pieces, s.pieces[1:]):
+    assert len(s.piece_list) <= len(s.region_list)
+    for a, b in zip(s.piece_list, s.piece_list[1:]):
         assert a.polys != b.polys
 
 
 @given(networks())
 def test_dense_sampling_never_exceeds_exact_count(net):
     s = qexpr.spline_form(net, mode="exact")
-    points = [float(b) for r in s.regions for b in (r.left, r.right) if b is not None]
+    points = [float(b) for r in s.region_list for b in (r.left, r.right) if b is not None]
     lo, hi = (min(points) - 1, max(points) + 1) if points else (-10.0, 10.0)
     # A generic grid: shifted by an irrational amount so that no point sits exactly on a
     # breakpoint, where a touching (tangent) neuron would read 0 = inactive for one point.
     x = np.linspace(lo, hi, 20001) + np.sqrt(2) * 1e-6
     states = reference_relu_patterns(qexpr.network_to_dict(net), x)
     changes = int(np.count_nonzero(np.any(states[1:] != states[:-1], axis=1)))
-    assert changes + 1 <= len(s.regions)
+    assert changes + 1 <= len(s.region_list)
     # The sampled patterns are among the exact regions' patterns.
-    exact_patterns = {r.pattern for r in s.regions}
+    exact_patterns = {r.pattern for r in s.region_list}
     sampled = {tuple(bool(v) for v in row) for row in states}
     assert sampled <= exact_patterns
 

@@ -32,7 +32,7 @@ each region confirmed by the exact 1-D engine; thin regions can be missed or spl
 
 """ + examples(
     "qexpr slice net2d.json --json",
-    "qexpr slice net.json --plane 0,0,0 1,0,0 0,1,0 --box -2 2 -2 2 --plot slice.png",
+    "qexpr slice net.json --plane 0,0,0 1,0,0 0,1,0 --box -2 2 -2 2 --plot s.png",
     "qexpr slice net2d.json --method grid --resolution 512",
 )
 

@@ -133,6 +133,6 @@ def confirm_regions(net: Network, grid: GridSlice, plane: object = None) -> int:
         exact = spline_form(restrict_to_line(two, [0, y], [1, 0]), mode="exact", domain=(x0, x1))
         for _region, col in members:
             x = RealAlgebraic.rational(Fraction(float(grid.xs[col])))
-            here = next(reg for reg in exact.regions if reg.right is None or not reg.right < x)
+            here = next(reg for reg in exact.region_list if reg.right is None or not reg.right < x)
             confirmed += tuple(here.pattern) == tuple(grid.patterns[row * cols + col])
     return confirmed

@@ -17,13 +17,15 @@ real roots come back with an exactly zero imaginary part), then checked by a sig
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from fractions import Fraction
 from functools import total_ordering
 
 import flint
 
-__all__ = ["RealAlgebraic", "odd_real_roots", "rational_between"]
+__all__ = ["RealAlgebraic", "descartes_bound", "odd_real_roots", "rational_between"]
 
 _PRECISIONS = (64, 128, 256, 512, 1024, 4096)
 
@@ -80,10 +82,20 @@ class RealAlgebraic:
         poly = flint.fmpz_poly([-q.p, q.q])
         return cls(poly, 0, q, q)
 
+    def __reduce__(self) -> tuple:
+        """Pickle support: the polynomial's integer coefficients and the interval's ends."""
+        lo, hi = self.interval
+        return _rebuild, (self._key, self._index, lo, hi)
+
     @property
     def poly(self) -> flint.fmpz_poly:
         """The irreducible integer polynomial this number is a root of."""
         return self._poly
+
+    @property
+    def bounds(self) -> tuple[flint.fmpq, flint.fmpq]:
+        """Rationals ``lo <= self <= hi`` (the current isolating interval, as flint numbers)."""
+        return self._lo, self._hi
 
     @property
     def is_rational(self) -> bool:
@@ -148,15 +160,33 @@ class RealAlgebraic:
         return f"RealAlgebraic(root of {self._poly} ≈ {float(self):.17g})"
 
 
+def _rebuild(key: tuple[int, ...], index: int, lo: Fraction, hi: Fraction) -> RealAlgebraic:
+    return RealAlgebraic(
+        flint.fmpz_poly(list(key)),
+        index,
+        flint.fmpq(lo.numerator, lo.denominator),
+        flint.fmpq(hi.numerator, hi.denominator),
+    )
+
+
+@contextlib.contextmanager
+def working_precision(bits: int) -> Iterator[None]:
+    """Run a block with ``flint.ctx.prec = bits``, restoring the caller's precision after."""
+    old = flint.ctx.prec
+    flint.ctx.prec = bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = old
+
+
 def _isolate(poly: flint.fmpz_poly) -> list[RealAlgebraic]:
     """All real roots of an irreducible integer polynomial, in increasing order."""
     if poly.degree() == 1:
         a0, a1 = poly.coeffs()
         return [RealAlgebraic.rational(flint.fmpq(-int(a0), int(a1)))]
-    old = flint.ctx.prec
-    try:
-        for prec in _PRECISIONS:
-            flint.ctx.prec = prec
+    for prec in _PRECISIONS:
+        with working_precision(prec):
             intervals = []
             for root, _ in poly.complex_roots():
                 if root.imag.is_zero():
@@ -167,10 +197,8 @@ def _isolate(poly: flint.fmpz_poly) -> list[RealAlgebraic]:
             isolating = all(_sign(poly(lo)) * _sign(poly(hi)) < 0 for lo, hi in intervals) and all(
                 a[1] < b[0] for a, b in itertools.pairwise(intervals)
             )
-            if isolating:
-                return [RealAlgebraic(poly, i, lo, hi) for i, (lo, hi) in enumerate(intervals)]
-    finally:
-        flint.ctx.prec = old
+        if isolating:
+            return [RealAlgebraic(poly, i, lo, hi) for i, (lo, hi) in enumerate(intervals)]
     raise ArithmeticError(f"could not isolate the real roots of {poly}")  # pragma: no cover
 
 
@@ -188,18 +216,51 @@ class RootCache:
         return self._roots[key]
 
 
-def odd_real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
+def _variations(poly: flint.fmpq_poly) -> int:
+    """Sign changes in the coefficient sequence (zeros skipped)."""
+    signs = [c > 0 for c in poly.coeffs() if c != 0]
+    return sum(a != b for a, b in itertools.pairwise(signs))
+
+
+def descartes_bound(z: flint.fmpq_poly, lo: flint.fmpq | None, hi: flint.fmpq | None) -> int:
+    """Descartes' bound on the roots of ``z`` in the open interval ``(lo, hi)``.
+
+    The interval is mapped onto (0, ∞) (``x = hi - t``, ``x = lo + t``, or
+    ``x = (lo + hi t) / (1 + t)``); the sign variations of the image's coefficients bound its
+    positive roots (with multiplicity) from above, with the same parity: 0 proves no root,
+    1 exactly one, a simple one. ``lo`` and ``hi`` must not both be ``None`` (infinite).
+    """
+    if lo is None:
+        return _variations(z(flint.fmpq_poly([hi, -1])))
+    if hi is None:
+        return _variations(z(flint.fmpq_poly([lo, 1])))
+    on_unit = z(flint.fmpq_poly([lo, hi - lo]))
+    reversed_ = flint.fmpq_poly(on_unit.coeffs()[::-1])
+    return _variations(reversed_(flint.fmpq_poly([1, 1])))
+
+
+def odd_real_roots(
+    poly: flint.fmpq_poly,
+    cache: RootCache,
+    lo: flint.fmpq | None = None,
+    hi: flint.fmpq | None = None,
+) -> list[RealAlgebraic]:
     """Distinct real roots of odd multiplicity of a nonzero polynomial, in increasing order.
 
-    These are exactly the points where ``poly`` changes sign.
+    These are exactly the points where ``poly`` changes sign. With rational ``lo``/``hi``
+    (``None`` for ±∞) the result may omit roots outside the open interval ``(lo, hi)``:
+    a polynomial or factor that Descartes' rule proves root-free there is not isolated.
     """
     if poly.degree() < 1:
+        return []
+    bounded = lo is not None or hi is not None
+    if bounded and descartes_bound(poly, lo, hi) == 0:
         return []
     _, factors = poly.factor()
     roots = [
         root
         for factor, multiplicity in factors
-        if multiplicity % 2 == 1
+        if multiplicity % 2 == 1 and not (bounded and descartes_bound(factor, lo, hi) == 0)
         for root in cache.roots(_primitive(factor))
     ]
     return sorted(roots)

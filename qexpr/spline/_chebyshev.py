@@ -99,9 +99,16 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     centre = np.bincount(group, weights=values) / np.maximum(size, 1)
     row = np.zeros(size.shape, dtype=int)
     row[group] = row_of
-    keep = (size % 2 == 1) & (np.abs(centre) < 1 - ROOT_TOL)
+    inside = np.abs(centre) < 1 - ROOT_TOL
+    keep = (size % 2 == 1) & inside
     nearly_real = (imag > IMAG_TOL) & (imag <= AMBIGUOUS_TOL) & (np.abs(eigenvalues.real) < 1)
-    ambiguous = close.any(axis=1) | nearly_real.any(axis=1)
+    # A cluster of several roots may be one multiple root or distinct close roots; a root
+    # within ROOT_TOL of an end may lie just inside or outside: float64 cannot tell.
+    unsure = np.zeros(batch, dtype=bool)
+    unsure[row[(size > 1) & inside]] = True
+    at_end = (np.abs(centre) >= 1 - ROOT_TOL) & (np.abs(centre) < 1 + ROOT_TOL)
+    unsure[row[at_end & (np.abs(np.abs(centre) - 1) > 0)]] = True
+    ambiguous = close.any(axis=1) | nearly_real.any(axis=1) | unsure
     return row[keep], centre[keep], ambiguous
 
 
@@ -111,13 +118,16 @@ def sign_changes(
     """Roots of odd multiplicity in (-1, 1) of a batch of Chebyshev series (rows).
 
     Returns ``(rows, roots, ambiguous)``: for each sign change the row it belongs to and
-    its position t, and the number of rows whose roots cannot be trusted: too close to
-    each other, or (given each row's magnitude ``scale``) so flat that rounding moves them
-    by more than ``ROOT_TOL`` (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share
-    one batched eigenvalue solve.
+    its position t, and the number of rows whose roots cannot be trusted: not finite
+    (float64 overflowed), too close to each other, or (given each row's magnitude
+    ``scale``) so flat that rounding moves them by more than ``ROOT_TOL``
+    (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share one batched eigenvalue
+    solve.
     """
-    degrees = effective_degree(coeffs)
-    rows_out, roots_out, ambiguous = [np.empty(0, dtype=int)], [np.empty(0)], 0
+    finite = np.all(np.isfinite(coeffs), axis=-1)
+    degrees = np.where(finite, effective_degree(coeffs), 0)  # overflowed rows: no roots, ...
+    rows_out, roots_out = [np.empty(0, dtype=int)], [np.empty(0)]
+    ambiguous = int(np.count_nonzero(~finite))  # ... and counted as unresolved
     for d in np.unique(degrees[degrees > 0]):
         rows = np.nonzero(degrees == d)[0]
         if d == 1:

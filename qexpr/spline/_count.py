@@ -7,10 +7,9 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,21 +21,28 @@ from qexpr.spline._float import (
     FloatCells,
     float_cells,
     local_series,
-    output_degree_bound,
     output_series,
     piece_windows,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
-from qexpr.spline._types import Cell, Piece, Region, Spline, endpoint_to_json, group_runs
+
+if TYPE_CHECKING:
+    from qexpr.spline._exact import ExactCell
+
+from qexpr.spline._types import (
+    Built,
+    Cell,
+    Objects,
+    Piece,
+    Region,
+    Spline,
+    endpoint_to_json,
+    group_runs,
+)
 
 __all__ = ["PieceCount", "count_pieces", "spline_form"]
 
-Mode = Literal["exact", "float", "auto"]
-
-#: ``mode="auto"`` runs the exact engine when the network has at most this many neurons ...
-AUTO_MAX_NEURONS = 64
-#: ... and its output degree bound is at most this.
-AUTO_MAX_DEGREE = 32
+Mode = Literal["auto", "exact", "hybrid", "float"]
 
 
 @dataclass(frozen=True)
@@ -56,32 +62,35 @@ class PieceCount:
         cannot hold (beyond 1.8e308 or below 2.2e-308 in magnitude) is a string instead,
         exact ``"p/q"`` when rational (``endpoint_to_json`` in ``qexpr/spline/_types.py``).
     mode
-        ``"exact"`` or ``"float"``: the engine that ran.
+        ``"exact"``, ``"hybrid"`` or ``"float"``: the engine that ran.
     unresolved
         Float mode: how many pre-activations were below float64 resolution (then the counts
-        may be wrong; use exact mode). Always 0 in exact mode.
+        may be wrong). Always 0 in the certified modes (exact, hybrid).
     spline
-        The :class:`~qexpr.Spline` itself (exact breakpoints and polynomials in exact mode).
+        The :class:`~qexpr.Spline` itself (exact breakpoints and polynomials when certified).
     """
 
     pieces: int
     activation_regions: int
     degree: int
     breakpoints: tuple[float | str, ...]
-    mode: Literal["exact", "float"]
+    mode: Literal["exact", "hybrid", "float"]
     unresolved: int
     spline: Spline
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready summary (what ``qexpr count-pieces --json`` prints)."""
-        return {
-            "pieces": self.pieces,
-            "activation_regions": self.activation_regions,
-            "degree": self.degree,
-            "breakpoints": list(self.breakpoints),
-            "mode": self.mode,
-            "unresolved": self.unresolved,
-        }
+    @property
+    def certified(self) -> bool:
+        """True when every number is proven (exact or hybrid mode)."""
+        return self.spline.certified
+
+    @property
+    def exact_cells(self) -> int:
+        """Cells the exact engine produced (see :class:`~qexpr.Spline`)."""
+        return self.spline.exact_cells
+
+    def to_dict(self, *, exact_output: bool = False) -> dict[str, Any]:
+        """The JSON-ready summary: :meth:`Spline.to_dict <qexpr.Spline.to_dict>`."""
+        return self.spline.to_dict(exact_output=exact_output)
 
 
 def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
@@ -107,38 +116,88 @@ def _fits_float64(net: Network) -> bool:
     )
 
 
-def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
-    from qexpr.spline._exact import exact_cells
-
-    cells = tuple(
+def _certified_spline(
+    cells: list[ExactCell],
+    mode: Literal["exact", "hybrid"],
+    domain: tuple[Fraction, Fraction] | None,
+    exact_cells: int,
+) -> Spline:
+    """A spline from exact cells (from the exact or the hybrid engine)."""
+    finest = tuple(
         Cell(c.left, c.right, c.outputs, max(max(p.degree(), 0) for p in c.outputs), c.pattern)
-        for c in exact_cells(net, domain)
+        for c in cells
     )
     pieces = tuple(
-        Piece(cells[i].left, cells[j].right, cells[i].polys, cells[i].degree)
-        for i, j in group_runs(len(cells), lambda k: cells[k].polys == cells[k + 1].polys)
+        Piece(finest[i].left, finest[j].right, finest[i].polys, finest[i].degree)
+        for i, j in group_runs(len(finest), lambda k: finest[k].polys == finest[k + 1].polys)
     )
     regions = tuple(
-        Region(cells[i].left, cells[j].right, cells[i].pattern)
-        for i, j in group_runs(len(cells), lambda k: cells[k].pattern == cells[k + 1].pattern)
+        Region(finest[i].left, finest[j].right, finest[i].pattern)
+        for i, j in group_runs(len(finest), lambda k: finest[k].pattern == finest[k + 1].pattern)
     )
     return Spline(
-        mode="exact",
+        mode=mode,
         domain=domain,
         breakpoints=tuple(piece.right for piece in pieces[:-1]),
         degree=max(piece.degree for piece in pieces),
         region_count=len(regions),
         unresolved=0,
-        build=lambda: (pieces, regions, cells),
+        build=Built((pieces, regions, finest)),
+        exact_cells=exact_cells,
     )
 
 
-CoefficientsOn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr.spline._exact import exact_cells
+
+    cells = exact_cells(net, domain)
+    return _certified_spline(cells, "exact", domain, len(cells))
 
 
-def _linear_outputs(
-    net: Network, domain: tuple[float, float] | None
-) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+def _hybrid_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+    from qexpr.spline._certify import hybrid_cells
+
+    result = hybrid_cells(net, domain)
+    return _certified_spline(result.cells, "hybrid", domain, result.exact_cells)
+
+
+@dataclass(frozen=True)
+class _LinearSeries:
+    """Local series of a piecewise-linear network's outputs: ``slope * x + intercept``."""
+
+    slope: np.ndarray
+    intercept: np.ndarray
+
+    def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        s, c = self.slope[index], self.intercept[index]
+        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
+        return np.stack([s * mid + c, s * half], axis=2)
+
+
+@dataclass(frozen=True)
+class _PolynomialSeries:
+    """Local series of a network's outputs with the ReLU states of each cell held fixed."""
+
+    net: Network
+    masks: tuple[np.ndarray, ...]
+
+    def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return local_series(self.net, [m[index] for m in self.masks], lo, hi)
+
+
+@dataclass(frozen=True)
+class FloatOutputs:
+    """Float cells, each cell's output degree, which neighbours share their output
+    polynomials, how many outputs were below resolution, and the cells' local series."""
+
+    cells: FloatCells
+    degrees: np.ndarray
+    same: np.ndarray
+    lost: int
+    series: _LinearSeries | _PolynomialSeries
+
+
+def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
     cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
     degrees = np.any(slope != 0, axis=1).astype(int)
@@ -146,50 +205,51 @@ def _linear_outputs(
     same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
     tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
     same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
-
-    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        s, c = slope[index], intercept[index]
-        mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
-        return np.stack([s * mid + c, s * half], axis=2)
-
-    return cells, degrees, same, 0, coefficients
+    return FloatOutputs(cells, degrees, same, 0, _LinearSeries(slope, intercept))
 
 
-def _polynomial_outputs(
-    net: Network, domain: tuple[float, float] | None
-) -> tuple[FloatCells, np.ndarray, np.ndarray, int, CoefficientsOn]:
+def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the general float engine."""
     cells = float_cells(net, domain)
     degrees, same, lost = output_series(net, cells)
-
-    def coefficients(index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return local_series(net, [m[index] for m in cells.masks], lo, hi)
-
-    return cells, degrees, same, lost, coefficients
+    return FloatOutputs(cells, degrees, same, lost, _PolynomialSeries(net, cells.masks))
 
 
-def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
+def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
+    """The float engine's cells and outputs (the affine fast path for ReLU networks).
+
+    Overflow is not an error: non-finite values are counted as unresolved.
+    """
     engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-    cells, degrees, same, lost, coefficients = engine(net, domain)
-    patterns = cells.patterns
-    same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
+    with np.errstate(all="ignore"):
+        return engine(net, domain)
 
-    def series(first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
+
+@dataclass(frozen=True)
+class _FloatBuild:
+    """Builds a float spline's pieces, regions and cells from :class:`FloatOutputs`."""
+
+    outputs: FloatOutputs
+
+    def _series(self, first: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[tuple]:
         """Chebyshev series of each run's outputs, on an interval fitted to the run."""
         lo, hi = piece_windows(left, right)
-        coeffs = coefficients(first, lo, hi)
+        coeffs = self.outputs.series(first, lo, hi)
         return [
             tuple(np.polynomial.Chebyshev(c, domain=[lo[k], hi[k]]) for c in coeffs[k])
             for k in range(len(first))
         ]
 
-    def build() -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
+    def __call__(self) -> Objects:
+        cells, degrees, same = self.outputs.cells, self.outputs.degrees, self.outputs.same
+        patterns = cells.patterns
+        same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
         count = len(same) + 1
         runs = np.array(group_runs(count, lambda k: bool(same[k])))
         left, right = cells.left[runs[:, 0]], cells.right[runs[:, 1]]
         pieces = tuple(
             Piece(float(left[k]), float(right[k]), polys, int(degrees[i]))
-            for k, ((i, _), polys) in enumerate(zip(runs, series(runs[:, 0], left, right)))
+            for k, ((i, _), polys) in enumerate(zip(runs, self._series(runs[:, 0], left, right)))
         )
         regions = tuple(
             Region(float(cells.left[i]), float(cells.right[j]), tuple(map(bool, patterns[i])))
@@ -199,41 +259,46 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
         finest = tuple(
             Cell(float(a), float(b), polys, int(d), tuple(map(bool, pattern)))
             for a, b, polys, d, pattern in zip(
-                cells.left, cells.right, series(every, cells.left, cells.right), degrees, patterns
+                cells.left,
+                cells.right,
+                self._series(every, cells.left, cells.right),
+                degrees,
+                patterns,
             )
         )
         return pieces, regions, finest
 
+
+def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
+    outputs = float_outputs(net, domain)
+    cells, same = outputs.cells, outputs.same
+    patterns = cells.patterns
     return Spline(
         mode="float",
         domain=domain,
         breakpoints=tuple(cells.right[:-1][~same].tolist()),
-        degree=int(degrees.max()),
-        region_count=1 + int(np.count_nonzero(~same_pattern)),
-        unresolved=cells.unresolved + lost,
-        build=build,
+        degree=int(outputs.degrees.max()),
+        region_count=1 + int(np.count_nonzero(np.any(patterns[1:] != patterns[:-1], axis=1))),
+        unresolved=cells.unresolved + outputs.lost,
+        build=_FloatBuild(outputs),
     )
 
 
-def resolve_mode(net: Network, mode: str) -> Literal["exact", "float"]:
-    """``"exact"`` or ``"float"``; ``"auto"`` picks exact for small networks (see constants).
+def resolve_mode(net: Network, mode: str) -> Literal["exact", "hybrid", "float"]:
+    """The engine for a mode: ``"auto"`` is the hybrid engine (certified at every size).
 
     Float mode is refused, and auto picks exact, when a weight is beyond float64's range.
     """
-    if mode not in ("exact", "float", "auto"):
-        raise QexprValueError(f"mode: expected exact, float or auto, got {mode!r}")
-    if mode == "float" and not _fits_float64(net):
+    if mode not in ("exact", "float", "auto", "hybrid"):
+        raise QexprValueError(f"mode: expected auto, exact, hybrid or float, got {mode!r}")
+    if mode in ("float", "hybrid") and not _fits_float64(net):
         raise QexprValueError("mode: a weight is beyond float64's range (1.8e308); use exact")
     if mode != "auto":
         return mode  # type: ignore[return-value]
-    if not _fits_float64(net):
-        return "exact"
-    neurons = sum(layer.out_dim for layer in net.layers)
-    cheap = neurons <= AUTO_MAX_NEURONS and output_degree_bound(net) <= AUTO_MAX_DEGREE
-    return "exact" if cheap else "float"
+    return "hybrid" if _fits_float64(net) else "exact"
 
 
-def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Spline:
+def spline_form(net: Network, mode: Mode = "auto", domain: object = None) -> Spline:
     """The spline form of a one-input network.
 
     Parameters
@@ -241,8 +306,11 @@ def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Sp
     net
         A :class:`~qexpr.Network` with ``input_dim == 1``.
     mode
-        ``"exact"`` (rational arithmetic, exact algebraic breakpoints), ``"float"``
-        (float64, batched) or ``"auto"`` (exact when the network is small).
+        ``"auto"`` (the default, the same as ``"hybrid"``): float cells with every decision
+        certified in exact arithmetic and uncertain stretches re-solved exactly, so the
+        answer is proven at every size; ``"exact"``: rational arithmetic throughout;
+        ``"float"``: float64 only, fast, not certified (``unresolved`` counts what float64
+        could not decide).
     domain
         ``None`` for the whole real line, or ``(a, b)`` for the closed interval [a, b];
         numbers as in the network format (``"1/3"`` is exact).
@@ -255,12 +323,13 @@ def spline_form(net: Network, mode: Mode = "exact", domain: object = None) -> Sp
             "(restrict it to a line first)"
         )
     resolved = resolve_mode(net, mode)
-    if resolved == "exact":
-        return _exact_spline(net, _check_domain(domain, exact=True))
-    return _float_spline(net, _check_domain(domain, exact=False))
+    if resolved == "float":
+        return _float_spline(net, _check_domain(domain, exact=False))
+    engine = _exact_spline if resolved == "exact" else _hybrid_spline
+    return engine(net, _check_domain(domain, exact=True))
 
 
-def count_pieces(net: Network, mode: Mode = "exact", domain: object = None) -> PieceCount:
+def count_pieces(net: Network, mode: Mode = "auto", domain: object = None) -> PieceCount:
     """Count the pieces, activation regions and degree of a one-input network.
 
     Parameters are those of :func:`spline_form`. Returns a :class:`PieceCount` whose ``spline``

@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import flint
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from qexpr._network import Layer, Network
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
-__all__ = ["ExactCell", "exact_cells"]
+__all__ = ["ExactCell", "exact_cells", "exact_weights", "layer_polys"]
 
 Poly = flint.fmpq_poly
 _ZERO = flint.fmpq_poly([])
@@ -48,16 +49,18 @@ def _fmpq(value: object) -> flint.fmpq:
     return flint.fmpq(q.numerator, q.denominator)
 
 
-def _affine(matrix: np.ndarray, bias: np.ndarray, inputs: Sequence[Poly]) -> list[Poly]:
-    """``matrix @ inputs + bias`` for a vector of polynomials (weights as fmpq)."""
-    rows = []
-    for weights, b in zip(matrix, bias):
-        acc = Poly([b])
-        for w, h in zip(weights, inputs):
-            if w != 0:
-                acc += h * w
-        rows.append(acc)
-    return rows
+def _affine(matrix: flint.fmpq_mat, bias: list[flint.fmpq], inputs: Sequence[Poly]) -> list[Poly]:
+    """``matrix @ inputs + bias`` for a vector of polynomials: one rational matrix product
+    of the weights with the inputs' coefficient matrix (inputs × coefficients)."""
+    width = max(max(p.length() for p in inputs), 1)
+    rows = [[*p.coeffs(), *[0] * (width - p.length())] for p in inputs]
+    entries = (matrix * flint.fmpq_mat(len(inputs), width, [c for r in rows for c in r])).entries()
+    out = []
+    for i, b in enumerate(bias):
+        coeffs = entries[i * width : (i + 1) * width]
+        coeffs[0] += b
+        out.append(Poly(coeffs))
+    return out
 
 
 class _PolyVector(list):
@@ -71,7 +74,18 @@ class _PolyVector(list):
         return _PolyVector(a * b for a, b in zip(self, other))
 
 
-def _layer_polys(layer: Layer, weights: dict[str, np.ndarray], h: Sequence[Poly]) -> list[Poly]:
+def exact_weights(layer: Layer) -> dict[str, flint.fmpq_mat | list[flint.fmpq]]:
+    """A layer's parameters in flint (float weights read exactly): matrices as
+    ``fmpq_mat``, vectors as lists of ``fmpq``."""
+    matrices = layer.neuron_type().matrices
+    weights: dict[str, flint.fmpq_mat | list[flint.fmpq]] = {}
+    for key, value in layer.params.items():
+        entries = [_fmpq(v) for v in np.asarray(value).ravel()]
+        weights[key] = flint.fmpq_mat(*value.shape, entries) if key in matrices else entries
+    return weights
+
+
+def layer_polys(layer: Layer, weights: dict[str, Any], h: Sequence[Poly]) -> list[Poly]:
     """Pre-activation polynomials of ``layer`` given its input polynomials ``h``."""
     squares = [p * p for p in h]
     return layer.neuron_type().pre_activation(
@@ -101,11 +115,19 @@ def _split(
     zs: Sequence[Poly], left: RealAlgebraic | None, right: RealAlgebraic | None, cache: RootCache
 ) -> list[RealAlgebraic | None]:
     """Cell boundaries after cutting ``(left, right)`` at the sign changes of ``zs``."""
-    cuts = {root for z in zs for root in odd_real_roots(z, cache) if _inside(root, left, right)}
+    lo = None if left is None else left.bounds[0]
+    hi = None if right is None else right.bounds[1]
+    cuts = {
+        root for z in zs for root in odd_real_roots(z, cache, lo, hi) if _inside(root, left, right)
+    }
     return [left, *sorted(cuts), right]
 
 
-def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> list[ExactCell]:
+def exact_cells(
+    net: Network,
+    domain: tuple[Fraction | None, Fraction | None] | None = None,
+    cache: RootCache | None = None,
+) -> list[ExactCell]:
     """The cells of a one-input network, left to right.
 
     Parameters
@@ -113,7 +135,10 @@ def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -
     net
         A network with ``input_dim == 1`` (float weights are read as their exact values).
     domain
-        ``None`` for the whole line, or ``(a, b)`` with ``a < b`` rational.
+        ``None`` for the whole line, or ``(a, b)`` with ``a < b`` rational; either end may
+        be ``None`` (-∞ or +∞).
+    cache
+        Root isolations to reuse (and extend) across calls on the same network.
 
     Returns
     -------
@@ -121,18 +146,15 @@ def exact_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -
         Consecutive cells covering the domain; every ReLU neuron is either active or
         inactive on the whole of each cell.
     """
-    cache = RootCache()
-    if domain is None:
-        start: list[tuple] = [(None, None, [Poly([0, 1])], ())]
-    else:
-        a, b = (RealAlgebraic.rational(v) for v in domain)
-        start = [(a, b, [Poly([0, 1])], ())]
-    cells = start
+    cache = RootCache() if cache is None else cache
+    a, b = (None, None) if domain is None else domain
+    ends = [None if v is None else RealAlgebraic.rational(Fraction(v)) for v in (a, b)]
+    cells: list[tuple] = [(*ends, [Poly([0, 1])], ())]
     for layer in net.layers:
-        weights = {key: np.vectorize(_fmpq, otypes=[object])(v) for key, v in layer.params.items()}
+        weights = exact_weights(layer)
         next_cells = []
         for left, right, h, pattern in cells:
-            zs = _layer_polys(layer, weights, h)
+            zs = layer_polys(layer, weights, h)
             if layer.activation == "square":
                 next_cells.append((left, right, [z * z for z in zs], pattern))
             elif layer.activation == "identity":

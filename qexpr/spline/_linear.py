@@ -35,24 +35,25 @@ def is_piecewise_linear(net: Network) -> bool:
 
 def _cut(
     roots: np.ndarray, cell: np.ndarray, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split cells at roots: returns (parent, new left, new right), left to right."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Split cells at roots: returns (parent, new left, new right), left to right, and how
+    many roots were merged with a neighbour they do not equal (float64 cannot tell)."""
     count = len(left)
     cells = np.concatenate([cell, np.arange(count)])
     points = np.concatenate([roots, left])
     order = np.lexsort((points, cells))
     cells, points = cells[order], points[order]
     keep = np.ones(len(points), dtype=bool)
-    keep[1:] = (cells[1:] != cells[:-1]) | (
-        points[1:] - points[:-1] > X_TOL * np.maximum(1.0, np.abs(points[1:]))
-    )
+    gap = points[1:] - points[:-1]
+    keep[1:] = (cells[1:] != cells[:-1]) | (gap > X_TOL * np.maximum(1.0, np.abs(points[1:])))
+    merged = int(np.count_nonzero(~keep[1:] & (gap != 0)))
     cells, points = cells[keep], points[keep]
     ends = np.empty_like(points)
     ends[:-1] = points[1:]
     last = np.ones(len(points), dtype=bool)
     last[:-1] = cells[1:] != cells[:-1]
     ends[last] = right[cells[last]]
-    return cells, points, ends
+    return cells, points, ends, merged
 
 
 def linear_cells(
@@ -86,8 +87,12 @@ def linear_cells(
             x = np.where(s != 0, -c / s, np.nan)  # NaN compares False below
         margin = X_TOL * np.maximum(1.0, np.abs(x))
         inside = (x > left[:, None] + margin) & (x < right[:, None] - margin)
+        near = (np.abs(x - left[:, None]) <= margin) | (np.abs(x - right[:, None]) <= margin)
+        exact_end = (x == left[:, None]) | (x == right[:, None])
+        lost += int(np.count_nonzero(near & ~exact_end))
         cell, _ = np.nonzero(inside)
-        parent, left, right = _cut(x[inside], cell, left, right)
+        parent, left, right, merged = _cut(x[inside], cell, left, right)
+        lost += merged
         mid, _ = sample_interval(left, right)
         s, c, es, ec = s[parent], c[parent], es[parent], ec[parent]
         value = s * mid[:, None] + c

@@ -4,8 +4,8 @@ A :class:`Spline` is built from the cells of either engine (exact or float). Adj
 whose output polynomials are equal merge into one :class:`Piece`; adjacent cells whose
 activation patterns are equal merge into one :class:`Region`.
 
-* ``pieces``: maximal intervals on which the output (vector) is one polynomial (vector).
-* ``regions``: maximal intervals on which the activation pattern of all ReLU neurons
+* ``piece_list``: maximal intervals on which the output (vector) is one polynomial (vector).
+* ``region_list``: maximal intervals on which the activation pattern of all ReLU neurons
   (active where the pre-activation is > 0) is constant.
 * ``breakpoints``: the points between consecutive pieces.
 * ``degree``: the highest degree of any piece (a constant or zero piece has degree 0).
@@ -13,21 +13,20 @@ activation patterns are equal merge into one :class:`Region`.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from qexpr._errors import QexprValueError
 from qexpr._numbers import number_to_json, scientific
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["Cell", "Piece", "Region", "Spline", "endpoint_to_json"]
+__all__ = ["Built", "Cell", "Piece", "Region", "Spline", "endpoint_to_json"]
 
 Endpoint = "RealAlgebraic | float | None"
 
@@ -52,6 +51,33 @@ class Piece:
         if isinstance(poly, np.polynomial.Chebyshev):
             return list(poly.convert(kind=np.polynomial.Polynomial).coef[: self.degree + 1])
         return [Fraction(int(c.p), int(c.q)) for c in poly.coeffs()] or [Fraction(0)]
+
+    def __reduce__(self) -> tuple:
+        """Pickle support: exact polynomials travel as coefficient pairs ``(p, q)``."""
+        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        values[2] = tuple(_pack_poly(poly) for poly in self.polys)
+        return _rebuild_piece, (type(self), tuple(values))
+
+
+def _pack_poly(poly: Any) -> Any:
+    """A picklable stand-in for a ``flint.fmpq_poly`` (Chebyshev series pickle as they are)."""
+    if isinstance(poly, np.polynomial.Chebyshev):
+        return poly
+    return tuple((int(c.p), int(c.q)) for c in poly.coeffs())
+
+
+def _unpack_poly(packed: Any) -> Any:
+    if isinstance(packed, np.polynomial.Chebyshev):
+        return packed
+    import flint
+
+    return flint.fmpq_poly([flint.fmpq(p, q) for p, q in packed])
+
+
+def _rebuild_piece(cls: type[Piece], values: tuple) -> Piece:
+    values = list(values)
+    values[2] = tuple(_unpack_poly(packed) for packed in values[2])
+    return cls(*values)
 
 
 @dataclass(frozen=True)
@@ -86,7 +112,46 @@ def group_runs(count: int, same: Callable[[int], bool]) -> list[tuple[int, int]]
 
 
 def _float_endpoint(value: Endpoint, default: float) -> float:
-    return default if value is None else float(value)
+    return default if value is None else float_endpoint(value)
+
+
+def float_endpoint(value: Any) -> float:
+    """The nearest float64 of a breakpoint; ±inf beyond float64 range (never an error)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float(np.copysign(np.inf, _sign_of(value)))
+
+
+def _sign_of(value: Any) -> int:
+    lo, hi = value.interval
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def exact_endpoint(value: Any) -> str | dict[str, Any] | None:
+    """A breakpoint as exact JSON: ``"p/q"`` or ``{"poly", "interval"}`` (``None`` for ±∞)."""
+    if value is None:
+        return None
+    if value.is_rational:
+        return str(value.as_fraction())
+    lo, hi = value.interval
+    return {"poly": [str(int(c)) for c in value.poly.coeffs()], "interval": [str(lo), str(hi)]}
+
+
+Objects = tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]
+
+
+@dataclass(frozen=True)
+class Built:
+    """A spline's ``build`` for objects that are already built (exact and hybrid engines)."""
+
+    objects: Objects
+
+    def __call__(self) -> Objects:
+        return self.objects
+
+
+_RENAMED = {"pieces": "piece_list", "regions": "region_list", "cells": "cell_list"}
 
 
 def endpoint_to_json(value: Endpoint) -> float | str:
@@ -112,16 +177,24 @@ def endpoint_to_json(value: Endpoint) -> float | str:
 
 @dataclass(frozen=True, eq=False)
 class Spline:
-    """The exact or float spline form of a one-input network (see the module docstring).
+    """The exact, hybrid or float spline form of a one-input network (see the module docstring).
 
-    The counts are computed eagerly; :attr:`pieces` and :attr:`regions` (Python objects
-    with the polynomials) are built on first access. ``unresolved`` (float mode) counts
-    the pre-activations float64 could not resolve (smaller than rounding noise, or roots
-    too close to tell apart); when it is not 0 the float counts may be wrong and exact
-    mode should be used. It is always 0 in exact mode.
+    The counts are computed eagerly; :attr:`piece_list`, :attr:`region_list` and
+    :attr:`cell_list` (Python objects with the polynomials) are built on first access by
+    ``build``, a picklable object (a spline crosses process boundaries).
+
+    ``mode`` is the engine that ran: ``"exact"`` (all rational), ``"hybrid"`` (float cells,
+    every decision certified in exact arithmetic, uncertain stretches re-solved exactly) or
+    ``"float"`` (float64 only). Exact and hybrid splines are proven (:attr:`certified`) and
+    hold exact breakpoints (:class:`RealAlgebraic`) and ``flint.fmpq_poly`` pieces.
+    ``unresolved`` (float mode) counts the pre-activations float64 could not resolve
+    (smaller than rounding noise, or roots too close to tell apart); when it is not 0 the
+    float counts may be wrong. It is always 0 when certified. ``exact_cells`` counts the
+    cells the exact engine produced (all of them in exact mode, those of re-solved
+    stretches in hybrid mode, 0 in float mode).
     """
 
-    mode: Literal["exact", "float"]
+    mode: Literal["exact", "hybrid", "float"]
     domain: tuple[Fraction, Fraction] | tuple[float, float] | None
     breakpoints: tuple[Endpoint, ...]
     degree: int
@@ -130,34 +203,96 @@ class Spline:
     build: Callable[[], tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]] = field(
         repr=False
     )
+    exact_cells: int = 0
+
+    @property
+    def certified(self) -> bool:
+        """True when every number is proven (exact or hybrid mode)."""
+        return self.mode != "float"
 
     @cached_property
-    def _objects(self) -> tuple[tuple[Piece, ...], tuple[Region, ...], tuple[Cell, ...]]:
+    def _objects(self) -> Objects:
         return self.build()
 
     @property
-    def pieces(self) -> tuple[Piece, ...]:
+    def piece_list(self) -> tuple[Piece, ...]:
         """Maximal intervals on which the output is one polynomial vector, left to right."""
         return self._objects[0]
 
     @property
-    def regions(self) -> tuple[Region, ...]:
+    def region_list(self) -> tuple[Region, ...]:
         """Maximal intervals of constant ReLU activation pattern, left to right."""
         return self._objects[1]
 
     @property
-    def cells(self) -> tuple[Cell, ...]:
+    def cell_list(self) -> tuple[Cell, ...]:
         """Maximal intervals of fixed ReLU states: interval, polynomials, degree, pattern."""
         return self._objects[2]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _RENAMED:
+            new = _RENAMED[name]
+            warnings.warn(
+                f"Spline.{name} is now Spline.{new} (Spline.{name} goes in the next release)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(self, new)
+        raise AttributeError(f"'Spline' object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     @property
     def output_dim(self) -> int:
         """Number of outputs."""
-        return len(self.pieces[0].polys)
+        return len(self.piece_list[0].polys)
+
+    def to_dict(self, *, exact_output: bool = False) -> dict[str, Any]:
+        """The JSON-ready summary (what ``qexpr count-pieces --json`` prints).
+
+        Keys: ``pieces``, ``activation_regions``, ``degree``, ``breakpoints`` (floats;
+        ±inf or 0 only where a breakpoint is outside float64 range, see below), ``mode``,
+        ``unresolved``, ``certified`` and ``exact_cells``. With ``exact_output=True`` (a
+        certified spline only) two more: ``exact_breakpoints``, each a rational ``"p/q"``
+        or ``{"poly": [integer coefficients, low -> high], "interval": ["p/q", "p/q"]}``
+        (the one real root of the irreducible ``poly`` in the closed interval), and
+        ``exact_pieces``, each ``{"left", "right", "polys"}`` with exact endpoints (``None``
+        for ±∞) and each output's coefficients (low -> high) as ``"p/q"`` strings.
+        """
+        summary = {
+            "pieces": len(self.breakpoints) + 1,
+            "activation_regions": self.region_count,
+            "degree": self.degree,
+            "breakpoints": [endpoint_to_json(b) for b in self.breakpoints],
+            "mode": self.mode,
+            "unresolved": self.unresolved,
+            "certified": self.certified,
+            "exact_cells": self.exact_cells,
+        }
+        if exact_output:
+            if not self.certified:
+                raise QexprValueError("exact_output: this spline was built in float mode")
+            summary["exact_breakpoints"] = [exact_endpoint(b) for b in self.breakpoints]
+            summary["exact_pieces"] = [
+                {
+                    "left": exact_endpoint(piece.left),
+                    "right": exact_endpoint(piece.right),
+                    "polys": [
+                        [str(c) for c in piece.coefficients(j)] for j in range(len(piece.polys))
+                    ],
+                }
+                for piece in self.piece_list
+            ]
+        return summary
 
     def float_breakpoints(self) -> np.ndarray:
         """Breakpoints as a float64 array."""
-        return np.array([float(b) for b in self.breakpoints], dtype=np.float64)
+        return np.array([float_endpoint(b) for b in self.breakpoints], dtype=np.float64)
 
     def _check_domain(self, x: np.ndarray) -> None:
         if self.domain is not None:
@@ -171,10 +306,10 @@ class Spline:
         self._check_domain(x)
         index = np.searchsorted(self.float_breakpoints(), x)
         out = np.empty((*x.shape, self.output_dim))
-        for i, piece in enumerate(self.pieces):
+        for i, piece in enumerate(self.piece_list):
             sel = index == i
             for j, poly in enumerate(piece.polys):
-                if self.mode == "float":
+                if not self.certified:
                     out[sel, j] = poly(x[sel])
                 else:
                     coeffs = np.array(piece.coefficients(j), dtype=np.float64)
@@ -183,7 +318,7 @@ class Spline:
 
     def evaluate_exact(self, x: Sequence[Fraction | int]) -> list[tuple[Fraction, ...]]:
         """Evaluate an exact spline at rational points, exactly."""
-        if self.mode != "exact":
+        if not self.certified:
             raise QexprValueError("evaluate_exact: this spline was built in float mode")
         import flint
 
@@ -194,7 +329,7 @@ class Spline:
             q = Fraction(point)
             here = RealAlgebraic.rational(q)
             piece = next(
-                p for p in self.pieces if p.right is None or here < p.right or here == p.right
+                p for p in self.piece_list if p.right is None or here < p.right or here == p.right
             )
             arg = flint.fmpq(q.numerator, q.denominator)
             values.append(
@@ -209,11 +344,11 @@ class Spline:
         x = sympy.Symbol("x")
 
         def expr(coeffs: list) -> sympy.Expr:
-            number = sympy.Rational if self.mode == "exact" else (lambda c: sympy.Float(c, 6))
+            number = sympy.Rational if self.certified else (lambda c: sympy.Float(c, 6))
             return sum((number(c) * x**k for k, c in enumerate(coeffs)), sympy.Integer(0))
 
         rows = []
-        for piece in self.pieces:
+        for piece in self.piece_list:
             exprs = [expr(piece.coefficients(j)) for j in range(self.output_dim)]
             body = sympy.latex(exprs[0] if len(exprs) == 1 else sympy.Matrix(exprs))
             lo = _float_endpoint(piece.left, -np.inf)

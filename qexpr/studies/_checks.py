@@ -277,8 +277,8 @@ def check_inclusions(settings: Settings) -> Check:
                 if not np.array_equal(net.evaluate_exact(grid), quad.evaluate_exact(grid)):
                     problems.append(f"{label}: values differ at rational points")
                 a, b = count_pieces(net).spline, count_pieces(quad).spline
-                if a.breakpoints != b.breakpoints or [p.polys for p in a.pieces] != [
-                    p.polys for p in b.pieces
+                if a.breakpoints != b.breakpoints or [p.polys for p in a.piece_list] != [
+                    p.polys for p in b.piece_list
                 ]:
                     problems.append(f"{label}: spline forms differ")
     details = (

@@ -70,13 +70,42 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+def spline_y_range(form: Spline, output: int = 0, samples: int = 2000) -> tuple[float, float]:
+    """The y-range that shows a spline's breakpoints: its values between the first and last
+    breakpoint (the whole window when there are fewer than two), widened by 10%.
+
+    Tails outside it (a degree-64 piece grows fast) are clipped, not allowed to flatten
+    the part of the graph where the pieces meet.
+    """
+    points = form.float_breakpoints()
+    points = points[np.isfinite(points)]
+    lo, hi = (points.min(), points.max()) if points.size >= 2 else _window(form)
+    x = np.concatenate([np.linspace(lo, hi, samples), points])
+    y = form(x)[:, output]
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return -1.0, 1.0
+    bottom, top = float(y.min()), float(y.max())
+    margin = 0.1 * (top - bottom) or max(abs(top), 1.0) * 0.1
+    return bottom - margin, top + margin
+
+
+def _status(form: Spline) -> str:
+    """What the title says about the numbers: proven or estimated."""
+    if form.mode == "exact":
+        return "exact"
+    return "certified" if form.certified else "float estimate, not certified"
+
+
 def plot_spline(
     form: Spline, path: str | Path, title: str = "", output: int = 0, xlabel: str = "x"
 ) -> Path:
     """Draw one output of a spline, each piece in its own colour, breakpoints as dots.
 
-    ``xlabel`` names the input (``"t"`` along a line ``x = p + t v``). Returns the path of
-    the PNG written.
+    The y-range is :func:`spline_y_range` (tails clipped so the breakpoints stay visible);
+    the title says whether the counts are exact, certified or a float estimate. ``xlabel``
+    names the input (``"t"`` along a line ``x = p + t v``). Returns the path of the PNG
+    written.
     """
     plt = _pyplot()
     lo, hi = _window(form)
@@ -90,8 +119,10 @@ def plot_spline(
     if inner.size:
         ax.plot(inner, form(inner)[:, output], "k.", ms=5, label=f"{inner.size} breakpoints")
         ax.legend(loc="best", fontsize=8)
+    ax.set_ylim(*spline_y_range(form, output))
     ax.set_xlabel(xlabel)
-    ax.set_title(f"{title}  ({len(form.pieces)} pieces, degree {form.degree})", fontsize=9)
+    pieces = len(form.breakpoints) + 1
+    ax.set_title(f"{title}  ({pieces} pieces, degree {form.degree}; {_status(form)})", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -1,0 +1,175 @@
+"""Adversarial networks: shared, clustered, tangent and far-apart roots, huge and tiny weights.
+
+Property: the default mode (hybrid, certified) equals the exact engine on every example.
+Float mode is not certified and is *not* always honest on these networks (it can be wrong
+with ``unresolved == 0``); ``benchmarks/adversarial.py`` measures how often.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qexpr
+
+MEGA, MICRO = F(10**6), F(1, 10**6)
+
+#: Roots of first-layer neurons: shared ({0, ±1}), clustered (k/10^6), far apart (10^±6), sevenths.
+roots = st.one_of(
+    st.sampled_from([F(0), F(1), F(-1), MEGA, MICRO, -MICRO]),
+    st.builds(lambda k: F(k, 10**6), st.integers(-3, 3)),
+    st.builds(lambda k: F(k, 7), st.integers(-8, 8)),
+)
+#: Scales of a neuron (weights over 10^±6) and tiny offsets c = k/10^6 (and 10^-24).
+scales = st.sampled_from([F(1), F(-1), F(2), MEGA, MICRO, -MICRO, F(1, 7)])
+offsets = st.one_of(
+    st.just(F(0)), st.builds(lambda k: F(k, 10**6), st.integers(-2, 2)), st.just(F(-1, 10**24))
+)
+#: Mixing weights of later layers.
+mixing = st.sampled_from([F(0), F(1), F(-1), F(1, 7), F(-3, 7), MICRO, MEGA, F(2)])
+KINDS = ("quadratic", "compact", "linear")
+
+
+def _array(rows: list) -> np.ndarray:
+    return np.array(rows, dtype=object)
+
+
+@st.composite
+def first_neuron(draw: st.DrawFn, kind: str) -> dict[str, F]:
+    """One first-layer neuron with roots r1, r2 (r1 == r2: a tangent double root)."""
+    r1 = draw(roots)
+    r2 = draw(st.one_of(st.just(r1), roots))
+    s, c = draw(scales), draw(offsets)
+    if kind == "quadratic":  # s (x - r1)(x - r2) + c
+        return dict(wr=s, br=-s * r1, wg=F(1), bg=-r2, wb=F(0), c=c)
+    if kind == "compact":  # s x^2 - s (r1 + r2) x + s r1 r2 + c
+        return dict(wr=-s * (r1 + r2), br=s * r1 * r2 + c, wb=s, c=F(0))
+    return dict(w=s, b=-s * r1 + c)
+
+
+def _layer(kind: str, neurons: list[dict[str, F]], activation: str) -> qexpr.Layer:
+    cls = {"quadratic": qexpr.QuadraticLayer, "compact": qexpr.CompactLayer}.get(
+        kind, qexpr.LinearLayer
+    )
+    keys = neurons[0].keys()
+    params = {}
+    for key in keys:
+        column = [n[key] for n in neurons]
+        matrix = key in cls.neuron_type().matrices
+        params[key] = _array([[v] for v in column] if matrix else column)
+    return cls(**params, activation=activation)
+
+
+@st.composite
+def later_layer(draw: st.DrawFn, kind: str, fan_in: int, width: int) -> qexpr.Layer:
+    """A layer mixing its inputs with adversarial weights."""
+    cls = {"quadratic": qexpr.QuadraticLayer, "compact": qexpr.CompactLayer}.get(
+        kind, qexpr.LinearLayer
+    )
+    matrices = cls.neuron_type().matrices
+    params = {}
+    for key in cls.keys:
+        if key in matrices:
+            params[key] = _array([[draw(mixing) for _ in range(fan_in)] for _ in range(width)])
+        else:
+            params[key] = _array([draw(st.one_of(offsets, roots)) for _ in range(width)])
+    return cls(**params, activation="relu")
+
+
+@st.composite
+def adversarial_networks(draw: st.DrawFn) -> qexpr.Network:
+    """One to three ReLU layers (quadratic, compact or linear neurons), then a linear output."""
+    depth = draw(st.integers(1, 3))
+    kinds = [draw(st.sampled_from(KINDS)) for _ in range(depth)]
+    widths = [draw(st.integers(1, 3)) for _ in range(depth)]
+    neurons = [draw(first_neuron(kinds[0])) for _ in range(widths[0])]
+    layers = [_layer(kinds[0], neurons, "relu")]
+    for k in range(1, depth):
+        layers.append(draw(later_layer(kinds[k], widths[k - 1], widths[k])))
+    out = [[draw(st.sampled_from([F(1), F(-1), F(1, 7), MEGA]))] * widths[-1]]
+    layers.append(qexpr.LinearLayer(w=_array(out), b=_array([F(0)]), activation="identity"))
+    return qexpr.Network(1, tuple(layers))
+
+
+def _same_spline(a: qexpr.Spline, b: qexpr.Spline) -> bool:
+    return (
+        a.breakpoints == b.breakpoints
+        and a.region_count == b.region_count
+        and a.degree == b.degree
+        and [p.polys for p in a.piece_list] == [p.polys for p in b.piece_list]
+        and [r.pattern for r in a.region_list] == [r.pattern for r in b.region_list]
+    )
+
+
+def _check(net: qexpr.Network, domain: object = None) -> qexpr.Spline:
+    exact = qexpr.spline_form(net, mode="exact", domain=domain)
+    auto = qexpr.spline_form(net, domain=domain)
+    assert auto.mode == "hybrid" and auto.certified
+    assert _same_spline(auto, exact)
+    return exact
+
+
+@settings(max_examples=300)
+@given(adversarial_networks())
+def test_auto_equals_exact(net):
+    _check(net)
+
+
+@settings(max_examples=100)
+@given(adversarial_networks(), st.sampled_from([(F(-1), F(1)), (-MICRO, MICRO), (F(0), MEGA)]))
+def test_auto_equals_exact_on_a_domain(net, domain):
+    _check(net, domain)
+
+
+def test_relu_of_x_squared_minus_a_tiny_offset():
+    # relu(x^2 - 10^-24): 0 on [-10^-12, 10^-12], x^2 - 10^-24 outside: 3 pieces, degree 2.
+    layer = qexpr.QuadraticLayer(
+        wr=_array([[1]]), br=_array([0]), wg=_array([[1]]), bg=_array([0]), wb=_array([[0]]),
+        c=_array([F(-1, 10**24)]), activation="relu",
+    )  # fmt: skip
+    net = qexpr.Network(1, (layer,))
+    result = qexpr.count_pieces(net)
+    assert (result.pieces, result.degree, result.certified) == (3, 2, True)
+    assert [float(b) for b in result.spline.breakpoints] == [-1e-12, 1e-12]
+    _check(net)
+
+
+def test_clustered_first_layer_then_a_quadratic_layer():
+    # First-layer neurons (-x + 10^-6)(x - 1) + 2 10^-6: roots within 10^-6 of 0 and of 1.
+    first = _layer(
+        "quadratic",
+        [dict(wr=F(-1), br=MICRO, wg=F(1), bg=F(-1), wb=F(0), c=2 * MICRO)] * 2,
+        "relu",
+    )
+    second = qexpr.QuadraticLayer(
+        wr=_array([[1, -1], [1, 1]]), br=_array([MICRO, 0]), wg=_array([[1, 0], [0, 1]]),
+        bg=_array([0, -MICRO]), wb=_array([[0, 0], [0, 0]]), c=_array([-MICRO, 0]),
+        activation="relu",
+    )  # fmt: skip
+    out = qexpr.LinearLayer(w=_array([[1, 1]]), b=_array([0]), activation="identity")
+    _check(qexpr.Network(1, (first, second, out)))
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e12])
+def test_rescaled_line_through_a_two_input_network(scale):
+    net = qexpr.random_network("quadratic", [2, 3, 3, 1], seed=4)
+    _check(qexpr.restrict_to_line(net, [0, 0], [scale, scale / 3]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind, widths, seed, pieces, degree",
+    [("quadratic", [1, 4, 4, 4, 4, 4, 1], 0, 87, 64), ("compact", [1, 2, 2, 2, 2, 2, 1], 5, 1, 64)],
+)
+def test_issue_networks_where_float_went_wrong(kind, widths, seed, pieces, degree):
+    # Answers of the exact engine (issue #10); the default mode must match them.
+    net = qexpr.random_network(kind, widths, seed=seed)
+    exact = qexpr.count_pieces(net, mode="exact")
+    auto = qexpr.count_pieces(net)
+    assert (exact.pieces, exact.degree) == (pieces, degree)
+    assert (auto.pieces, auto.degree, auto.certified) == (pieces, degree, True)
+    assert auto.spline.breakpoints == exact.spline.breakpoints
