@@ -277,7 +277,11 @@ def _run(job: _Job, options: _Options, several: bool) -> None:
 @one_line_errors
 def command(
     files: Annotated[
-        list[Path] | None, typer.Argument(help="Network files.", show_default=False)
+        list[Path] | None,
+        typer.Argument(
+            help="Network files; - reads standard input, .pt/.pth a train checkpoint.",
+            show_default=False,
+        ),
     ] = None,
     kind: Annotated[
         str | None, typer.Option(help="Random network: quadratic, relu, square or compact.")
