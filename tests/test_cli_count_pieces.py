@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Context, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -308,3 +309,45 @@ def test_plot_of_several_outputs_needs_output(tmp_path):
     drawn = invoke("count-pieces", str(path), "--plot", str(figure), "--output", "1")
     assert drawn.returncode == 0, drawn.stderr
     assert figure.read_bytes().startswith(b"\x89PNG")
+
+
+def _quadratic_neurons(constants: list[str]) -> dict:
+    """Quadratic ReLU neurons max(x·x - c, 0), summed: breakpoints at ±√c."""
+    n = len(constants)
+    return {
+        "format": "qexpr-network/1",
+        "input_dim": 1,
+        "layers": [
+            {"neuron": "quadratic", "wr": [["1"]] * n, "br": ["0"] * n, "wg": [["1"]] * n,
+             "bg": ["0"] * n, "wb": [["0"]] * n, "c": [f"-{c}" for c in constants],
+             "activation": "relu"},
+            {"neuron": "linear", "w": [["1"] * n], "b": ["0"], "activation": "identity"},
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("network", "exact"),
+    [
+        # rational breakpoints 1 and 1 + 1e-20: the same float64
+        (_relu_with_breakpoints(["-1", "-100000000000000000001/100000000000000000000"]),
+         [Decimal(1), Decimal("1.00000000000000000001")]),
+        # ±√2 and ±√(2 + 1e-30), 3.5e-31 apart: irrational and the same float64
+        (_quadratic_neurons(["2", f"{2 * 10**30 + 1}/{10**30}"]), None),
+    ],
+)  # fmt: skip
+def test_breakpoints_closer_than_float64_print_apart(tmp_path, network, exact):
+    path = tmp_path / "closer.json"
+    path.write_text(json.dumps(network))
+    text = run_cli("count-pieces", str(path), "--mode", "exact")
+    assert text.returncode == 0, text.stderr
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith("breakpoints")]
+    printed = line.removeprefix("breakpoints").strip().split(", ")
+    if exact is None:  # the roots, computed here with 60 digits
+        context = Context(prec=60)
+        roots = [context.sqrt(Decimal(2)), context.sqrt(context.add(2, Decimal("1e-30")))]
+        exact = sorted([*map(context.minus, roots), *roots])
+    assert len(set(printed)) == len(printed) == len(exact)
+    for shown, point in zip(printed, exact):
+        digits = len(shown.lstrip("-").replace(".", "").lstrip("0"))
+        assert abs(Decimal(shown) - point) <= abs(point) * Decimal(10) ** (1 - digits)

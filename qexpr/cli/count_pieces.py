@@ -9,6 +9,7 @@ and the others still run; the exit status is then 2.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -159,18 +160,48 @@ def _network(job: _Job, options: _Options):
     return net
 
 
-def _format_points(points: tuple[float | str, ...]) -> list[str]:
-    """Breakpoints for the text table: 6 significant digits, or, where two different
-    breakpoints would print alike, the shortest text that reads back as the float64
-    (``repr``), which tells any two float64 apart. Zero is ``0``, never ``-0``; a string
-    (a breakpoint float64 cannot hold) is printed as it is."""
+def _format_points(points: tuple[float | str, ...], exact: tuple = ()) -> list[str]:
+    """Breakpoints for the text table, each different breakpoint printed differently.
+
+    6 significant digits; where two different breakpoints would print alike, the shortest
+    text that reads back as the float64 (``repr``); where they are the same float64 (exact
+    mode: closer than float64 resolves), digits of the exact values (``exact``, the
+    spline's breakpoints), as many as tell them apart. Zero is ``0``, never ``-0``; a
+    string (a breakpoint float64 cannot hold) is printed as it is.
+    """
     short = [p if isinstance(p, str) else f"{p + 0.0:.6g}" for p in points]
-    values: dict[str, set] = {}
-    for text, point in zip(short, points):
-        values.setdefault(text, set()).add(point)
-    return [
-        repr(point + 0.0) if len(values[text]) > 1 else text for text, point in zip(short, points)
-    ]
+    alike = Counter(short)
+    shown = [repr(p + 0.0) if alike[t] > 1 else t for t, p in zip(short, points)]
+    groups: dict[str, list[int]] = {}
+    for k, text in enumerate(shown):
+        groups.setdefault(text, []).append(k)
+    for group in (g for g in groups.values() if len(g) > 1):
+        if len(exact) == len(points) and all(hasattr(exact[k], "interval") for k in group):
+            for k, digits in zip(group, _exact_digits([exact[k] for k in group])):
+                shown[k] = digits
+    return shown
+
+
+def _exact_digits(values: list) -> list[str]:
+    """Decimal texts of different exact breakpoints (:class:`RealAlgebraic`) that print
+    differently: 20, 40, 80, ... significant digits, each within one unit of its last
+    digit (the isolating interval is refined below that first)."""
+    from decimal import Context
+    from fractions import Fraction
+
+    digits = 20
+    while True:
+        numbers = []
+        for value in values:
+            lo, hi = value.interval
+            while hi - lo > abs(lo + hi) / 2 / Fraction(10) ** (digits + 1):
+                value.refine()
+                lo, hi = value.interval
+            middle = (lo + hi) / 2
+            numbers.append(Context(prec=digits).divide(middle.numerator, middle.denominator))
+        if len(set(numbers)) == len(numbers):  # Decimal compares by value
+            return [f"{number:.{digits}g}" for number in numbers]
+        digits *= 2
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
@@ -226,7 +257,10 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
         ("pieces", result.pieces),
         ("activation regions", result.activation_regions),
         ("degree", result.degree),
-        ("breakpoints", ", ".join(_format_points(result.breakpoints)) or "none"),
+        (
+            "breakpoints",
+            ", ".join(_format_points(result.breakpoints, result.spline.breakpoints)) or "none",
+        ),
         ("bound pieces", bound.pieces),
         ("bound degree", bound.degree),
         ("tightness", f"{result.pieces / bound.pieces:.4g}"),
