@@ -176,16 +176,19 @@ def _format_points(points: tuple[float | str, ...], exact: tuple = ()) -> list[s
     for k, text in enumerate(shown):
         groups.setdefault(text, []).append(k)
     for group in (g for g in groups.values() if len(g) > 1):
-        if len(exact) == len(points) and all(hasattr(exact[k], "interval") for k in group):
-            for k, digits in zip(group, _exact_digits([exact[k] for k in group])):
+        values = [exact[k] for k in group] if len(exact) == len(points) else []
+        if all(hasattr(v, "interval") for v in values) and len(set(values)) == len(group):
+            for k, digits in zip(group, _exact_digits(values)):
                 shown[k] = digits
     return shown
 
 
 def _exact_digits(values: list) -> list[str]:
-    """Decimal texts of different exact breakpoints (:class:`RealAlgebraic`) that print
-    differently: 20, 40, 80, ... significant digits, each within one unit of its last
-    digit (the isolating interval is refined below that first)."""
+    """Decimal texts that tell different (never equal) exact breakpoints apart.
+
+    ``values`` are :class:`RealAlgebraic`; 20, 40, 80, ... significant digits, each text
+    within one unit of its last digit (the isolating interval is refined below that first).
+    """
     from decimal import Context
     from fractions import Fraction
 
