@@ -36,7 +36,7 @@ def conditions(lr: float, epochs: int) -> list[Condition]:
     base = TrainConfig(widths=(64, 64, 64, 64), epochs=epochs, lr=lr, batch_size=64)
 
     def make(label, **kw):
-        return Condition(label, TrainConfig.from_dict({**base.as_dict(), **kw}))
+        return Condition(label, TrainConfig.from_dict({**base.to_dict(), **kw}))
 
     def rl(**kw):
         return ReLinear(**kw).__dict__
@@ -64,7 +64,7 @@ def sweep(lr: float, epochs: int) -> list[Condition]:
     for gamma in GAMMAS:
         for tag, clip in (("published sg", None), ("sg + clip 1", 1.0)):
             recipe = ReLinear("sg", gamma, gamma, clip=clip)
-            cfg = TrainConfig.from_dict({**base.as_dict(), "relinear": recipe.__dict__})
+            cfg = TrainConfig.from_dict({**base.to_dict(), "relinear": recipe.__dict__})
             out.append(Condition(f"{tag} γ={gamma:g}", cfg))
     return out
 

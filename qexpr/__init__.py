@@ -1,11 +1,12 @@
 """qexpr: expressivity and training of quadratic neural networks.
 
-The core is re-exported here: networks and their layers, the file format, random networks
-and constructions, bounds, the spline engine (:mod:`qexpr.spline`), slices
-(:mod:`qexpr.slice`) and the neurovariety dimension. Sweeps (:mod:`qexpr.sweep`), the
-Theorem 2 tables (:mod:`qexpr.dimension`), the studies and ``verify``
-(:mod:`qexpr.studies`) and the PyTorch layer (:mod:`qexpr.nn`) live in their subpackages.
-``import qexpr`` loads neither torch, sympy nor python-flint. See docs/architecture.md.
+The core is re-exported here: networks and their layers, the neuron table, the file format,
+random networks and constructions, bounds, the spline engine (:mod:`qexpr.spline`), slices
+(:mod:`qexpr.slice`), the neurovariety dimension and the certified maximum-pieces search.
+Sweeps (:mod:`qexpr.sweep`), the Theorem 2 tables (:mod:`qexpr.dimension`), the studies and
+``verify`` (:mod:`qexpr.studies`) and the PyTorch layer (:mod:`qexpr.nn`) live in their
+subpackages. ``import qexpr`` loads neither torch, sympy nor python-flint. See
+docs/architecture.md.
 """
 
 import importlib
@@ -45,6 +46,7 @@ from qexpr.spline import (
     restrict_to_line,
     spline_form,
 )
+from qexpr.studies._max_pieces import max_pieces
 
 __version__ = "0.1.0"
 
@@ -122,6 +124,7 @@ __all__ = [
     "kind_bounds",
     "load_network",
     "make_spec",
+    "max_pieces",
     "network_from_dict",
     "network_to_dict",
     "neurovariety_dimension",

@@ -62,6 +62,7 @@ __all__ = [
     "quadratic_product_bound",
     "serra_bound",
     "spline_bound",
+    "width_one_chain_bound",
     "zaslavsky_bound",
 ]
 
@@ -174,6 +175,30 @@ def quadratic_product_bound(hidden: Sequence[int]) -> int:
     return prod(1 + n * 2 ** (k + 1) for k, n in enumerate(hidden))
 
 
+def width_one_chain_bound(layers: int, multiplier: int) -> int:
+    """Pieces (and activation regions) of a one-input net whose hidden layers have one neuron.
+
+    ``sum_{k=0}^{L-1} m^k`` for ``L = layers`` layers (L - 1 hidden ReLU neurons, then the
+    output layer, any width) whose neurons are polynomials of degree ``m = multiplier`` in
+    their one input (1 conventional, 2 quadratic or compact): ``L`` and ``2^L - 1``.
+
+    Proof (docs/theory.md, "width-1 chains"): let ``h_l`` be hidden neuron l's output,
+    ``h_0 = x``, and ``N_l`` the number of laps of ``h_l`` (maximal intervals on which it is
+    monotone and nowhere constant). ``h_l = relu(q_l(h_{l-1}))`` with ``q_l`` of degree
+    ``<= m``; neuron l changes state only where ``q_l(h_{l-1})`` changes sign, which happens
+    on no constant stretch of ``h_{l-1}`` and at most ``m`` times on each closed lap (``h_{l-1}``
+    is strictly monotone there and ``q_l`` has ``<= m`` roots), so at most ``m N_{l-1}``
+    times; and ``relu∘q_l`` has at most ``m`` laps on any interval, so ``N_l <= m N_{l-1}``,
+    ``N_0 = 1``. The output layer is a polynomial in ``h_{L-1}`` and adds no state. So there
+    are at most ``m + m^2 + ... + m^{L-1}`` state changes, and pieces <= regions <= that + 1.
+    """
+    if layers < 1 or multiplier < 1:
+        raise QexprValueError(
+            f"layers, multiplier: expected positive integers, got {layers}, {multiplier}"
+        )
+    return sum(multiplier**k for k in range(layers))
+
+
 def _recursion(plan: Sequence[tuple[int, int, str]]) -> SplineBound:
     """The spline recursion (module docstring) over ``(width, multiplier, activation)``."""
     total = active = degree = 1
@@ -271,4 +296,8 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
         entries.append(Bound("product", "pieces", "upper", product, "prod (1 + n_l 2^l)"))
         entries.append(Bound("recursion", "pieces", "upper", recursion.pieces, "spline recursion"))
         pieces = min(product, recursion.pieces)
+        if max(hidden, default=1) == 1:
+            chain = width_one_chain_bound(len(layers), 2)
+            entries.append(Bound("chain", "pieces", "upper", chain, "width-1 chain: 2^L - 1"))
+            pieces = min(pieces, chain)
     return Bounds(kind, (n0, *layers), pieces, recursion.degree, tuple(entries))

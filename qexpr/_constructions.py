@@ -155,11 +155,11 @@ def _check_depth(depth: object) -> int:
 
 
 def chebyshev_network(depth: int) -> Network:
-    """Quadratic ReLU network computing ``T_{2^L}(x) + sum_{k<L} relu(T_{2^k}(x))``, L = depth.
+    """Quadratic ReLU network computing ``T_{2^L}(x) + sum_{k=1}^{L-1} relu(T_{2^k}(x))``.
 
-    Widths ``(1, 2, 3, ..., 3, 1)``: hidden layer 1 holds ``relu(±T_2)``, hidden layer l >= 2
-    holds ``relu(±T_{2^l})`` and a carry ``sum_{k<l} relu(T_{2^k})`` (non-negative, so the ReLU
-    passes it unchanged). Pieces ``2^L - 1``, degree ``2^L``.
+    L = depth. Widths ``(1, 2, 3, ..., 3, 1)``: hidden layer 1 holds ``relu(±T_2)``, hidden
+    layer l >= 2 holds ``relu(±T_{2^l})`` and a carry ``sum_{k=1}^{l-1} relu(T_{2^k})``
+    (non-negative, so the ReLU passes it unchanged). Pieces ``2^L - 1``, degree ``2^L``.
     """
     return Network(1, tuple(_chebyshev_layers([Fraction(1)], Fraction(0), _check_depth(depth))))
 

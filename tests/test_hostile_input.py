@@ -120,11 +120,19 @@ def test_irrational_breakpoint_below_float_range_is_not_zero(tmp_path):
         "format": "qexpr-network/1",
         "input_dim": 1,
         "layers": [
-            {"neuron": "quadratic", "wr": [["1"]], "br": ["0"], "wg": [["1"]], "bg": ["0"],
-             "wb": [["0"]], "c": ["-1e-801"], "activation": "relu"},
+            {
+                "neuron": "quadratic",
+                "wr": [["1"]],
+                "br": ["0"],
+                "wg": [["1"]],
+                "bg": ["0"],
+                "wb": [["0"]],
+                "c": ["-1e-801"],
+                "activation": "relu",
+            },
             {"neuron": "linear", "w": [["1"]], "b": ["0"]},
         ],
-    }  # fmt: skip
+    }
     result = invoke("count-pieces", _write(tmp_path, "n.json", net), "--json", "--mode", "exact")
     points = json.loads(result.stdout)["breakpoints"]
     assert [p[:14] for p in points] == ["-3.16227766016", "3.162277660168"]
@@ -272,17 +280,41 @@ def test_random_network_never_coerces_widths(widths):
             ("roots", "--mode float"),
         ),
         (("count-pieces", "--kind", "relu", "--widths", "1,100000000,1"), ("--widths",)),
-        (("count-pieces", "--kind", "relu", "--widths", "2,3,1", "--random-lines", "100000000"),
-         ("--random-lines",)),
+        (
+            ("count-pieces", "--kind", "relu", "--widths", "2,3,1", "--random-lines", "100000000"),
+            ("--random-lines",),
+        ),
         (("dimension", "--kind", "square", "--widths", "1000,1000,1"), ("Jacobian",)),
         (("sweep", "count", "--seeds", "0-100000000", "--out", "{tmp}/s.csv"), ("--seeds",)),
-        (("sweep", "count", "--kinds", "quadratic", "--widths", "1,10000,1", "--out",
-          "{tmp}/s.csv"), ("memory",)),
-        (("sweep", "dimension", "--kinds", "square", "--widths", "1000,1000,1", "--out",
-          "{tmp}/s.csv"), ("Jacobian",)),
+        (
+            (
+                "sweep",
+                "count",
+                "--kinds",
+                "quadratic",
+                "--widths",
+                "1,10000,1",
+                "--out",
+                "{tmp}/s.csv",
+            ),
+            ("memory",),
+        ),
+        (
+            (
+                "sweep",
+                "dimension",
+                "--kinds",
+                "square",
+                "--widths",
+                "1000,1000,1",
+                "--out",
+                "{tmp}/s.csv",
+            ),
+            ("Jacobian",),
+        ),
         (("count-pieces", "--kind", "relu", "--widths", "1," + "9" * 40 + ",1"), ("--widths",)),
     ],
-)  # fmt: skip
+)
 def test_work_past_the_budget_is_refused_up_front(tmp_path, args, words):
     _refused(*(a.replace("{tmp}", str(tmp_path)) for a in args), words=words)
     assert os.listdir(tmp_path) == []
@@ -381,8 +413,13 @@ HOSTILE_VALUES = st.one_of(
 def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
     """Every path (keys and indices) to a node of a JSON tree."""
     paths = [prefix]
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
-        node, list) else ()  # fmt: skip
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, child in children:
         paths += _paths(child, (*prefix, key))
     return paths

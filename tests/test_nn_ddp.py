@@ -31,15 +31,32 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_two_process_ddp_equals_single_process(tmp_path):
     # batch 100 does not divide the 1437 training examples: the last batch splits 19/18.
-    cfg = TrainConfig(widths=(16, 16), epochs=2, batch_size=100,
-                      relinear=ReLinear("sg+sw", gamma_g=1e-2, gamma_b=1e-2, clip=1.0))  # fmt: skip
+    cfg = TrainConfig(
+        widths=(16, 16),
+        epochs=2,
+        batch_size=100,
+        relinear=ReLinear("sg+sw", gamma_g=1e-2, gamma_b=1e-2, clip=1.0),
+    )
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(config=cfg.as_dict()))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-           "OMP_NUM_THREADS": "1"}  # fmt: skip
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           str(script), str(tmp_path / "ddp.pt")]  # fmt: skip
+    script.write_text(SCRIPT.format(config=cfg.to_dict()))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        str(script),
+        str(tmp_path / "ddp.pt"),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ddp = torch.load(tmp_path / "ddp.pt")

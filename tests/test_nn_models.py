@@ -143,3 +143,11 @@ def test_deprecated_vocabulary_still_builds_the_same_models(kwargs, kind, activa
         resnet = qresnet20(kind="linear")
     assert {w.filename for w in record} == {__file__}
     assert resnet.kind == "relu"
+
+
+def test_train_config_reads_the_old_kind_linear_as_relu():
+    from qexpr.nn import TrainConfig
+
+    with pytest.warns(DeprecationWarning, match="relu"):
+        old = TrainConfig(kind="linear")
+    assert old == TrainConfig(kind="relu")

@@ -86,9 +86,11 @@ def test_penalty_value_and_gradient_match_hand_derivation(seed, alpha_g, alpha_b
     value = 0.0
     for layer in model:
         for name, ref, alpha, beta in [
-            ("wg", 0.0, alpha_g, beta_g), ("bg", 1.0, alpha_g, beta_g),
-            ("wb", 0.0, alpha_b, beta_b), ("c", 0.0, alpha_b, beta_b),
-        ]:  # fmt: skip
+            ("wg", 0.0, alpha_g, beta_g),
+            ("bg", 1.0, alpha_g, beta_g),
+            ("wb", 0.0, alpha_b, beta_b),
+            ("c", 0.0, alpha_b, beta_b),
+        ]:
             p = getattr(layer, name)
             d = p.detach() - ref
             value += alpha * float(d.abs().sum()) + beta * float((d * d).sum())

@@ -87,9 +87,22 @@ def test_parallel_sweep_matches_direct_calls_and_csv_columns(tmp_path):
     with out.open(newline="") as stream:
         header = next(csv.reader(stream))
     assert header == [
-        "key", "job", "kind", "widths", "seed", "mode", "pieces", "activation_regions",
-        "degree", "engine", "unresolved", "bound_pieces", "status", "seconds", "error",
-    ]  # fmt: skip
+        "key",
+        "job",
+        "kind",
+        "widths",
+        "seed",
+        "mode",
+        "pieces",
+        "activation_regions",
+        "degree",
+        "engine",
+        "unresolved",
+        "bound_pieces",
+        "status",
+        "seconds",
+        "error",
+    ]
     _check_counts(out, COUNT_JOBS)
     rows = read_sweep(out)
     assert len({row["key"] for row in rows}) == len(rows)
@@ -193,8 +206,12 @@ def test_cli_sweep_json_summary_and_resume(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["done"] == 2 * 2 * 4 and summary["out"] == str(out)
-    jobs = job_grid(kind=["quadratic", "relu"], widths=[(1, 3, 1), (1, 2, 2, 1)],
-                    seed=[0, 1, 2, 5], mode=["float"])  # fmt: skip
+    jobs = job_grid(
+        kind=["quadratic", "relu"],
+        widths=[(1, 3, 1), (1, 2, 2, 1)],
+        seed=[0, 1, 2, 5],
+        mode=["float"],
+    )
     _check_counts(out, jobs)
     again = json.loads(run_cli(*args, "--no-progress").stdout)
     assert (again["done"], again["skipped"]) == (0, 16)

@@ -48,30 +48,23 @@ def stdin_network():
 def checkpoint_network(file: str):
     """The trained QMLP of a ``qexpr train`` checkpoint as a qexpr network (the bridge).
 
-    The file is read with ``torch.load(weights_only=True)``: tensors and plain data only,
-    never arbitrary pickled objects. The model is rebuilt from the checkpoint's
-    ``config`` with the input and output sizes of its first and last layer's weights,
-    and the weights must fit it exactly (``load_state_dict``, strict).
+    The checkpoint is read by :func:`qexpr.nn._checkpoint.load_checkpoint`, with
+    ``torch.load(weights_only=True)``: tensors and plain data only, never pickled objects;
+    its structure is checked there. The model is rebuilt from the checkpoint's ``config``
+    with the input and output sizes of its first and last layer's weights, and the weights
+    must fit it exactly (``load_state_dict``, strict).
     """
-    import io
+    from qexpr.nn import QMLP, TrainConfig, to_qexpr_network
+    from qexpr.nn._checkpoint import load_checkpoint
 
-    import torch
-
-    from qexpr._io import read_file_bytes
-    from qexpr.nn import QMLP, to_qexpr_network
-
-    data = read_file_bytes(file)
+    payload = load_checkpoint(file)
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a corrupt or unsafe file
-        raise QexprValueError(
-            f"{file}: not a checkpoint of plain data and tensors "
-            f"(torch.load with weights_only=True failed: {type(exc).__name__}; "
-            "pickled objects are never loaded)"
-        ) from None
-    state, config = _checkpoint_parts(payload, file)
+        config = TrainConfig.from_dict(payload["config"])
+    except (QexprError, TypeError) as exc:
+        raise QexprValueError(f"{file}: bad config in the checkpoint: {exc}") from None
     if config.model != "qmlp":
         raise QexprValueError(f"{file}: a {config.model} checkpoint; only a qmlp is a network")
+    state = payload["model"]
     sizes = _end_sizes(state, file)
     model = QMLP(sizes[0], config.widths, sizes[1], config.kind, config.init)
     try:
@@ -81,32 +74,13 @@ def checkpoint_network(file: str):
     return to_qexpr_network(model)
 
 
-def _checkpoint_parts(payload: object, file: str):
-    """The model weights and the :class:`TrainConfig` of a checkpoint's payload."""
-    from qexpr.nn import TrainConfig
-
-    if not (
-        isinstance(payload, dict)
-        and payload.get("format") == "qexpr-checkpoint/1"
-        and isinstance(payload.get("model"), dict)
-        and isinstance(payload.get("config"), dict)
-    ):
-        raise QexprValueError(f"{file}: not a qexpr training checkpoint (qexpr train --checkpoint)")
-    try:
-        config = TrainConfig.from_dict(payload["config"])
-    except (QexprError, TypeError) as exc:
-        raise QexprValueError(f"{file}: bad config in the checkpoint: {exc}") from None
-    return payload["model"], config
-
-
-def _end_sizes(state: dict, file: str) -> tuple[int, int]:
+def _end_sizes(state, file: str) -> tuple[int, int]:
     """Input size of the first layer and output size of the last, from their 2-D weights."""
     shapes: dict[int, tuple[int, ...]] = {}
     for key, value in state.items():
-        parts = str(key).split(".")
-        if len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit():
-            if getattr(value, "ndim", None) == 2:
-                shapes.setdefault(int(parts[1]), tuple(value.shape))
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit() and value.ndim == 2:
+            shapes.setdefault(int(parts[1]), tuple(value.shape))
     if not shapes:
         raise QexprValueError(f"{file}: the checkpoint holds no QMLP layer weights")
     return shapes[min(shapes)][1], shapes[max(shapes)][0]

@@ -60,10 +60,20 @@ def _register() -> None:
     """Add the commands to :data:`app` (once: calling again changes nothing)."""
     if app.registered_commands:
         return
-    from qexpr.cli import bounds, count_pieces, dimension, slice, sweep, train, verify
+    from qexpr.cli import (
+        bounds,
+        count_pieces,
+        dimension,
+        max_pieces,
+        slice,
+        sweep,
+        train,
+        verify,
+    )
 
     app.command("count-pieces")(count_pieces.command)
     app.command("bounds")(bounds.command)
+    app.command("max-pieces")(max_pieces.command)
     app.command("slice")(slice.command)
     app.command("dimension")(dimension.command)
     app.command("train", help=train.HELP)(train.command)

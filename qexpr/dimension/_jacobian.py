@@ -153,8 +153,10 @@ def symmetry_generators(spec: PolyNetSpec, theta: np.ndarray, p: int | None) -> 
       (it contains the rescalings);
     - with biases and :math:`r_l = 1`: the shift :math:`a_{l,i} \\mapsto a_{l,i} + s` (via ``b`` or
       ``c``), compensated by the next layer's bias if that layer is ``linear``, and
-      by :math:`w_{r} \\mapsto w_r - 2 s w_b`, :math:`b_r \\mapsto b_r - s w_r - s^2 w_b` (column
-      :math:`i`) if it is ``compact``.
+      by :math:`w_{r} \\mapsto w_r - 2 s w_b`, :math:`b_r \\mapsto b_r - s w_r + s^2 w_b` (column
+      :math:`i`, old :math:`w_r`) if it is ``compact``, so that
+      :math:`w_r' (a_i + s) + w_b (a_i + s)^2 + b_r' = w_r a_i + w_b a_i^2 + b_r`; to first
+      order in :math:`s` this is the tangent :math:`(-2 w_b, -w_r)` built below.
     """
     layout = spec.layout()
     weights = spec.blocks(theta)

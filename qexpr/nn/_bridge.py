@@ -36,15 +36,22 @@ def _layer(module: nn.Module, activation: str) -> Layer:
     out = module.out_features
     if isinstance(module, QuadraticLinear):
         return QuadraticLayer(
-            wr=_array(module.wr, out), br=_array(module.br, out), wg=_array(module.wg, out),
-            bg=_array(module.bg, out), wb=_array(module.wb, out), c=_array(module.c, out),
+            wr=_array(module.wr, out),
+            br=_array(module.br, out),
+            wg=_array(module.wg, out),
+            bg=_array(module.bg, out),
+            wb=_array(module.wb, out),
+            c=_array(module.c, out),
             activation=activation,
-        )  # fmt: skip
+        )
     if isinstance(module, CompactLinear):
         return CompactLayer(
-            wr=_array(module.wr, out), br=_array(module.br, out), wb=_array(module.wb, out),
-            c=_array(module.c, out), activation=activation,
-        )  # fmt: skip
+            wr=_array(module.wr, out),
+            br=_array(module.br, out),
+            wb=_array(module.wb, out),
+            c=_array(module.c, out),
+            activation=activation,
+        )
     if isinstance(module, nn.Linear):
         return LinearLayer(
             w=_array(module.weight, out), b=_array(module.bias, out), activation=activation

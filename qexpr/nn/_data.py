@@ -81,10 +81,30 @@ def _synthetic_regression(seed: int, n: int = 512) -> tuple[np.ndarray, ...]:
     return _split(x.astype(np.float32), y.astype(np.float32), seed)
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Reads pickles of plain data and numpy arrays only: any other class or function (what
+    a malicious file would call) is refused, so reading a CIFAR batch never runs code."""
+
+    ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
     try:
         with path.open("rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
+            batch = _ArrayUnpickler(fh, encoding="bytes").load()
     except FileNotFoundError:
         raise QexprValueError(
             f"cifar10: {path} not found; pass --data-dir DIR holding the CIFAR-10 python "
@@ -92,6 +112,8 @@ def _unpickle(path: Path) -> dict:
         ) from None
     except (pickle.UnpicklingError, EOFError, OSError) as exc:
         raise QexprValueError(f"cifar10: {path} is not a CIFAR-10 python batch ({exc})") from None
+    if not isinstance(batch, dict):
+        raise QexprValueError(f"cifar10: {path} is not a CIFAR-10 python batch (not a dict)")
     keys = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
     if "data" not in keys or "labels" not in keys:
         raise QexprValueError(f"cifar10: {path} lacks the keys 'data' and 'labels'")

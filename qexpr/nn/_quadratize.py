@@ -113,13 +113,19 @@ def _converted(module: nn.Module, cls: type[QuadraticModule], relinear: bool):
         args: tuple = (module.in_features, module.out_features)
     else:
         args = (
-            module.in_channels, module.out_channels, module.kernel_size, module.stride,
-            module.padding, module.dilation, module.groups,
-        )  # fmt: skip
+            module.in_channels,
+            module.out_channels,
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.dilation,
+            module.groups,
+        )
     options = {} if isinstance(module, nn.Linear) else {"padding_mode": module.padding_mode}
     init = "relinear" if relinear else "standard"
-    layer = cls(*args, bias=module.bias is not None, **options, init=init,
-                dtype=module.weight.dtype)  # fmt: skip
+    layer = cls(
+        *args, bias=module.bias is not None, **options, init=init, dtype=module.weight.dtype
+    )
     layer = layer.to(module.weight.device)
     layer.wr = module.weight
     if module.bias is not None:

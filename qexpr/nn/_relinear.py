@@ -168,8 +168,14 @@ class ReLinear:
     def param_groups(self, model: nn.Module, lr: float, weight_decay: float = 0.0) -> list[dict]:
         """Parameter groups: γ learning rates in sg modes, base lr otherwise."""
         if self.mode == "none":
-            return [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad],
-                     "lr": lr, "weight_decay": weight_decay}]  # fmt: skip
+            return [
+                {
+                    "name": "all",
+                    "params": [p for p in model.parameters() if p.requires_grad],
+                    "lr": lr,
+                    "weight_decay": weight_decay,
+                }
+            ]
         sg = self.mode in ("sg", "sg+sw")
         g_lr, b_lr = (self.gamma_g, self.gamma_b) if sg else (lr, lr)
         return relinear_param_groups(model, lr, g_lr, b_lr, weight_decay)
@@ -202,7 +208,7 @@ class LayerDeviation:
     c: float
     relative: float
 
-    def as_dict(self) -> dict[str, float | str]:
+    def to_dict(self) -> dict[str, float | str]:
         """Plain dict (for JSON metrics)."""
         return asdict(self)
 

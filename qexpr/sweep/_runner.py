@@ -86,7 +86,7 @@ class _JobProcess:
     def call(self, payload: bytes, timeout: float) -> tuple[str, Any]:
         try:
             _write_message(self.proc.stdin, payload)
-            return pickle.loads(
+            return pickle.loads(  # trusted: our own worker's reply
                 _read_message(self.proc.stdout.fileno(), time.monotonic() + timeout)
             )
         except BrokenPipeError:
@@ -195,7 +195,7 @@ def _serve() -> None:
             return
         payload = stdin.read(_HEADER.unpack(header)[0])
         try:
-            run, params = pickle.loads(payload)
+            run, params = pickle.loads(payload)  # trusted: sent by the parent process
             reply = pickle.dumps(("ok", run(**params)))
         except Exception as exc:
             reply = pickle.dumps(("error", one_line(exc)))
