@@ -287,10 +287,15 @@ def test_widths_are_a_list_of_int_in_every_json():
     dimension = json.loads(
         invoke("dimension", "--kind", "square", "--widths", "2,3,1", "--json").stdout
     )
-    for record in (count, bounds, dimension):
+    maximum = json.loads(
+        invoke(
+            "max-pieces", "--kind", "relu", "--widths", "1,3,2,1", "--evaluations", "5", "--json"
+        ).stdout.splitlines()[-1]
+    )
+    for record in (count, bounds, dimension, maximum):
         widths = record["widths"]
         assert isinstance(widths, list) and all(type(w) is int for w in widths), record
-    assert count["widths"] == bounds["widths"] == [1, 3, 2, 1]
+    assert count["widths"] == bounds["widths"] == maximum["widths"] == [1, 3, 2, 1]
 
 
 def test_plot_of_several_outputs_needs_output(tmp_path):
