@@ -16,11 +16,12 @@ from qexpr.cli._common import (
     show_progress,
 )
 
-HELP = """Re-run the evidence for each theorem and write a report (minutes).
+HELP = """Re-run the evidence for each theorem and write a report (about 2 minutes).
 
-Measured on a shared 2-core CPU (2026-11-30): 256 s, 241 s of it the training run; with
---quick 36 s. A progress bar over the checks goes to stderr when it is a terminal
-(--progress/--no-progress to choose).
+Measured once on a 2-core CPU shared with other work (load average about 3.5,
+2026-11-30): 110 s, 103 s of it the training run; --quick 12 s. More load, more time.
+A progress bar over the checks goes to stderr when it is a terminal (--progress or
+--no-progress to choose).
 
 Checks: random networks of every kind against the bounds of Theorem 1 (exact pieces and
 degree, float engine = exact engine), constructions reaching their stated counts, the
@@ -44,7 +45,7 @@ def command(
         Path, typer.Option(help="Report directory (report.md, report.json, figures).")
     ] = Path("qexpr-verify-report"),
     quick: Annotated[
-        bool, typer.Option("--quick", help="Fewer networks, shorter training (36 s measured).")
+        bool, typer.Option("--quick", help="Fewer networks, shorter training (12 s measured).")
     ] = False,
     seed: Annotated[int, typer.Option(min=0, help="First seed of networks and training.")] = 0,
     as_json: JsonFlag = False,
