@@ -33,8 +33,10 @@ __all__ = [
     "atomic_path",
     "check_path",
     "load_network",
+    "network_from_bytes",
     "network_from_dict",
     "network_to_dict",
+    "read_file_bytes",
     "save_network",
     "write_text_atomic",
 ]
@@ -202,13 +204,9 @@ def check_path(path: object, name: str = "path") -> Path:
     return Path(path)
 
 
-def load_network(path: str | os.PathLike[str]) -> Network:
-    """Read a network file; raise :class:`NetworkFormatError` naming the file on bad input.
-
-    Only a regular file of at most ``MAX_FILE_BYTES`` (64 MiB) is read (never a FIFO or a
-    device, which could block); a ``path`` that is not a str or Path is a
-    :class:`~qexpr.QexprTypeError`.
-    """
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file of at most ``MAX_FILE_BYTES`` (64 MiB); never a FIFO or a
+    device, which could block. :class:`NetworkFormatError` naming the file otherwise."""
     path = check_path(path)
     source = str(path)
     try:
@@ -222,13 +220,24 @@ def load_network(path: str | os.PathLike[str]) -> Network:
             f"{source}: {info.st_size} bytes, more than the {MAX_FILE_BYTES} allowed"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as exc:
         raise NetworkFormatError(f"{source}: cannot read the file ({exc.strerror})") from None
+
+
+def network_from_bytes(data: bytes, source: str = "network") -> Network:
+    """Parse the bytes of a network file (UTF-8 JSON, at most ``MAX_FILE_BYTES``).
+
+    ``source`` names the input in error messages (a file name, ``<stdin>``).
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise NetworkFormatError(f"{source}: more than the {MAX_FILE_BYTES} bytes allowed")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise NetworkFormatError(f"{source}: expected UTF-8 JSON text") from None
     try:
-        data = json.loads(text)  # NaN/Infinity become floats, refused with their location
+        parsed = json.loads(text)  # NaN/Infinity become floats, refused with their location
     except json.JSONDecodeError as exc:
         raise NetworkFormatError(
             f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -237,7 +246,17 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         raise NetworkFormatError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:  # an integer literal past Python's 4300-digit conversion limit
         raise NetworkFormatError(f"{source}: a number has more than {MAX_DIGITS} digits") from None
-    return network_from_dict(data, source)
+    return network_from_dict(parsed, source)
+
+
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """Read a network file; raise :class:`NetworkFormatError` naming the file on bad input.
+
+    Only a regular file of at most ``MAX_FILE_BYTES`` (64 MiB) is read (never a FIFO or a
+    device, which could block); a ``path`` that is not a str or Path is a
+    :class:`~qexpr.QexprTypeError`.
+    """
+    return network_from_bytes(read_file_bytes(path), str(check_path(path)))
 
 
 def _umask() -> int:

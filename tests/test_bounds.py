@@ -128,3 +128,38 @@ def test_count_pieces_reports_tightness():
 )
 def test_bounds_cli_errors(args, words):
     assert_one_line_error(run_cli(*args), *words)
+
+
+def _bounds_text_and_json(kind, widths):
+    text = run_cli("bounds", "--kind", kind, "--widths", widths)
+    record = json.loads(run_cli("bounds", "--kind", kind, "--widths", widths, "--json").stdout)
+    assert text.returncode == 0, text.stderr
+    return text.stdout.splitlines(), record
+
+
+@pytest.mark.parametrize(
+    ("kind", "widths", "best"),
+    [
+        ("relu", "3,8,8,1", "regions"),  # only region bounds: the best one counts regions
+        ("relu", "1,2,1", "pieces"),  # one input: the recursion bounds pieces
+        ("square", "3,4,1", "pieces"),  # a polynomial: one piece, whatever the inputs
+        ("quadratic", "1,4,4,1", "pieces"),
+    ],
+)
+def test_bounds_text_columns_line_up_and_name_the_quantity(kind, widths, best):
+    lines, record = _bounds_text_and_json(kind, widths)
+    table = lines[lines.index("") + 1 :]
+    header, rows = table[0], table[1:]
+    assert len(rows) == len(record["bounds"])
+    for row, entry in zip(rows, record["bounds"]):
+        # every column starts under its header; the value column ends under "value"
+        for column in ("side", "counts", "source"):
+            start = header.index(column)
+            assert row[start - 2 : start] == "  " and row[start] != " ", (row, column)
+        value_end = header.index("value") + len("value")
+        assert row[:value_end].split()[-1] == str(entry["value"])
+        assert row.split()[:3] == [entry["name"], entry["side"], entry["quantity"]]
+    (line,) = [line for line in lines if line.startswith("best upper bound on ")]
+    assert line.split() == ["best", "upper", "bound", "on", best, str(record["pieces"])]
+    other = "pieces" if best == "regions" else "regions"
+    assert not any(f"bound on {other}" in line for line in lines)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+from decimal import Context, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from cli import assert_one_line_error, invoke, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 
 import qexpr
 
@@ -221,3 +226,133 @@ def test_plot_along_a_line_labels_t(tmp_path, monkeypatch):
         qexpr.spline_form(qexpr.random_network("relu", [1, 3, 1])), tmp_path / "b.png"
     )
     assert labels == ["t", "x"]
+
+
+# --- breakpoints that print apart, widths as a list, --plot of one output -------------------
+
+
+def _relu_with_breakpoints(biases: list[str], outputs: int = 1) -> dict:
+    """One hidden ReLU neuron max(x + b, 0) per bias b (exact text): breakpoints at -b."""
+    return {
+        "format": "qexpr-network/1",
+        "input_dim": 1,
+        "layers": [
+            {"neuron": "linear", "w": [["1"]] * len(biases), "b": list(biases),
+             "activation": "relu"},
+            {"neuron": "linear", "w": [["1"] * len(biases)] * outputs, "b": ["0"] * outputs,
+             "activation": "identity"},
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "biases",
+    [
+        ["-1", "-1000000001/1000000000", "-1000000002/1000000000"],  # apart at the 10th digit
+        ["0", "-1/1000000000000", "1/1000000000000"],  # around zero
+        ["-3/10", "-300000000000001/1000000000000000", "-7/3"],
+    ],
+)
+def test_breakpoints_print_apart(tmp_path, biases):
+    path = tmp_path / "close.json"
+    path.write_text(json.dumps(_relu_with_breakpoints(biases)))
+    text = run_cli("count-pieces", str(path), "--mode", "exact")
+    assert text.returncode == 0, text.stderr
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith("breakpoints")]
+    printed = line.removeprefix("breakpoints").strip().split(", ")
+    exact = sorted(-Fraction(b) for b in biases)  # max(x + b, 0) breaks at x = -b
+    assert len(set(printed)) == len(printed) == len(exact)
+    for shown, point in zip(printed, exact):
+        assert shown != "-0"
+        assert abs(float(shown) - point) <= 1e-5 * max(1, abs(point))
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=12))
+def test_format_points_tells_different_floats_apart(points):
+    from qexpr.cli.count_pieces import _format_points
+
+    points = sorted(set(points))
+    printed = _format_points(tuple(points))
+    assert len(set(printed)) == len(points)
+    for shown, point in zip(printed, points):
+        assert shown != "-0"
+        assert math.isclose(float(shown), point, rel_tol=1e-5, abs_tol=1e-300)
+
+
+def test_widths_are_a_list_of_int_in_every_json():
+    count = json.loads(
+        invoke("count-pieces", "--kind", "relu", "--widths", "1,3,2,1", "--json").stdout
+    )
+    bounds = json.loads(invoke("bounds", "--kind", "relu", "--widths", "1,3,2,1", "--json").stdout)
+    dimension = json.loads(
+        invoke("dimension", "--kind", "square", "--widths", "2,3,1", "--json").stdout
+    )
+    maximum = json.loads(
+        invoke(
+            "max-pieces", "--kind", "relu", "--widths", "1,3,2,1", "--evaluations", "5", "--json"
+        ).stdout.splitlines()[-1]
+    )
+    for record in (count, bounds, dimension, maximum):
+        widths = record["widths"]
+        assert isinstance(widths, list) and all(type(w) is int for w in widths), record
+    assert count["widths"] == bounds["widths"] == maximum["widths"] == [1, 3, 2, 1]
+
+
+def test_plot_of_several_outputs_needs_output(tmp_path):
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(_relu_with_breakpoints(["-1", "1"], outputs=2)))
+    figure = tmp_path / "f.png"
+    refused = invoke("count-pieces", str(path), "--plot", str(figure))
+    assert_one_line_error(refused, "--output K", "2")
+    assert not figure.exists()
+    assert_one_line_error(
+        invoke("count-pieces", str(path), "--plot", str(figure), "--output", "2"),
+        "--output",
+        "0 to 1",
+    )
+    assert_one_line_error(invoke("count-pieces", str(path), "--output", "1"), "--output", "--plot")
+    drawn = invoke("count-pieces", str(path), "--plot", str(figure), "--output", "1")
+    assert drawn.returncode == 0, drawn.stderr
+    assert figure.read_bytes().startswith(b"\x89PNG")
+
+
+def _quadratic_neurons(constants: list[str]) -> dict:
+    """Quadratic ReLU neurons max(x·x - c, 0), summed: breakpoints at ±√c."""
+    n = len(constants)
+    return {
+        "format": "qexpr-network/1",
+        "input_dim": 1,
+        "layers": [
+            {"neuron": "quadratic", "wr": [["1"]] * n, "br": ["0"] * n, "wg": [["1"]] * n,
+             "bg": ["0"] * n, "wb": [["0"]] * n, "c": [f"-{c}" for c in constants],
+             "activation": "relu"},
+            {"neuron": "linear", "w": [["1"] * n], "b": ["0"], "activation": "identity"},
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("network", "exact"),
+    [
+        # rational breakpoints 1 and 1 + 1e-20: the same float64
+        (_relu_with_breakpoints(["-1", "-100000000000000000001/100000000000000000000"]),
+         [Decimal(1), Decimal("1.00000000000000000001")]),
+        # ±√2 and ±√(2 + 1e-30), 3.5e-31 apart: irrational and the same float64
+        (_quadratic_neurons(["2", f"{2 * 10**30 + 1}/{10**30}"]), None),
+    ],
+)  # fmt: skip
+def test_breakpoints_closer_than_float64_print_apart(tmp_path, network, exact):
+    path = tmp_path / "closer.json"
+    path.write_text(json.dumps(network))
+    text = run_cli("count-pieces", str(path), "--mode", "exact")
+    assert text.returncode == 0, text.stderr
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith("breakpoints")]
+    printed = line.removeprefix("breakpoints").strip().split(", ")
+    if exact is None:  # the roots, computed here with 60 digits
+        context = Context(prec=60)
+        roots = [context.sqrt(Decimal(2)), context.sqrt(context.add(2, Decimal("1e-30")))]
+        exact = sorted([*map(context.minus, roots), *roots])
+    assert len(set(printed)) == len(printed) == len(exact)
+    for shown, point in zip(printed, exact):
+        digits = len(shown.lstrip("-").replace(".", "").lstrip("0"))
+        assert abs(Decimal(shown) - point) <= abs(point) * Decimal(10) ** (1 - digits)

@@ -95,3 +95,41 @@ def test_known_shallow_dimensions_formula():
     assert checks._known_dimension(3, 4, 2) == 6
     assert checks._known_dimension(3, 2, 3) == 6
     assert checks._known_dimension(3, 4, 3) == 10
+
+
+def _passes(settings):
+    return checks.Check("passes", True, "ok")
+
+
+@pytest.mark.parametrize("flag", ["--progress", "--no-progress", None])
+def test_progress_bar_on_stderr_only_when_asked(monkeypatch, flag):
+    import qexpr.studies._verify as verify_module
+
+    monkeypatch.setattr(verify_module, "CHECKS", (("first", _passes), ("second", _passes)))
+    result = invoke("verify", "--json", *([flag] if flag else []))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["passed"] is True  # stdout stays one JSON object
+    if flag == "--progress":
+        assert "second" in result.stderr and "2/2" in result.stderr
+    else:  # unset: the captured stderr is not a terminal
+        assert result.stderr == ""
+
+
+def test_progress_must_be_a_bool():
+    with pytest.raises(TypeError, match="progress"):
+        verify(out=None, progress="yes")
+
+
+def test_width_figure_shows_every_kind_on_integer_ticks():
+    from qexpr._kinds import KINDS
+
+    measured = {kind: [n + k for n in checks.FIGURE_WIDTHS] for k, kind in enumerate(KINDS)}
+    figure = checks._width_figure(measured, seeds=2)
+    (axes,) = figure.axes
+    assert list(axes.get_xticks()) == list(checks.FIGURE_WIDTHS)
+    assert all(float(tick).is_integer() for tick in axes.get_xticks())
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert sorted(labels) == sorted(f"{k} {what}" for k in KINDS for what in ("bound", "measured"))
+    drawn = {line.get_label(): list(line.get_ydata()) for line in axes.get_lines()}
+    for kind, counts in measured.items():
+        assert drawn[f"{kind} measured"] == counts

@@ -29,6 +29,16 @@ JSON_HELP = "Print one JSON object per line on stdout instead of text."
 #: The ``--json`` flag, declared once for every command.
 JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
+#: ``--progress/--no-progress``: a tqdm bar on stderr; unset, only when stderr is a terminal.
+ProgressFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="tqdm progress bar on stderr [default: when stderr is a terminal].",
+        show_default=False,
+    ),
+]
+
 #: Figure formats ``--plot`` accepts, read from the file name's suffix.
 PLOT_FORMATS = ("png", "pdf", "svg")
 
@@ -59,6 +69,11 @@ def examples(*commands: str) -> str:
     ``\\b`` is printed as written, so each example is such a paragraph.
     """
     return "Examples:\n\n" + "\n\n".join(f"\b\n  {command}" for command in commands) + "\n"
+
+
+def show_progress(progress: bool | None) -> bool:
+    """``--progress`` as given, or, when unset, whether stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
 
 
 def _jsonable(obj: Any) -> Any:

@@ -20,6 +20,41 @@ output. With --json and one input, "pieces" and "degree" are the best upper boun
 )
 
 
+def _best_quantity(result) -> str:
+    """What the best bound counts: pieces where a pieces bound exists (pieces ≤ regions
+    with one input), else the regions of the region bounds, else pieces (none known)."""
+    quantities = {entry.quantity for entry in result.entries if entry.side != "lower"}
+    return "regions" if "regions" in quantities and "pieces" not in quantities else "pieces"
+
+
+def _align(rows: list[tuple[str, ...]], numeric: int | None = None) -> list[str]:
+    """Rows as lines with every column starting at the same place; column ``numeric``
+    (numbers, possibly hundreds of digits long) is right-aligned."""
+    sizes = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.rjust(size) if k == numeric else cell.ljust(size)
+            for k, (cell, size) in enumerate(zip(row, sizes))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def _text(result, kind: str) -> str:
+    """The summary (kind, widths, best bounds) and a table of every bound, aligned."""
+    best = "unknown" if result.pieces is None else format_integer(result.pieces)
+    summary = [
+        ("kind", kind),
+        ("widths", ",".join(map(str, result.widths))),
+        (f"best upper bound on {_best_quantity(result)}", best),
+        ("upper bound on degree", format_integer(result.degree)),
+    ]
+    table = [("bound", "side", "counts", "value", "source")] + [
+        (e.name, e.side, e.quantity, format_integer(e.value), e.source) for e in result.entries
+    ]
+    return "\n".join([*_align(summary), "", *_align(table, numeric=3)])
+
+
 @one_line_errors
 def command(
     kind: Annotated[str, typer.Option(help="quadratic, relu, square or compact.")] = "quadratic",
@@ -31,15 +66,8 @@ def command(
     result = kind_bounds(kind, parse_widths(widths))
     if as_json:
         print_json(result.to_dict())
-        return
-    best = "unknown" if result.pieces is None else format_integer(result.pieces)
-    what = "pieces" if result.widths[0] == 1 else "regions"
-    typer.echo(f"{'kind':<22}{kind}\n{'widths':<22}{widths}")
-    label = f"best {what} bound"
-    typer.echo(f"{label:<22}{best}\n{'degree bound':<22}{format_integer(result.degree)}")
-    for entry in result.entries:
-        label = f"{entry.name} ({entry.side} {entry.quantity})"
-        typer.echo(f"{label:<36}{format_integer(entry.value):<12}{entry.source}")
+    else:
+        typer.echo(_text(result, kind))
 
 
 command.__doc__ = HELP

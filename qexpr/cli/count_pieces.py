@@ -9,6 +9,7 @@ and the others still run; the exit status is then 2.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,12 +27,16 @@ from qexpr.cli._common import (
     parse_widths,
     print_json,
 )
+from qexpr.cli._sources import STDIN, STDIN_NAME
 
 HELP = """Count the pieces, activation regions and degree of a one-input network.
 
-Give one or more network files (qexpr-network/1 JSON), or build a random network with
---kind/--widths/--seed. Breakpoints are floats; one beyond float64's range is printed
-as an exact string. Work estimated past the memory or time limit is refused up front.
+Give one or more network files (qexpr-network/1 JSON; - reads one from standard
+input; a .pt or .pth file is a qexpr train checkpoint, whose trained QMLP is counted
+through qexpr.nn.to_qexpr_network, read with torch.load(weights_only=True)), or build
+a random network with --kind/--widths/--seed. Breakpoints are floats, printed with
+enough digits to tell them apart; one beyond float64's range is printed as an exact
+string. Work estimated past the memory or time limit is refused up front.
 
 """ + examples(
     "qexpr count-pieces net.json",
@@ -41,6 +46,9 @@ as an exact string. Work estimated past the memory or time limit is refused up f
     "qexpr count-pieces --kind relu --widths 1,8,8,1 --save net.json",
     "qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1",
     "qexpr count-pieces net.json --plot spline.png",
+    "qexpr count-pieces two-outputs.json --plot out1.png --output 1",
+    "cat net.json | qexpr count-pieces - --json",
+    "qexpr count-pieces run.pt --json",
     "qexpr count-pieces net2d.json --random-lines 32 --seed 1 --json",
 )
 
@@ -59,6 +67,7 @@ class _Options:
     random_lines: int | None
     radius: float
     seed: int
+    output: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ def _check(files, kind, save, options: _Options) -> None:
         fail("give a network file, or --kind with --widths for a random network")
     if save is not None and kind is None:
         fail("--save writes a random network: use it with --kind")
+    if files and sum(str(path) == STDIN for path in files) > 1:
+        fail("standard input (-) can be read once: give - once")
     if options.plot is not None and files and len(files) > 1:
         fail("--plot draws one network: give one file")
     if options.mode not in MODES:
@@ -97,6 +108,8 @@ def _check(files, kind, save, options: _Options) -> None:
         for value, option in zip(given, ("--line", "--domain", "--plot")):
             if value is not None:
                 fail(f"--random-lines draws its own chords: drop {option}")
+    if options.output is not None and options.plot is None:
+        fail("--output chooses the output --plot draws: use it with --plot")
     check_output_path(save, "--save")
     check_plot_path(options.plot)
 
@@ -104,7 +117,10 @@ def _check(files, kind, save, options: _Options) -> None:
 def _jobs(files, kind, widths, seed, float_weights) -> list[_Job]:
     """One job per file, or the one random network (built here: its size is checked first)."""
     if kind is None:
-        return [_Job(str(path), {"file": str(path)}, file=str(path)) for path in files]
+        return [
+            _Job(STDIN_NAME if str(path) == STDIN else str(path), {"file": str(path)}, str(path))
+            for path in files
+        ]
     from qexpr._random import random_network
     from qexpr.cli._budget import check_random_size
 
@@ -113,17 +129,17 @@ def _jobs(files, kind, widths, seed, float_weights) -> list[_Job]:
     if refusal is not None:
         fail(refusal)
     net = random_network(kind, sizes, seed=seed, exact=not float_weights)
-    record = {"kind": kind, "widths": widths, "seed": seed}
+    record = {"kind": kind, "widths": list(sizes), "seed": seed}
     return [_Job(f"random {kind} {widths} seed {seed}", record, net=net)]
 
 
 def _network(job: _Job, options: _Options):
     """The job's network, restricted to ``--line`` if given; refused past the budget."""
-    from qexpr._io import load_network
     from qexpr.cli._budget import check_count
+    from qexpr.cli._sources import load_source
     from qexpr.spline._count import resolve_mode
 
-    net = job.net if job.file is None else load_network(job.file)
+    net = job.net if job.file is None else load_source(job.file)
     if options.random_lines is not None:
         return net
     if options.line is not None:
@@ -144,9 +160,51 @@ def _network(job: _Job, options: _Options):
     return net
 
 
-def _format_point(point: float | str) -> str:
-    """A breakpoint for the text table: 6 significant digits, or the exact string as is."""
-    return point if isinstance(point, str) else f"{point:.6g}"
+def _format_points(points: tuple[float | str, ...], exact: tuple = ()) -> list[str]:
+    """Breakpoints for the text table, each different breakpoint printed differently.
+
+    6 significant digits; where two different breakpoints would print alike, the shortest
+    text that reads back as the float64 (``repr``); where they are the same float64 (exact
+    mode: closer than float64 resolves), digits of the exact values (``exact``, the
+    spline's breakpoints), as many as tell them apart. Zero is ``0``, never ``-0``; a
+    string (a breakpoint float64 cannot hold) is printed as it is.
+    """
+    short = [p if isinstance(p, str) else f"{p + 0.0:.6g}" for p in points]
+    alike = Counter(short)
+    shown = [repr(p + 0.0) if alike[t] > 1 else t for t, p in zip(short, points)]
+    groups: dict[str, list[int]] = {}
+    for k, text in enumerate(shown):
+        groups.setdefault(text, []).append(k)
+    for group in (g for g in groups.values() if len(g) > 1):
+        values = [exact[k] for k in group] if len(exact) == len(points) else []
+        if all(hasattr(v, "interval") for v in values) and len(set(values)) == len(group):
+            for k, digits in zip(group, _exact_digits(values)):
+                shown[k] = digits
+    return shown
+
+
+def _exact_digits(values: list) -> list[str]:
+    """Decimal texts that tell different (never equal) exact breakpoints apart.
+
+    ``values`` are :class:`RealAlgebraic`; 20, 40, 80, ... significant digits, each text
+    within one unit of its last digit (the isolating interval is refined below that first).
+    """
+    from decimal import Context
+    from fractions import Fraction
+
+    digits = 20
+    while True:
+        numbers = []
+        for value in values:
+            lo, hi = value.interval
+            while hi - lo > abs(lo + hi) / 2 / Fraction(10) ** (digits + 1):
+                value.refine()
+                lo, hi = value.interval
+            middle = (lo + hi) / 2
+            numbers.append(Context(prec=digits).divide(middle.numerator, middle.denominator))
+        if len(set(numbers)) == len(numbers):  # Decimal compares by value
+            return [f"{number:.{digits}g}" for number in numbers]
+        digits *= 2
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
@@ -202,7 +260,10 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
         ("pieces", result.pieces),
         ("activation regions", result.activation_regions),
         ("degree", result.degree),
-        ("breakpoints", ", ".join(map(_format_point, result.breakpoints)) or "none"),
+        (
+            "breakpoints",
+            ", ".join(_format_points(result.breakpoints, result.spline.breakpoints)) or "none",
+        ),
         ("bound pieces", bound.pieces),
         ("bound degree", bound.degree),
         ("tightness", f"{result.pieces / bound.pieces:.4g}"),
@@ -219,11 +280,31 @@ def _plot(result, title: str, options: _Options) -> None:
 
     xlabel = "x" if options.line is None else "t"
     with atomic_path(options.plot) as temporary:
-        plot_spline(result.spline, temporary, title=title, xlabel=xlabel)
+        plot_spline(
+            result.spline, temporary, title=title, output=options.output or 0, xlabel=xlabel
+        )
+
+
+def _check_plotted_output(net, job: _Job, options: _Options) -> None:
+    """``--plot`` draws one output: refuse, before counting, a choice the network lacks."""
+    outputs = net.output_dim
+    if options.plot is None or (options.output is None and outputs == 1):
+        return
+    if options.output is None:
+        raise QexprValueError(
+            f"{job.name}: --plot draws one output and the network has {outputs}: "
+            f"choose one with --output K (0 to {outputs - 1})"
+        )
+    if options.output >= outputs:
+        raise QexprValueError(
+            f"--output: expected 0 to {outputs - 1} ({job.name} has {outputs} outputs), "
+            f"got {options.output}"
+        )
 
 
 def _run(job: _Job, options: _Options, several: bool) -> None:
     net = _network(job, options)
+    _check_plotted_output(net, job, options)
     if options.random_lines is not None:
         _density(net, job, options)
     else:
@@ -233,7 +314,11 @@ def _run(job: _Job, options: _Options, several: bool) -> None:
 @one_line_errors
 def command(
     files: Annotated[
-        list[Path] | None, typer.Argument(help="Network files.", show_default=False)
+        list[Path] | None,
+        typer.Argument(
+            help="Network files; - reads standard input, .pt/.pth a train checkpoint.",
+            show_default=False,
+        ),
     ] = None,
     kind: Annotated[
         str | None, typer.Option(help="Random network: quadratic, relu, square or compact.")
@@ -279,8 +364,16 @@ def command(
         ),
     ] = None,
     radius: Annotated[float, typer.Option(help="R of --random-lines.", metavar="R")] = 1.0,
+    output: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="The output --plot draws (0 first); needed when the network has several.",
+            metavar="K",
+        ),
+    ] = None,
 ) -> None:
-    options = _Options(mode, domain, line, plot, as_json, random_lines, radius, seed)
+    options = _Options(mode, domain, line, plot, as_json, random_lines, radius, seed, output)
     _check(files, kind, save, options)
     jobs = _jobs(files, kind, widths, seed, float_weights)
     if len(jobs) == 1:

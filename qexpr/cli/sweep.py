@@ -10,12 +10,14 @@ import typer
 
 from qexpr.cli._common import (
     JsonFlag,
+    ProgressFlag,
     check_output_path,
     examples,
     fail,
     one_line_errors,
     parse_widths,
     print_json,
+    show_progress,
 )
 
 HELP = """Run a grid of jobs in parallel; one CSV row per job, resumable.
@@ -130,7 +132,7 @@ def command(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Per-job time limit in seconds.")] = None,
     retry: Annotated[bool, typer.Option(help="Rerun jobs recorded as error or timeout.")] = True,
-    progress: Annotated[bool, typer.Option(help="tqdm progress bar on stderr.")] = True,
+    progress: ProgressFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
     from qexpr.cli._budget import JOBS_LIMIT
@@ -161,7 +163,7 @@ def command(
         scheduler=scheduler,
         timeout=timeout,
         retry=retry,
-        progress=progress,
+        progress=show_progress(progress),
     )
     if as_json:
         print_json(summary.to_dict())

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -77,10 +78,13 @@ def _run(name: str, func: Callable[[Settings], Check], settings: Settings) -> Ch
     return Check(check.name, check.passed, check.details, check.skipped, seconds, check.figures)
 
 
-def _check_arguments(out: object, quick: object, seed: object, on_check: object) -> Path | None:
+def _check_arguments(
+    out: object, quick: object, seed: object, on_check: object, progress: object
+) -> Path | None:
     """The report directory (None: write nothing); QexprError on any bad argument."""
-    if not isinstance(quick, bool):
-        raise QexprTypeError(f"quick: expected True or False, got {quick!r}")
+    for name, flag in (("quick", quick), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise QexprTypeError(f"{name}: expected True or False, got {flag!r}")
     check_seed(seed)
     if on_check is not None and not callable(on_check):
         raise QexprTypeError(f"on_check: expected None or a function, got {on_check!r}")
@@ -123,6 +127,7 @@ def verify(
     quick: bool = False,
     seed: int = 0,
     on_check: Callable[[Check], None] | None = None,
+    progress: bool = False,
 ) -> VerifyReport:
     """Run every theorem check and, if ``out`` is given, write ``report.md`` and figures there.
 
@@ -138,6 +143,8 @@ def verify(
         First seed of the random networks and of training.
     on_check
         Called with each :class:`Check` as soon as it finishes (progress output).
+    progress
+        Show a tqdm bar over the checks on stderr, named after the check that runs.
 
     Returns
     -------
@@ -148,24 +155,34 @@ def verify(
     QexprTypeError, QexprValueError
         For a bad argument, before any check runs.
     """
-    path = _check_arguments(out, quick, seed, on_check)
+    path = _check_arguments(out, quick, seed, on_check, progress)
     if path is None:
-        return _run_checks(Settings(quick=quick, seed=seed, out=None), on_check, None)
+        return _run_checks(Settings(quick=quick, seed=seed, out=None), on_check, None, progress)
     with _report_directory(path) as temporary:
         settings = Settings(quick=quick, seed=seed, out=temporary)
-        report = _run_checks(settings, on_check, path)
+        report = _run_checks(settings, on_check, path, progress)
         _write_report(report, settings)
     return report
 
 
 def _run_checks(
-    settings: Settings, on_check: Callable[[Check], None] | None, path: Path | None
+    settings: Settings,
+    on_check: Callable[[Check], None] | None,
+    path: Path | None,
+    progress: bool,
 ) -> VerifyReport:
+    """Run :data:`CHECKS` in order; the bar (stderr) is cleared while ``on_check`` prints."""
+    from tqdm import tqdm
+
     checks = []
-    for name, func in CHECKS:
-        checks.append(_run(name, func, settings))
-        if on_check is not None:
-            on_check(checks[-1])
+    with tqdm(total=len(CHECKS), disable=not progress, unit="check", file=sys.stderr) as bar:
+        for name, func in CHECKS:
+            bar.set_description(name)
+            checks.append(_run(name, func, settings))
+            bar.update()
+            if on_check is not None:
+                with tqdm.external_write_mode():
+                    on_check(checks[-1])
     return VerifyReport(tuple(checks), path)
 
 
