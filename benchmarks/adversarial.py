@@ -57,17 +57,21 @@ def main(budget: float, first: int = 0) -> None:
     batch = first
     while time.monotonic() < end:
         run = settings(
-            max_examples=BATCH, database=None, deadline=None,
+            max_examples=BATCH,
+            database=None,
+            deadline=None,
             suppress_health_check=list(HealthCheck),
-        )(seed(batch)(given(adversarial_networks())(one)))  # fmt: skip
+        )(seed(batch)(given(adversarial_networks())(one)))
         run()
         batch += 1
         print(tally, {k: round(v, 1) for k, v in seconds.items()}, flush=True)
     ratio = seconds["hybrid"] / seconds["exact"]
-    print(f"networks {tally['networks']}, hybrid != exact: {tally['hybrid_wrong']}, "
-          f"float silently wrong: {tally['float_silent']}, float flagged: "
-          f"{tally['float_flagged']}; time hybrid/exact {ratio:.2f}, "
-          f"float/exact {seconds['float'] / seconds['exact']:.2f}")  # fmt: skip
+    print(
+        f"networks {tally['networks']}, hybrid != exact: {tally['hybrid_wrong']}, "
+        f"float silently wrong: {tally['float_silent']}, float flagged: "
+        f"{tally['float_flagged']}; time hybrid/exact {ratio:.2f}, "
+        f"float/exact {seconds['float'] / seconds['exact']:.2f}"
+    )
 
 
 if __name__ == "__main__":

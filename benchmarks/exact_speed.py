@@ -76,8 +76,11 @@ def exact_old_vs_new(kind: str, widths: list[int]) -> None:
     new, b = _seconds(lambda: qexpr.spline_form(net, mode="exact"))
     assert a.breakpoints == b.breakpoints
     name = f"exact {kind} {'-'.join(map(str, widths))}"
-    print(f"{name:<36} regions {b.region_count:>6}  old {old:8.2f} s  new {new:8.2f} s  "
-          f"speed-up {old / new:6.2f}x", flush=True)  # fmt: skip
+    print(
+        f"{name:<36} regions {b.region_count:>6}  old {old:8.2f} s  new {new:8.2f} s  "
+        f"speed-up {old / new:6.2f}x",
+        flush=True,
+    )
 
 
 def hybrid_vs_float(kind: str, widths: list[int], seed: int) -> None:
@@ -85,9 +88,12 @@ def hybrid_vs_float(kind: str, widths: list[int], seed: int) -> None:
     fast, f = _seconds(lambda: qexpr.spline_form(net, mode="float"))
     hybrid, h = _seconds(lambda: qexpr.spline_form(net, mode="hybrid"))
     name = f"{kind} {'-'.join(map(str, widths))} seed {seed}"
-    print(f"{name:<36} regions {h.region_count:>6} (float {f.region_count:>6})  "
-          f"re-solved cells {h.exact_cells:>4}  float {fast:7.3f} s  hybrid {hybrid:7.2f} s  "
-          f"ratio {hybrid / fast:8.1f}x", flush=True)  # fmt: skip
+    print(
+        f"{name:<36} regions {h.region_count:>6} (float {f.region_count:>6})  "
+        f"re-solved cells {h.exact_cells:>4}  float {fast:7.3f} s  hybrid {hybrid:7.2f} s  "
+        f"ratio {hybrid / fast:8.1f}x",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -99,8 +105,12 @@ def main() -> None:
         ("relu", [1, 128, 128, 128, 1]),
     ]:
         exact_old_vs_new(kind, widths)
-    for kind, widths in [("relu", [1, 32, 32, 1]), ("relu", [1, 128, 128, 128, 1]),
-                         ("quadratic", [1, 8, 8, 1]), ("quadratic", [1, 32, 32, 1])]:  # fmt: skip
+    for kind, widths in [
+        ("relu", [1, 32, 32, 1]),
+        ("relu", [1, 128, 128, 128, 1]),
+        ("quadratic", [1, 8, 8, 1]),
+        ("quadratic", [1, 32, 32, 1]),
+    ]:
         hybrid_vs_float(kind, widths, seed=1)
 
 

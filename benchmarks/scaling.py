@@ -38,8 +38,11 @@ def main() -> None:
                 form = qexpr.spline_form(net, mode=mode)
                 seconds = time.perf_counter() - start
                 points[mode].append((form.region_count, seconds))
-                print(f"{kind:<10}{'-'.join(map(str, shape(n))):<18}{mode:<8}"
-                      f"regions {form.region_count:>7}  {seconds:9.3f} s", flush=True)  # fmt: skip
+                print(
+                    f"{kind:<10}{'-'.join(map(str, shape(n))):<18}{mode:<8}"
+                    f"regions {form.region_count:>7}  {seconds:9.3f} s",
+                    flush=True,
+                )
                 if seconds > LIMIT or form.region_count >= MAX_REGIONS[mode]:
                     active.discard(mode)
         for mode, rows in points.items():
@@ -47,8 +50,10 @@ def main() -> None:
             keep = seconds > 1e-3
             if keep.sum() >= 2:
                 slope = np.polyfit(np.log(regions[keep]), np.log(seconds[keep]), 1)[0]
-                print(f"{kind} {mode}: time ~ regions^{slope:.2f} "
-                      f"({int(regions.min())} to {int(regions.max())} regions)")  # fmt: skip
+                print(
+                    f"{kind} {mode}: time ~ regions^{slope:.2f} "
+                    f"({int(regions.min())} to {int(regions.max())} regions)"
+                )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,10 @@ def curves_against_baselines() -> None:
         for widths in ([2, 2, 1], [2, 4, 1], [2, 8, 1], [2, 12, 1])
         for seed in range(2)
     ]
-    nets += [("relu", [2, 8, 8, 1], qexpr.random_network("relu", [2, 8, 8, 1], seed=s), REPEAT)
-             for s in (0, 1)]  # fmt: skip
+    nets += [
+        ("relu", [2, 8, 8, 1], qexpr.random_network("relu", [2, 8, 8, 1], seed=s), REPEAT)
+        for s in (0, 1)
+    ]
     nets.append(("relu+quad", [2, 4, 4, 1], qexpr.Network(2, (relu_first, *quad.layers)), REPEAT))
     # Two quadratic layers (quartic boundaries): one run each (2-3-3-1 seed 0 takes minutes).
     nets += [

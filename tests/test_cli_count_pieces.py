@@ -174,8 +174,9 @@ def test_random_lines_match_hidden_lines_crossed_by_each_chord(tmp_path):
     net = qexpr.random_network("relu", [2, 7, 1], seed=4, exact=False)
     path = tmp_path / "net.json"
     qexpr.save_network(net, path)
-    result = run_cli("count-pieces", str(path), "--random-lines", "12", "--seed", "3",
-                     "--radius", "2", "--json")  # fmt: skip
+    result = run_cli(
+        "count-pieces", str(path), "--random-lines", "12", "--seed", "3", "--radius", "2", "--json"
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     rng = np.random.default_rng(3)
@@ -237,12 +238,20 @@ def _relu_with_breakpoints(biases: list[str], outputs: int = 1) -> dict:
         "format": "qexpr-network/1",
         "input_dim": 1,
         "layers": [
-            {"neuron": "linear", "w": [["1"]] * len(biases), "b": list(biases),
-             "activation": "relu"},
-            {"neuron": "linear", "w": [["1"] * len(biases)] * outputs, "b": ["0"] * outputs,
-             "activation": "identity"},
+            {
+                "neuron": "linear",
+                "w": [["1"]] * len(biases),
+                "b": list(biases),
+                "activation": "relu",
+            },
+            {
+                "neuron": "linear",
+                "w": [["1"] * len(biases)] * outputs,
+                "b": ["0"] * outputs,
+                "activation": "identity",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
@@ -323,24 +332,33 @@ def _quadratic_neurons(constants: list[str]) -> dict:
         "format": "qexpr-network/1",
         "input_dim": 1,
         "layers": [
-            {"neuron": "quadratic", "wr": [["1"]] * n, "br": ["0"] * n, "wg": [["1"]] * n,
-             "bg": ["0"] * n, "wb": [["0"]] * n, "c": [f"-{c}" for c in constants],
-             "activation": "relu"},
+            {
+                "neuron": "quadratic",
+                "wr": [["1"]] * n,
+                "br": ["0"] * n,
+                "wg": [["1"]] * n,
+                "bg": ["0"] * n,
+                "wb": [["0"]] * n,
+                "c": [f"-{c}" for c in constants],
+                "activation": "relu",
+            },
             {"neuron": "linear", "w": [["1"] * n], "b": ["0"], "activation": "identity"},
         ],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
     ("network", "exact"),
     [
         # rational breakpoints 1 and 1 + 1e-20: the same float64
-        (_relu_with_breakpoints(["-1", "-100000000000000000001/100000000000000000000"]),
-         [Decimal(1), Decimal("1.00000000000000000001")]),
+        (
+            _relu_with_breakpoints(["-1", "-100000000000000000001/100000000000000000000"]),
+            [Decimal(1), Decimal("1.00000000000000000001")],
+        ),
         # ±√2 and ±√(2 + 1e-30), 3.5e-31 apart: irrational and the same float64
         (_quadratic_neurons(["2", f"{2 * 10**30 + 1}/{10**30}"]), None),
     ],
-)  # fmt: skip
+)
 def test_breakpoints_closer_than_float64_print_apart(tmp_path, network, exact):
     path = tmp_path / "closer.json"
     path.write_text(json.dumps(network))
@@ -356,3 +374,41 @@ def test_breakpoints_closer_than_float64_print_apart(tmp_path, network, exact):
     for shown, point in zip(printed, exact):
         digits = len(shown.lstrip("-").replace(".", "").lstrip("0"))
         assert abs(Decimal(shown) - point) <= abs(point) * Decimal(10) ** (1 - digits)
+
+
+def test_exact_output_gives_exact_breakpoints(tmp_path):
+    # relu(x^2 - 2): breakpoints ±sqrt(2), irrational, each an integer polynomial and an
+    # isolating interval with rational ends that contains it.
+    net = qexpr.Network(
+        1,
+        (
+            qexpr.QuadraticLayer(
+                wr=[[Fraction(1)]],
+                br=[Fraction(0)],
+                wg=[[Fraction(1)]],
+                bg=[Fraction(0)],
+                wb=[[Fraction(0)]],
+                c=[Fraction(-2)],
+                activation="relu",
+            ),
+            qexpr.LinearLayer(w=[[Fraction(1)]], b=[Fraction(0)]),
+        ),
+    )
+    path = tmp_path / "net.json"
+    qexpr.save_network(net, path)
+    record = json.loads(invoke("count-pieces", str(path), "--json", "--exact-output").stdout)
+    assert record["certified"] is True and record["pieces"] == 3
+    for point, sign in zip(record["exact_breakpoints"], (-1, 1)):
+        lo, hi = (Fraction(v) for v in point["interval"])
+        assert [int(c) for c in point["poly"]] in ([-2, 0, 1], [2, 0, -1])
+        assert lo <= sign * Decimal(2).sqrt() <= hi and lo * hi > 0
+
+
+def test_hybrid_and_exact_modes_agree_and_float_cannot_give_exact_output(tmp_path):
+    path = tmp_path / "net.json"
+    qexpr.save_network(qexpr.random_network("quadratic", [1, 3, 3, 1], seed=3), path)
+    hybrid = json.loads(invoke("count-pieces", str(path), "--json", "--mode", "hybrid").stdout)
+    exact = json.loads(invoke("count-pieces", str(path), "--json", "--mode", "exact").stdout)
+    assert (hybrid["pieces"], hybrid["degree"]) == (exact["pieces"], exact["degree"])
+    result = invoke("count-pieces", str(path), "--json", "--mode", "float", "--exact-output")
+    assert_one_line_error(result, "--exact-output")

@@ -24,9 +24,11 @@ ONE_INPUT = ["quadratic-1-3-1.json", "relu-1-4-4-1.json", "square-1-3-3-1.json"]
 def _piped(data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
     """``qexpr count-pieces ARGS`` with ``data`` on its standard input."""
     result = subprocess.run(
-        [sys.executable, "-m", "qexpr", "count-pieces", *args], input=data, capture_output=True,
+        [sys.executable, "-m", "qexpr", "count-pieces", *args],
+        input=data,
+        capture_output=True,
         check=False,
-    )  # fmt: skip
+    )
     return subprocess.CompletedProcess(
         result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
     )

@@ -186,9 +186,14 @@ def lemniscate() -> qexpr.Network:
         return np.vectorize(Fraction, otypes=[object])(np.array(values, dtype=object))
 
     first = qexpr.QuadraticLayer(
-        wr=exact([[0, 0], [0, 0]]), br=exact([0, 0]), wg=exact([[0, 0], [0, 0]]),
-        bg=exact([1, 1]), wb=exact([[1, 1], [1, -1]]), c=exact([0, 4]), activation="relu",
-    )  # fmt: skip
+        wr=exact([[0, 0], [0, 0]]),
+        br=exact([0, 0]),
+        wg=exact([[0, 0], [0, 0]]),
+        bg=exact([1, 1]),
+        wb=exact([[1, 1], [1, -1]]),
+        c=exact([0, 4]),
+        activation="relu",
+    )
     second = qexpr.CompactLayer(
         wr=exact([[0, -2]]), br=exact([0]), wb=exact([[1, 0]]), c=exact([8]), activation="relu"
     )

@@ -128,9 +128,14 @@ def test_auto_equals_exact_on_a_domain(net, domain):
 def test_relu_of_x_squared_minus_a_tiny_offset():
     # relu(x^2 - 10^-24): 0 on [-10^-12, 10^-12], x^2 - 10^-24 outside: 3 pieces, degree 2.
     layer = qexpr.QuadraticLayer(
-        wr=_array([[1]]), br=_array([0]), wg=_array([[1]]), bg=_array([0]), wb=_array([[0]]),
-        c=_array([F(-1, 10**24)]), activation="relu",
-    )  # fmt: skip
+        wr=_array([[1]]),
+        br=_array([0]),
+        wg=_array([[1]]),
+        bg=_array([0]),
+        wb=_array([[0]]),
+        c=_array([F(-1, 10**24)]),
+        activation="relu",
+    )
     net = qexpr.Network(1, (layer,))
     result = qexpr.count_pieces(net)
     assert (result.pieces, result.degree, result.certified) == (3, 2, True)
@@ -146,10 +151,14 @@ def test_clustered_first_layer_then_a_quadratic_layer():
         "relu",
     )
     second = qexpr.QuadraticLayer(
-        wr=_array([[1, -1], [1, 1]]), br=_array([MICRO, 0]), wg=_array([[1, 0], [0, 1]]),
-        bg=_array([0, -MICRO]), wb=_array([[0, 0], [0, 0]]), c=_array([-MICRO, 0]),
+        wr=_array([[1, -1], [1, 1]]),
+        br=_array([MICRO, 0]),
+        wg=_array([[1, 0], [0, 1]]),
+        bg=_array([0, -MICRO]),
+        wb=_array([[0, 0], [0, 0]]),
+        c=_array([-MICRO, 0]),
         activation="relu",
-    )  # fmt: skip
+    )
     out = qexpr.LinearLayer(w=_array([[1, 1]]), b=_array([0]), activation="identity")
     _check(qexpr.Network(1, (first, second, out)))
 

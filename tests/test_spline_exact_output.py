@@ -17,9 +17,14 @@ def _array(rows: list) -> np.ndarray:
 def _square_minus(c: F) -> qexpr.Network:
     """relu(x^2 - c), hand-derived breakpoints ±sqrt(c)."""
     layer = qexpr.QuadraticLayer(
-        wr=_array([[1]]), br=_array([0]), wg=_array([[1]]), bg=_array([0]), wb=_array([[0]]),
-        c=_array([-c]), activation="relu",
-    )  # fmt: skip
+        wr=_array([[1]]),
+        br=_array([0]),
+        wg=_array([[1]]),
+        bg=_array([0]),
+        wb=_array([[0]]),
+        c=_array([-c]),
+        activation="relu",
+    )
     return qexpr.Network(1, (layer,))
 
 

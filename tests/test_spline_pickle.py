@@ -36,8 +36,9 @@ def test_exact_pickle_keeps_exact_objects(net):
     assert copy.to_dict(exact_output=True) == form.to_dict(exact_output=True)
 
 
-@pytest.mark.parametrize("old, new", [("pieces", "piece_list"), ("regions", "region_list"),
-                                      ("cells", "cell_list")])  # fmt: skip
+@pytest.mark.parametrize(
+    "old, new", [("pieces", "piece_list"), ("regions", "region_list"), ("cells", "cell_list")]
+)
 def test_old_names_warn_and_still_work(net, old, new):
     form = qexpr.spline_form(net, mode="exact")
     with pytest.warns(DeprecationWarning, match=new):

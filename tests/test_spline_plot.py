@@ -22,8 +22,9 @@ def test_y_range_holds_every_breakpoint_value_and_clips_the_tails():
     assert not bottom <= net.evaluate(np.array([[far]]))[0, 0] <= top
 
 
-@pytest.mark.parametrize("mode, word", [("exact", "exact"), ("auto", "certified"),
-                                        ("float", "estimate")])  # fmt: skip
+@pytest.mark.parametrize(
+    "mode, word", [("exact", "exact"), ("auto", "certified"), ("float", "estimate")]
+)
 def test_title_says_how_the_numbers_were_obtained(tmp_path, monkeypatch, mode, word):
     import matplotlib.axes
 

@@ -67,11 +67,16 @@ def test_cli_exits_1_when_a_check_fails(monkeypatch, tmp_path):
     assert report == {
         "passed": False,
         "checks": [
-            {"name": "always-fails", "passed": False, "skipped": False,
-             "details": "FAILED: on purpose", "seconds": report["checks"][0]["seconds"],
-             "figures": []}
+            {
+                "name": "always-fails",
+                "passed": False,
+                "skipped": False,
+                "details": "FAILED: on purpose",
+                "seconds": report["checks"][0]["seconds"],
+                "figures": [],
+            }
         ],
-    }  # fmt: skip
+    }
 
 
 def test_an_exception_is_a_failed_check_not_a_crash(monkeypatch):

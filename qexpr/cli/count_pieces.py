@@ -36,13 +36,16 @@ input; a .pt or .pth file is a qexpr train checkpoint, whose trained QMLP is cou
 through qexpr.nn.to_qexpr_network, read with torch.load(weights_only=True)), or build
 a random network with --kind/--widths/--seed. Breakpoints are floats, printed with
 enough digits to tell them apart; one beyond float64's range is printed as an exact
-string. Work estimated past the memory or time limit is refused up front.
+string. The default mode (auto = hybrid) proves every count it prints ("certified");
+--mode float is a fast estimate and says so. Work estimated past the memory or time
+limit is refused up front.
 
 """ + examples(
     "qexpr count-pieces net.json",
     "qexpr count-pieces a.json b.json --json",
     "qexpr count-pieces --kind quadratic --widths 1,4,4,1 --seed 0 --mode exact",
     "qexpr count-pieces net.json --domain -1 1 --mode float",
+    "qexpr count-pieces net.json --json --exact-output",
     "qexpr count-pieces --kind relu --widths 1,8,8,1 --save net.json",
     "qexpr count-pieces net2d.json --line 0.5,-1 1,2 --domain -1 1",
     "qexpr count-pieces net.json --plot spline.png",
@@ -52,7 +55,7 @@ string. Work estimated past the memory or time limit is refused up front.
     "qexpr count-pieces net2d.json --random-lines 32 --seed 1 --json",
 )
 
-MODES = ("exact", "float", "auto")
+MODES = ("auto", "exact", "hybrid", "float")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class _Options:
     radius: float
     seed: int
     output: int | None = None
+    exact_output: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ def _check(files, kind, save, options: _Options) -> None:
     if options.plot is not None and files and len(files) > 1:
         fail("--plot draws one network: give one file")
     if options.mode not in MODES:
-        fail(f"--mode: expected exact, float or auto, got {options.mode!r}")
+        fail(f"--mode: expected auto, exact, hybrid or float, got {options.mode!r}")
+    if options.exact_output and (options.mode == "float" or not options.as_json):
+        fail("--exact-output: needs --json and a certified mode (auto, hybrid or exact)")
     if options.random_lines is not None:
         if not 1 <= options.random_lines <= RANDOM_LINES_LIMIT:
             fail(
@@ -252,11 +258,15 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
             "bound_degree": bound.degree,
             "tightness": result.pieces / bound.pieces,
         }
-        print_json({**job.record, **line, **result.to_dict(), **keys})
+        record = result.to_dict(exact_output=options.exact_output)
+        print_json({**job.record, **line, **record, **keys})
         return
+    certified = "yes" if result.spline.certified else "no (float estimate)"
     rows = [
         ("network", job.name),
         ("mode", result.mode),
+        ("certified", certified),
+        ("exact cells", result.spline.exact_cells),
         ("pieces", result.pieces),
         ("activation regions", result.activation_regions),
         ("degree", result.degree),
@@ -269,7 +279,12 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
         ("tightness", f"{result.pieces / bound.pieces:.4g}"),
     ]
     if result.unresolved:
-        rows.append(("unresolved", f"{result.unresolved} (float64 too coarse; try --mode exact)"))
+        rows.append(
+            (
+                "unresolved",
+                f"{result.unresolved} (float64 too coarse; the default mode is certified)",
+            )
+        )
     typer.echo(_table(rows) + ("\n" if several else ""))
 
 
@@ -332,7 +347,11 @@ def command(
         typer.Option("--float-weights", help="Random float64 weights instead of small rationals."),
     ] = False,
     mode: Annotated[
-        str, typer.Option(help="exact, float, or auto (exact when the network is small).")
+        str,
+        typer.Option(
+            help="auto (= hybrid: float cells, every decision certified, uncertain stretches "
+            "re-solved exactly), exact (all rational) or float (fast estimate, not certified)."
+        ),
     ] = "auto",
     domain: Annotated[
         tuple[str, str] | None,
@@ -372,8 +391,17 @@ def command(
             metavar="K",
         ),
     ] = None,
+    exact_output: Annotated[
+        bool,
+        typer.Option(
+            help="With --json: exact breakpoints ('p/q', or an integer polynomial and an "
+            "isolating interval) and piece coefficients as strings."
+        ),
+    ] = False,
 ) -> None:
-    options = _Options(mode, domain, line, plot, as_json, random_lines, radius, seed, output)
+    options = _Options(
+        mode, domain, line, plot, as_json, random_lines, radius, seed, output, exact_output
+    )
     _check(files, kind, save, options)
     jobs = _jobs(files, kind, widths, seed, float_weights)
     if len(jobs) == 1:

@@ -219,8 +219,9 @@ def _width_figure(measured: dict[str, list[int]], seeds: int) -> Any:
         colour = plt.get_cmap("tab10")(k)
         bounds = [kind_bounds(kind, (1, n, n, 1)).pieces for n in FIGURE_WIDTHS]
         ax.plot(FIGURE_WIDTHS, bounds, "--", color=colour, label=f"{kind} bound")
-        ax.plot(FIGURE_WIDTHS, counts, "os^v"[k % 4] + "-", color=colour, ms=4,
-                label=f"{kind} measured")  # fmt: skip
+        ax.plot(
+            FIGURE_WIDTHS, counts, "os^v"[k % 4] + "-", color=colour, ms=4, label=f"{kind} measured"
+        )
     ax.set_yscale("log")
     ax.set_xticks(FIGURE_WIDTHS)
     ax.set_xlabel("width n")

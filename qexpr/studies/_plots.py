@@ -218,9 +218,11 @@ def plot_exact_regions(result, path: str | Path, title: str = "", grid=None) -> 
     fig, ax = plt.subplots(figsize=(5, 5))
     if grid is not None:
         fill = np.array(
-            [colours[index[p]] if p in index else (0.5, 0.5, 0.5)
-             for p in (tuple(bool(v) for v in row) for row in grid.patterns)]
-        ).reshape(*grid.labels.shape, 3)  # fmt: skip
+            [
+                colours[index[p]] if p in index else (0.5, 0.5, 0.5)
+                for p in (tuple(bool(v) for v in row) for row in grid.patterns)
+            ]
+        ).reshape(*grid.labels.shape, 3)
         ax.imshow(fill, origin="lower", extent=(x0, x1, y0, y1), interpolation="nearest")
         drawing = "fill from a float raster"
     else:

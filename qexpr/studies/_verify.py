@@ -72,8 +72,11 @@ def _run(name: str, func: Callable[[Settings], Check], settings: Settings) -> Ch
         check = func(settings)
     except Exception as exc:  # a check that cannot complete has failed
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        check = Check(name, False, f"FAILED: {type(exc).__name__}: {exc} "
-                      f"({Path(where.filename).name}:{where.lineno})")  # fmt: skip
+        check = Check(
+            name,
+            False,
+            f"FAILED: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})",
+        )
     seconds = time.perf_counter() - start
     return Check(check.name, check.passed, check.details, check.skipped, seconds, check.figures)
 
