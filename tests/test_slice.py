@@ -101,7 +101,6 @@ def test_cancelling_pre_activation_is_not_split_by_rounding():
 def test_quadratic_grid_regions_confirmed(kind):
     net = qexpr.random_network(kind, [2, 3, 3, 1], seed=7)
     grid = grid_slice(net, resolution=160)
-    assert grid.regions >= 1
     assert confirm_regions(net, grid) == grid.regions
     # Every pattern the coarse grid saw is seen by a finer one too.
     finer = grid_slice(net, resolution=320)
