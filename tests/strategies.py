@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
@@ -85,3 +87,15 @@ def modular_point(arch: tuple, seed: int, n_points: int, p: int) -> tuple:
     rng = np.random.default_rng(seed)
     theta = rng.integers(0, p, spec.parameters)
     return spec, rng, theta, rng.integers(0, p, (n_points, spec.widths[0]))
+
+
+def fake_cifar(root: Path, n: int = 8) -> None:
+    """A CIFAR-10 python-batch directory of random images (data_batch_1..5, test_batch)."""
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, n).tolist(),
+        }
+        (root / name).write_bytes(pickle.dumps(batch))

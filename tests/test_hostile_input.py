@@ -12,14 +12,12 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import itertools
 import json
 import os
 import subprocess
 import sys
 import time
 from fractions import Fraction
-from math import comb
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,6 @@ from cli import assert_one_line_error, invoke, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qexpr._bounds import serra_bound
 from qexpr._errors import QexprError, QexprTypeError, QexprValueError
 from qexpr._io import load_network, save_network
 from qexpr._numbers import format_integer, parse_number
@@ -158,28 +155,7 @@ def test_parse_number_text_agrees_with_fraction():
 # --- bounds -------------------------------------------------------------------------------
 
 
-def _serra_by_enumeration(n0: int, hidden: tuple[int, ...]) -> int:
-    """Serra et al.'s sum over J, enumerated directly (the definition)."""
-    total = 0
-    for js in itertools.product(*(range(n + 1) for n in hidden)):
-        budget, ok = n0, True
-        for j, n in zip(js, hidden):
-            if j > min(budget, n):
-                ok = False
-                break
-            budget = min(budget, n - j)
-        if ok:
-            product = 1
-            for j, n in zip(js, hidden):
-                product *= comb(n, j)
-            total += product
-    return total
-
-
-@given(st.integers(1, 3), st.lists(st.integers(1, 4), min_size=1, max_size=4))
-@settings(max_examples=40, deadline=None)
-def test_serra_bound_loop_matches_its_definition(n0, hidden):
-    assert serra_bound(n0, hidden) == _serra_by_enumeration(n0, tuple(hidden))
+# Serra's bound against its definition: tests/test_bounds.py (serra_brute_force).
 
 
 @pytest.mark.parametrize(("kind", "degree"), [("relu", 1), ("quadratic", 2**400)])

@@ -1,14 +1,13 @@
 """Reference recipe: crop-flip against a loop, MultiStepLR against torch's, resume across both."""
 
 import json
-import pickle
 
-import numpy as np
 import pytest
 import torch
 import typer
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import fake_cifar
 from typer.testing import CliRunner
 
 from qexpr._errors import QexprError
@@ -100,19 +99,8 @@ def test_augmenting_non_images_is_one_line():
         TrainConfig.from_recipe("fast")
 
 
-def _fake_cifar(root, n=8):
-    rng = np.random.default_rng(0)
-    root.mkdir()
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {
-            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-            b"labels": rng.integers(0, 10, n).tolist(),
-        }
-        (root / name).write_bytes(pickle.dumps(batch))
-
-
 def test_cli_reference_recipe_with_explicit_overrides(tmp_path):
-    _fake_cifar(tmp_path / "cifar")
+    fake_cifar(tmp_path / "cifar")
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command("train")(train_cli.command)
     app.command("noop")(lambda: None)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import typer
+from strategies import fake_cifar
 from typer.testing import CliRunner
 
 from qexpr._errors import QexprError, QexprValueError
@@ -131,19 +132,8 @@ def test_accuracy_is_recomputed_independently():
     assert result.history[-1]["test_accuracy"] > 0.5
 
 
-def _fake_cifar(root, n=8):
-    rng = np.random.default_rng(0)
-    root.mkdir()
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {
-            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-            b"labels": rng.integers(0, 10, n).tolist(),
-        }
-        (root / name).write_bytes(pickle.dumps(batch))
-
-
 def test_cifar10_from_a_local_directory(tmp_path):
-    _fake_cifar(tmp_path / "cifar")
+    fake_cifar(tmp_path / "cifar")
     data = load_dataset("cifar10", data_dir=tmp_path / "cifar")
     assert data.x_train.shape == (40, 3, 32, 32) and data.x_test.shape == (8, 3, 32, 32)
     raw = pickle.loads((tmp_path / "cifar" / "test_batch").read_bytes())
@@ -257,7 +247,7 @@ class _Payload:
 
 
 def test_a_malicious_cifar_batch_runs_nothing(tmp_path):
-    _fake_cifar(tmp_path / "cifar")
+    fake_cifar(tmp_path / "cifar")
     marker = tmp_path / "pwned"
     (tmp_path / "cifar" / "test_batch").write_bytes(
         pickle.dumps({b"data": _Payload(str(marker)), b"labels": [0]})

@@ -42,7 +42,6 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -54,7 +53,13 @@ from qexpr._errors import QexprValueError
 from qexpr._network import Network
 from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
 from qexpr.slice._plane import check_box, plane_network
-from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
+from qexpr.spline._algebraic import (
+    RealAlgebraic,
+    RootCache,
+    odd_real_roots,
+    rational_between,
+    working_precision,
+)
 
 __all__ = ["MAX_DEGREE", "RegionMap", "exact_regions"]
 
@@ -442,16 +447,6 @@ def _check_degrees(net: Network, offset: int) -> None:
             degree *= 2
 
 
-@contextmanager
-def _precision(bits: int) -> Iterator[None]:
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
-        yield
-    finally:
-        flint.ctx.prec = old
-
-
 class _UnionFind:
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
@@ -507,7 +502,7 @@ def exact_regions(
     pieces = {(): list(_CTX.gens())}
     curves: dict[str, flint.fmpq_mpoly] = {}
     relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
-    with _precision(_PRECISION):
+    with working_precision(_PRECISION):
         for layer in two.layers:
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
             if layer.activation != "relu":
