@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.nn import init
 
 from qexpr._errors import QexprTypeError, QexprValueError
+from qexpr._neurons import NEURONS
 
 __all__ = [
     "LAYER_CLASSES",
@@ -51,7 +52,11 @@ __all__ = [
 ]
 
 #: Value of each quadratic term at which a layer is its conventional (linear) twin.
-REFERENCE: dict[str, float] = {"wg": 0.0, "bg": 1.0, "wb": 0.0, "c": 0.0}
+REFERENCE: dict[str, float] = {
+    name: float(value)
+    for neuron in ("quadratic", "compact")
+    for name, value in NEURONS[neuron].reference.items()
+}
 
 _INITS = ("relinear", "standard")
 _PADDING_STRINGS = ("same", "valid")

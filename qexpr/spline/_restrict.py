@@ -80,7 +80,7 @@ class LineDensity:
 
 
 def breakpoint_density(
-    net: Network, lines: int = 16, seed: int = 0, radius: float = 1.0, mode: str = "auto"
+    net: Network, lines: int = 16, *, seed: int = 0, radius: float = 1.0, mode: str = "auto"
 ) -> LineDensity:
     """Hanin–Rolnick statistic: breakpoints per unit length on seeded random chords.
 
