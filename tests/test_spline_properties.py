@@ -128,3 +128,15 @@ def test_linear_engine_matches_general_float_engine(seed, hidden):
     (pa, la), (pb, lb) = runs(fast), runs(general)
     assert np.array_equal(pa, pb)
     np.testing.assert_allclose(la[1:], lb[1:], rtol=1e-9, atol=1e-12)
+
+
+def test_float_engine_in_small_blocks_gives_the_same_cells(monkeypatch):
+    # Wide layers are evaluated a block of cells at a time: the block size must not matter.
+    from qexpr.spline import _float
+
+    net = qexpr.random_network("quadratic", [1, 12, 6, 1], seed=4, exact=False)
+    whole = qexpr.count_pieces(net, mode="float")
+    monkeypatch.setattr(_float, "BLOCK_VALUES", 7)
+    blocked = qexpr.count_pieces(net, mode="float")
+    assert blocked.breakpoints == whole.breakpoints
+    assert blocked.activation_regions == whole.activation_regions

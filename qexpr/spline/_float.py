@@ -125,6 +125,11 @@ def output_degree_bound(net: Network) -> int:
     return degree_bounds(net)[-1] * (2 if net.layers[-1].activation == "square" else 1)
 
 
+#: Most float64 values one block of :func:`forward_fixed` holds per array (32 MB): wide
+#: layers are evaluated a block of cells at a time, so memory stays bounded.
+BLOCK_VALUES = 2**22
+
+
 def forward_fixed(
     layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], upto: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -132,8 +137,24 @@ def forward_fixed(
 
     ``masks[k]`` (cells × o_k, bool) holds the states of layer k for each cell. Returns the
     pre-activations of layer ``upto`` and their envelopes, shape (cells, points, o_upto);
-    ``upto = len(layers)`` returns the network's outputs instead.
+    ``upto = len(layers)`` returns the network's outputs instead. Cells are processed in
+    blocks of at most :data:`BLOCK_VALUES` values per intermediate array.
     """
+    widest = max(layer.out_dim for layer in layers[: upto + 1])
+    block = max(1, BLOCK_VALUES // max(1, x.shape[-1] * widest))
+    if len(x) <= block:
+        return _forward_block(layers, x, masks, upto)
+    parts = [
+        _forward_block(layers, x[i : i + block], [m[i : i + block] for m in masks], upto)
+        for i in range(0, len(x), block)
+    ]
+    return np.concatenate([z for z, _ in parts]), np.concatenate([e for _, e in parts])
+
+
+def _forward_block(
+    layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], upto: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`forward_fixed` on one block of cells."""
     h = x[..., None]
     env = np.abs(h)
     for k, layer in enumerate(layers):
@@ -271,6 +292,26 @@ def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
     return z_best > RTOL * e_best
 
 
+def _block_states(
+    layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], k: int
+) -> np.ndarray:
+    """:func:`_states` of layer ``k`` at sample points ``x`` (cells × samples), a block of
+    cells at a time (bounded memory for wide layers)."""
+    block = max(1, BLOCK_VALUES // (x.shape[-1] * layers[k].out_dim))
+    return (
+        np.concatenate(
+            [
+                _states(
+                    *forward_fixed(layers, x[i : i + block], [m[i : i + block] for m in masks], k)
+                )
+                for i in range(0, len(x), block)
+            ]
+        )
+        if len(x)
+        else np.zeros((0, layers[k].out_dim), dtype=bool)
+    )
+
+
 def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
     """The cells of a one-input network in float64 (see the module docstring).
 
@@ -314,7 +355,7 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         samples = t_lo[:, None] + (t_hi - t_lo)[:, None] * _SAMPLES
         x_samples = _to_x(samples, left[parent], right[parent])
         masks = [m[parent] for m in masks]
-        masks.append(_states(*forward_fixed(layers, x_samples, masks, k)))
+        masks.append(_block_states(layers, x_samples, masks, k))
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
     # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
