@@ -47,3 +47,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
     assert lines[0].startswith("qexpr: error: ")
     for word in words:
         assert word in lines[0]
+
+
+def train_app():
+    """A typer app holding only ``qexpr train`` (in-process, tracebacks not prettified), for
+    CliRunner tests that need to replace parts of torch first."""
+    import typer
+
+    from qexpr.cli import train as train_cli
+
+    app = typer.Typer(pretty_exceptions_enable=False)
+    app.command("train")(train_cli.command)
+    app.command("noop")(lambda: None)  # keeps "train" a sub-command
+    return app

@@ -6,24 +6,16 @@ import sys
 
 import pytest
 import torch
-import typer
+from cli import train_app
 from typer.testing import CliRunner
 
 import qexpr.nn
-from qexpr.cli import train as train_cli
 
 torch.set_num_threads(1)
 
 
-def _cli():
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("train")(train_cli.command)
-    app.command("noop")(lambda: None)  # keeps "train" a sub-command
-    return app
-
-
 def _invoke(args):
-    return CliRunner().invoke(_cli(), ["train", "--no-progress", *args])
+    return CliRunner().invoke(train_app(), ["train", "--no-progress", *args])
 
 
 def _one_line_error(result, text):
@@ -75,13 +67,13 @@ def test_ctrl_c_prints_the_command_that_resumes(tmp_path, monkeypatch):
     argv = ["train", "--no-progress", *args, "--checkpoint", str(ckpt)]
     monkeypatch.setattr(sys, "argv", ["qexpr", *argv])
     monkeypatch.setattr(qexpr.nn, "train", interrupted_after_epoch_2)
-    stopped = CliRunner().invoke(_cli(), argv)
+    stopped = CliRunner().invoke(train_app(), argv)
     assert stopped.exit_code == 130 and "Traceback" not in stopped.output
     assert len(stopped.stdout.splitlines()) == 2
     hint = stopped.stderr.strip().split("resume with: ")[1]
     assert f"last checkpoint: {ckpt}" in stopped.stderr and hint.endswith(" --resume")
     monkeypatch.setattr(qexpr.nn, "train", real)
-    resumed = CliRunner().invoke(_cli(), shlex.split(hint)[1:])
+    resumed = CliRunner().invoke(train_app(), shlex.split(hint)[1:])
     assert resumed.exit_code == 0, resumed.output
     drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     expected = [json.loads(line) for line in full.stdout.splitlines()]

@@ -6,11 +6,10 @@ import types
 
 import pytest
 import torch
-import typer
+from cli import train_app
 from typer.testing import CliRunner
 
 from qexpr._errors import QexprError
-from qexpr.cli import train as train_cli
 from qexpr.nn._device import env_int, join_world, resolve_device
 
 torch.set_num_threads(1)
@@ -64,9 +63,7 @@ def test_tensorboard_gets_every_field_per_epoch(tmp_path, monkeypatch):
     fake = types.ModuleType("torch.utils.tensorboard")
     fake.SummaryWriter = FakeWriter
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", fake)
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("train")(train_cli.command)
-    app.command("noop")(lambda: None)
+    app = train_app()
     args = [
         "train",
         "--no-progress",

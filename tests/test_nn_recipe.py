@@ -4,14 +4,13 @@ import json
 
 import pytest
 import torch
-import typer
+from cli import train_app
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import fake_cifar
 from typer.testing import CliRunner
 
 from qexpr._errors import QexprError
-from qexpr.cli import train as train_cli
 from qexpr.nn import Dataset, ReLinear, TrainConfig, train
 from qexpr.nn._config import RECIPES
 from qexpr.nn._schedule import augment_plan, crop_flip, lr_factor
@@ -101,9 +100,7 @@ def test_augmenting_non_images_is_one_line():
 
 def test_cli_reference_recipe_with_explicit_overrides(tmp_path):
     fake_cifar(tmp_path / "cifar")
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("train")(train_cli.command)
-    app.command("noop")(lambda: None)
+    app = train_app()
     args = [
         "train",
         "--no-progress",

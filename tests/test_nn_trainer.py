@@ -7,12 +7,11 @@ import random
 import numpy as np
 import pytest
 import torch
-import typer
+from cli import train_app
 from strategies import fake_cifar
 from typer.testing import CliRunner
 
 from qexpr._errors import QexprError, QexprValueError
-from qexpr.cli import train as train_cli
 from qexpr.nn import (
     Dataset,
     ReLinear,
@@ -172,17 +171,10 @@ def test_synthetic_datasets():
     assert history[-1]["test_loss"] < 0.25 * float(reg.y_test.var())  # beats the constant fit
 
 
-def _cli():
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("train")(train_cli.command)
-    app.command("noop")(lambda: None)  # keeps "train" a sub-command
-    return app
-
-
 def test_cli_json_lines_and_one_line_errors(tmp_path):
     runner = CliRunner()
     args = ["--widths", "8", "--epochs", "2", "--json", "--metrics", str(tmp_path / "m.json")]
-    ok = runner.invoke(_cli(), ["train", "--no-progress", *args])
+    ok = runner.invoke(train_app(), ["train", "--no-progress", *args])
     assert ok.exit_code == 0, ok.output
     rows = [json.loads(line) for line in ok.stdout.splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -193,7 +185,7 @@ def test_cli_json_lines_and_one_line_errors(tmp_path):
         (["--widths", "8,x"], "--widths"),
         (["--kind", "cubic"], "kind"),
     ]:
-        bad = runner.invoke(_cli(), ["train", "--no-progress", "--epochs", "1", *args])
+        bad = runner.invoke(train_app(), ["train", "--no-progress", "--epochs", "1", *args])
         assert bad.exit_code == 2, bad.output
         assert bad.stderr.startswith("qexpr: error: ") and text in bad.stderr
         assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.output

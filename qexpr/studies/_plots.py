@@ -97,6 +97,16 @@ def _status(form: Spline) -> str:
     return "certified" if form.certified else "float estimate, not certified"
 
 
+def _save_box(fig, ax, box: tuple[float, ...], title: str, path: str | Path) -> Path:
+    """Show exactly the slice's box (equal scales), title it and save the figure."""
+    ax.set_xlim(box[0], box[1])
+    ax.set_ylim(box[2], box[3])
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def plot_spline(
     form: Spline, path: str | Path, title: str = "", output: int = 0, xlabel: str = "x"
 ) -> Path:
@@ -193,12 +203,7 @@ def plot_exact_slice(result, path: str | Path, title: str = "") -> Path:
             linewidths=0.5,
         )
     )
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_title(f"{title}  ({result.regions} regions, exact)", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save_box(fig, ax, (x0, x1, y0, y1), f"{title}  ({result.regions} regions, exact)", path)
 
 
 def plot_exact_regions(result, path: str | Path, title: str = "", grid=None) -> Path:
@@ -235,12 +240,8 @@ def plot_exact_regions(result, path: str | Path, title: str = "", grid=None) -> 
     xs, ys = (np.array([float(p[i]) for p in result.samples]) for i in (0, 1))
     dots = [colours[index[p]] * 0.6 for p in result.patterns]
     ax.scatter(xs, ys, s=14, c=dots, edgecolors="k", linewidths=0.4, zorder=3)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_title(f"{title}  ({result.regions} regions, exact; {drawing})", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    label = f"{title}  ({result.regions} regions, exact; {drawing})"
+    return _save_box(fig, ax, (x0, x1, y0, y1), label, path)
 
 
 def plot_approximation(fits: Sequence, path: str | Path, title: str = "") -> Path:
