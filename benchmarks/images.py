@@ -17,7 +17,7 @@ dataset and kind it prints the parameter count, the final test accuracy (mean ±
 std over seeds) and the training time per epoch (mean over every epoch of every seed),
 then the ratio of each to the baseline's, measured in the same process.
 
-    PYTHONPATH=. python benchmarks/images.py                  # ~8 min on 2 loaded cores
+    PYTHONPATH=. python benchmarks/images.py                  # ~10 min on 2 loaded cores
     PYTHONPATH=. python benchmarks/images.py --seeds 5 --epochs 30 --kinds relu,quadratic,compact
 """
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qexpr.nn import MODELS, Dataset, TrainConfig, build_model, load_dataset, train
+from qexpr.nn import KINDS, MODELS, Dataset, TrainConfig, build_model, load_dataset, train
 
 SHAPES = ("horizontal bar", "vertical bar", "diagonal", "anti-diagonal", "square", "plus")
 
@@ -101,7 +101,7 @@ class Run:
 
 
 def run(config: TrainConfig, data: Dataset) -> Run:
-    result = train(config, data=data)
+    result = train(config, data=data, on_divergence="stop")
     if result.status != "completed":
         raise SystemExit(f"{data.name} {config.kind} seed {config.seed}: {result.message}")
     return Run(result.history[-1]["test_accuracy"], tuple(r["seconds"] for r in result.history))
@@ -124,10 +124,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    if args.seeds < 2:
-        parser.error("--seeds: at least 2 (a standard deviation needs two runs)")
-    torch.set_num_threads(args.threads)
     kinds = args.kinds.split(",")
+    if not set(kinds) <= set(KINDS):
+        parser.error(f"--kinds: comma-separated, each one of {', '.join(KINDS)}")
+    if args.seeds < 2 or args.epochs < 1 or args.threads < 1:
+        parser.error("--seeds: at least 2 (for a standard deviation); --epochs, --threads: >= 1")
+    torch.set_num_threads(args.threads)
     base = {
         "model": args.model,
         "epochs": args.epochs,
@@ -135,12 +137,12 @@ def main() -> None:
         "lr": 0.05,
         "momentum": 0.9,
         "weight_decay": 1e-4,
-        "milestones": (args.epochs * 2 // 3,),
+        "milestones": (max(1, args.epochs * 2 // 3),),
     }
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {args.model}, "
         f"{args.seeds} seeds, {args.epochs} epochs, SGD lr 0.05 momentum 0.9 batch 64, "
-        f"weight decay 1e-4, lr x0.1 at epoch {base['milestones'][0]}, ReLinear sg γ = 1e-3"
+        f"weight decay 1e-4, lr x0.1 from epoch {base['milestones'][0] + 1}, ReLinear sg γ = 1e-3"
     )
     print("| data | model | parameters | test accuracy | s/epoch | × baseline params, s/epoch |")
     print("|---|---|---|---|---|---|")
