@@ -1,0 +1,481 @@
+"""The certified piecewise-linear engine: hybrid mode for conventional ReLU networks.
+
+When every layer is affine with ReLU or identity activation (``is_piecewise_linear``),
+each neuron is ``z = s x + c`` on every cell. Layer by layer, numpy carries, for all cells
+at once, the float64 slopes and intercepts of the layer's inputs *and a radius for each*:
+the exact value (for the network as stored: a float64 weight is a rational) lies within
+the radius of the float. A dot product of ``n`` terms computed in float64 (any order, FMA
+or not) is off by at most ``γ_n Σ|a_i b_i|``, ``γ_n = n u / (1 - n u)``, ``u = 2^-53``, when
+no product underflows; so for ``Z = H W + b`` with input radii ``R``::
+
+    |Z - fl(Z)| <= (R + γ_{m+1} |H|) |W| + γ_{m+1} |b|        (times 1 + 2 γ_{m+8}),
+
+the last factor covering the rounding of the bound's own computation. Every value and
+radius is checked to lie in ``[2^-600, 2^600]`` (or be 0) and every weight in
+``[2^-300, 2^300]``, so products stay in float64's normal range; a cell that leaves the
+range is uncertain. A root ``x = -c / s`` (``|s|`` above its radius) has radius
+``((|x| r_s + r_c + η) / (|s| - r_s) + u |x| + 2η)`` inflated, ``η = 2^-1074`` covering
+underflow; ``c`` exactly 0 (radius 0) gives the exact root 0.
+
+Cell ends are such enclosures too. On a cell, a ReLU neuron is *certified* when
+
+* its slope is certainly nonzero and its root's enclosure lies at or beyond an end's
+  enclosure (no sign change on the open cell: the state is the sign on that side), or
+  strictly inside the cell, disjoint from the other roots' enclosures (a cut; roots that
+  are both exactly 0 coincide);
+* or its slope is exactly 0 (radius 0) and its intercept is certainly nonzero, or both are
+  exactly 0 (the zero polynomial: inactive, as in the exact engine).
+
+A cell with any other neuron is *uncertain*: it is not cut further, and at the end every
+run of uncertain cells is re-solved by the exact engine (:func:`~qexpr.spline._exact.exact_cells`)
+between its exact ends. Those ends are true breakpoints (or domain ends), so the cells are
+exactly the exact engine's cells.
+
+The certified cells' exact values come from one integer matrix product per layer for all
+cells (``flint.fmpz_mat``; a layer's weights are integers times one power of two): the
+output slopes and intercepts, and each cut as the exact rational ``-c / s`` of the neuron
+that made it. Networks whose weights are not all float64 values, or out of range, go to the
+general hybrid engine (:func:`~qexpr.spline._certify.hybrid_cells`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+from qexpr._network import Layer, Network
+from qexpr.spline._algebraic import RealAlgebraic, RootCache
+from qexpr.spline._certify import HybridCells, hybrid_cells
+from qexpr.spline._exact import ExactCell, exact_cells
+
+__all__ = ["float_weights", "pwl_cells"]
+
+U = 2.0**-53
+#: Absolute error of one float64 operation whose result underflows.
+ETA = 2.0**-1074
+#: Values and radii outside [LOW, HIGH] (and not 0) make a cell uncertain.
+LOW, HIGH = 2.0**-600, 2.0**600
+#: Weights outside [W_LOW, W_HIGH] (and not 0) send the network to the general engine.
+W_LOW, W_HIGH = 2.0**-300, 2.0**300
+
+
+def gamma(n: int) -> float:
+    """``γ_n = n u / (1 - n u)``: the relative error bound of an ``n``-term float64 sum of
+    products."""
+    return n * U / (1 - n * U)
+
+
+def _inflate(n: int) -> float:
+    """Factor covering the rounding of a bound computed with ``n``-term sums."""
+    return 1 + 2 * gamma(n + 8)
+
+
+def _exact_floats(array: np.ndarray) -> np.ndarray | None:
+    """``array`` as float64 when every entry is exactly a float64 value, else ``None``."""
+    if array.dtype == np.float64:
+        return array
+    try:
+        values = np.array([float(v) for v in array.flat]).reshape(array.shape)
+    except OverflowError:
+        return None
+    same = all(Fraction(f) == v for f, v in zip(values.flat, array.flat))
+    return values if same else None
+
+
+def float_weights(layer: Layer) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(W, b)`` of a conventional layer as float64 (W is in × out), exactly, with every
+    nonzero entry in ``[W_LOW, W_HIGH]``; ``None`` when that does not hold."""
+    w_key, b_key = layer.neuron_type().linear_part
+    w, b = _exact_floats(getattr(layer, w_key)), _exact_floats(getattr(layer, b_key))
+    if w is None or b is None or not (_in_range(w, W_LOW, W_HIGH) and _in_range(b, W_LOW, W_HIGH)):
+        return None
+    return w.T, b
+
+
+def _in_range(array: np.ndarray, low: float, high: float) -> bool:
+    size = np.abs(array)
+    return bool(np.all((size == 0) | ((size >= low) & (size <= high))))
+
+
+def _bad_rows(*arrays: np.ndarray) -> np.ndarray:
+    """Rows with an entry that is nonzero and outside [LOW, HIGH] (or not finite)."""
+    bad = np.zeros(len(arrays[0]), dtype=bool)
+    for array in arrays:
+        size = np.abs(array)
+        bad |= np.any((size != 0) & ~((size >= LOW) & (size <= HIGH)), axis=1)
+    return bad
+
+
+@functools.lru_cache(maxsize=16)
+def _primes(bits: int, count: int) -> tuple[int, ...]:
+    """The ``count`` largest primes below ``2^bits``."""
+    found, candidate = [], 2**bits - 1
+    while len(found) < count:
+        if flint.fmpz(candidate).is_prime():
+            found.append(candidate)
+        candidate -= 2
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Integers:
+    """A layer's weights as integers times one power of two: ``W = M 2^e``, ``b = B 2^e``.
+
+    Each weight is ``mantissa * 2^(e + shift)`` (``|mantissa| < 2^53``); ``bits`` bounds the
+    integers: ``|M|, |B| < 2^bits``.
+    """
+
+    mantissa: np.ndarray
+    shift: np.ndarray
+    exponent: int
+    shape: tuple[int, int]
+    bits: int
+
+    @classmethod
+    def of(cls, w: np.ndarray, b: np.ndarray) -> _Integers:
+        values = np.concatenate([w.ravel(), b])
+        fraction, exponents = np.frexp(values)
+        nonzero = values != 0
+        powers = exponents.astype(np.int64) - 53
+        e = int(powers[nonzero].min()) if nonzero.any() else 0
+        shift = np.where(nonzero, powers - e, 0)
+        return cls((fraction * 2.0**53).astype(np.int64), shift, e, w.shape, 53 + int(shift.max()))
+
+    def residues(self, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``M`` (P, m, n) and ``B`` (P, 1, n) modulo each prime, as float64 integers."""
+        distinct, inverse = np.unique(self.shift, return_inverse=True)
+        powers = np.array([[pow(2, int(k), int(p)) for k in distinct] for p in primes])
+        modulus = primes[:, None]
+        res = ((self.mantissa[None, :] % modulus) * powers[:, inverse.ravel()] % modulus).astype(
+            np.float64
+        )
+        m, n = self.shape
+        return res[:, : m * n].reshape(-1, m, n), res[:, None, m * n :]
+
+
+def _bit_bound(layers: list[_Integers]) -> int:
+    """A bound ``2^k`` on every integer slope and intercept of every layer (any states):
+    ``|S W| < m 2^(s + bits)``, ``|C W 2^(t - low) + B 2^-low| < (m + 1) 2^(...)``."""
+    s_bits, c_bits, c_exp, worst = 1, 0, 0, 1
+    for layer in layers:
+        grow = layer.bits + (layer.shape[0] + 1).bit_length()
+        low = min(c_exp, 0)
+        s_bits += grow
+        c_bits = max(c_bits + c_exp - low, -low) + grow
+        c_exp = low + layer.exponent
+        worst = max(worst, s_bits, c_bits)
+    return worst
+
+
+class _Modular:
+    """Exact integer slopes ``S 2^σ`` and intercepts ``C 2^τ`` of every cell, held modulo
+    primes below ``2^k`` with ``(m + 1) p^2 < 2^53``, so a float64 matrix product (BLAS) of
+    residues is exact; integers are recovered by the Chinese remainder theorem."""
+
+    def __init__(self, layers: list[_Integers]) -> None:
+        widest = max(layer.shape[0] for layer in layers)
+        bits = (53 - (widest + 1).bit_length()) // 2
+        count = -(-(_bit_bound(layers) + 2) // (bits - 1))
+        primes = _primes(bits, count)
+        self.primes = np.array(primes, dtype=np.int64)
+        self.modulus = math.prod(primes)
+        self.basis = np.array(
+            [self.modulus // p * pow(self.modulus // p, -1, p) % self.modulus for p in primes],
+            dtype=object,
+        )
+        self.p = self.primes.astype(np.float64)[:, None, None]
+        self.inverse = 1 / self.p
+        self.weights = [layer.residues(self.primes) for layer in layers]
+        self.exponents = [layer.exponent for layer in layers]
+        self.slope, self.slope_exp = np.ones((count, 1, 1)), 0
+        self.intercept, self.intercept_exp = np.zeros((count, 1, 1)), 0
+
+    def _reduce(self, x: np.ndarray) -> np.ndarray:
+        """``x mod p`` for float64 integers ``0 <= x < 2^53``: the quotient ``floor(x / p)``
+        read in float64 is off by at most one, which the two corrections undo (``np.mod``
+        is exact too, but many times slower on large quotients)."""
+        r = x - np.floor(x * self.inverse) * self.p
+        r = np.where(r < 0, r + self.p, r)
+        return np.where(r >= self.p, r - self.p, r)
+
+    def _power(self, k: int) -> np.ndarray:
+        return np.array([pow(2, k, int(p)) for p in self.primes], dtype=np.float64)[:, None, None]
+
+    def pre_activation(self, k: int) -> tuple[np.ndarray, int, np.ndarray, int]:
+        """Layer ``k``'s ``(S W, σ + e, C W + b, low + e)`` modulo the primes."""
+        w, b = self.weights[k]
+        e = self.exponents[k]
+        slope = self._reduce(self.slope @ w)
+        low = min(self.intercept_exp, 0)
+        lifted = self._reduce(self.intercept * self._power(self.intercept_exp - low))
+        intercept = self._reduce(lifted @ w + b * self._power(-low))
+        return slope, self.slope_exp + e, intercept, low + e
+
+    def integers(self, residues: np.ndarray) -> list[int]:
+        """The integers (|x| < modulus / 2) with these residues (primes × entries)."""
+        if residues.size == 0:
+            return []
+        values = (residues.T.astype(np.int64).astype(object) @ self.basis) % self.modulus
+        return np.where(values > self.modulus // 2, values - self.modulus, values).tolist()
+
+
+def _rational(value: int, exponent: int) -> flint.fmpq:
+    """``value * 2^exponent`` exactly."""
+    if exponent >= 0:
+        return flint.fmpq(value * 2**exponent)
+    return flint.fmpq(value, 2**-exponent)
+
+
+@dataclass
+class _Cells:
+    """Float cells: ends with radii, uncertainty, slopes and intercepts with radii, states."""
+
+    left: np.ndarray
+    left_rad: np.ndarray
+    right: np.ndarray
+    right_rad: np.ndarray
+    unsure: np.ndarray
+    slope: np.ndarray
+    slope_rad: np.ndarray
+    intercept: np.ndarray
+    intercept_rad: np.ndarray
+    masks: list[np.ndarray]
+    #: Exact left end of each cell and the right end of the last (None: infinite).
+    ends: list[flint.fmpq | None]
+
+
+def _outward(x: np.ndarray, rad: np.ndarray, direction: float) -> np.ndarray:
+    """``x ± rad`` rounded outward (``x`` itself where the radius is 0)."""
+    return np.where(rad > 0, np.nextafter(x + direction * rad, direction * np.inf), x)
+
+
+def _pre_activation(cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarray) -> tuple:
+    """Slopes and intercepts of a layer's pre-activations, with radii (module docstring)."""
+    n = w.shape[0] + 1
+    g, inflate = gamma(n), _inflate(n)
+    s = cells.slope @ w
+    c = cells.intercept @ w + b
+    s_rad = ((cells.slope_rad + g * np.abs(cells.slope)) @ abs_w) * inflate
+    c_rad = ((cells.intercept_rad + g * np.abs(cells.intercept)) @ abs_w + g * np.abs(b)) * inflate
+    return s, s_rad, c, c_rad
+
+
+def _decide(cells: _Cells, s, s_rad, c, c_rad) -> tuple:
+    """Per (cell, neuron): the root and its enclosure, whether it is inside, the state
+    elsewhere, and which cells hold an uncertain neuron."""
+    nonzero = np.abs(s) > s_rad
+    c_exact_zero = (c == 0) & (c_rad == 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        x = np.where(nonzero, -c / s, np.nan)
+        size = np.abs(x)
+        rad = ((size * s_rad + c_rad + ETA) / (np.abs(s) - s_rad) + U * size + 2 * ETA) * (
+            1 + 16 * U
+        )
+        rad = np.where(c_exact_zero, 0.0, rad)
+        lo, hi = _outward(x, rad, -1.0), _outward(x, rad, 1.0)
+    left_lo = _outward(cells.left, cells.left_rad, -1.0)[:, None]
+    left_hi = _outward(cells.left, cells.left_rad, 1.0)[:, None]
+    right_lo = _outward(cells.right, cells.right_rad, -1.0)[:, None]
+    right_hi = _outward(cells.right, cells.right_rad, 1.0)[:, None]
+    below, above = hi <= left_lo, lo >= right_hi
+    inside = (lo > left_hi) & (hi < right_lo)
+    flat = (s == 0) & (s_rad == 0)
+    constant = flat & ((np.abs(c) > c_rad) | c_exact_zero)
+    certain = (nonzero & (below | above | inside)) | constant
+    state = np.where(nonzero, np.where(below, s > 0, s < 0), flat & (c > 0))
+    unsure = cells.unsure | ~np.all(certain, axis=1)
+    return x, lo, hi, rad, inside & ~unsure[:, None], state, unsure
+
+
+def _cuts(x, lo, hi, rad, inside, unsure):
+    """Sorted distinct cuts of the certified cells: (cell, neuron, value, radius), each
+    root's cut index within its cell, and the cells whose roots overlap (uncertain)."""
+    cell, neuron = np.nonzero(inside)
+    xs, los, his, rads = x[cell, neuron], lo[cell, neuron], hi[cell, neuron], rad[cell, neuron]
+    order = np.lexsort((xs, cell))
+    cell, neuron, xs, los, his, rads = (a[order] for a in (cell, neuron, xs, los, his, rads))
+    same_cell = cell[1:] == cell[:-1]
+    coincide = same_cell & (rads[1:] == 0) & (rads[:-1] == 0) & (xs[1:] == xs[:-1])
+    overlap = same_cell & ~coincide & ~(his[:-1] < los[1:])
+    unsure = unsure.copy()
+    unsure[cell[1:][overlap]] = True
+    keep = ~unsure[cell]
+    new_cut = np.ones(len(cell), dtype=bool)
+    new_cut[1:] = ~coincide
+    cell, neuron, xs, rads, new_cut = (a[keep] for a in (cell, neuron, xs, rads, new_cut))
+    return cell, neuron, xs, rads, new_cut, unsure
+
+
+def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) -> _Cells:
+    """Cut every certain cell at its neurons' roots; states, slopes and ends of the new
+    cells, in float with radii and exactly."""
+    count = len(cells.left)
+    x, lo, hi, rad, inside, state, unsure = _decide(cells, s, s_rad, c, c_rad)
+    cell, neuron, xs, rads, new_cut, unsure = _cuts(x, lo, hi, rad, inside, unsure)
+    inside = np.zeros_like(inside)
+    inside[cell, neuron] = True
+    # rank[i, j]: index of neuron j's cut among the distinct cuts of cell i.
+    cut_index = np.cumsum(new_cut) - 1
+    per_cell = np.bincount(cell[new_cut], minlength=count)
+    first = np.cumsum(per_cell) - per_cell
+    rank = np.full(s.shape, -1)
+    rank[cell, neuron] = cut_index - first[cell]
+    parent = np.repeat(np.arange(count), per_cell + 1)
+    start = np.cumsum(per_cell + 1) - (per_cell + 1)
+    position = np.arange(len(parent)) - start[parent]
+    is_cut = position > 0
+    cut_of = np.where(is_cut, first[parent] + position - 1, -1)
+    # A sentinel at index -1 for the cells whose left end is not a cut.
+    cut_x, cut_rad = np.append(xs[new_cut], np.nan), np.append(rads[new_cut], np.nan)
+    cut_cell, cut_neuron = cell[new_cut], neuron[new_cut]
+    new_left = np.where(is_cut, cut_x[cut_of], cells.left[parent])
+    new_left_rad = np.where(is_cut, cut_rad[cut_of], cells.left_rad[parent])
+    last = np.append(~is_cut[1:], True)
+    following = np.minimum(np.arange(len(parent)) + 1, len(parent) - 1)
+    new_right = np.where(last, cells.right[parent], new_left[following])
+    new_right_rad = np.where(last, cells.right_rad[parent], new_left_rad[following])
+    right_of_root = position[:, None] > rank[parent]
+    mask = np.where(inside[parent], right_of_root == (s[parent] > 0), state[parent])
+    zs, zs_exp, zc, zc_exp = exact.pre_activation(layer)
+    slopes = exact.integers(zs[:, cut_cell, cut_neuron])
+    intercepts = exact.integers(zc[:, cut_cell, cut_neuron])
+    roots = [
+        -flint.fmpq(c, s_) * _rational(1, zc_exp - zs_exp) for s_, c in zip(slopes, intercepts)
+    ]
+    ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
+    ends.append(cells.ends[-1])
+    exact.slope, exact.slope_exp = zs[:, parent] * mask, zs_exp
+    exact.intercept, exact.intercept_exp = zc[:, parent] * mask, zc_exp
+    return _Cells(
+        new_left,
+        new_left_rad,
+        new_right,
+        new_right_rad,
+        unsure[parent],
+        np.where(mask, s[parent], 0.0),
+        np.where(mask, s_rad[parent], 0.0),
+        np.where(mask, c[parent], 0.0),
+        np.where(mask, c_rad[parent], 0.0),
+        [m[parent] for m in cells.masks] + [mask],
+        ends,
+    )
+
+
+def _domain_cells(domain: tuple[Fraction, Fraction] | None) -> _Cells | None:
+    """The one starting cell: the domain's ends as floats with their rounding radii."""
+    if domain is None:
+        values, rads, ends = [-np.inf, np.inf], [0.0, 0.0], [None, None]
+    else:
+        try:
+            values = [float(v) for v in domain]
+        except OverflowError:
+            return None
+        rads = [
+            0.0 if Fraction(f) == v else np.nextafter(float(abs(Fraction(f) - v)), np.inf)
+            for f, v in zip(values, domain)
+        ]
+        ends = [flint.fmpq(v.numerator, v.denominator) for v in domain]
+    one, zero = np.ones((1, 1)), np.zeros((1, 1))
+    return _Cells(
+        np.array(values[:1]),
+        np.array(rads[:1]),
+        np.array(values[1:]),
+        np.array(rads[1:]),
+        np.zeros(1, dtype=bool),
+        one,
+        zero,
+        zero.copy(),
+        zero.copy(),
+        [],
+        ends,
+    )
+
+
+def _fraction(value: flint.fmpq | None) -> Fraction | None:
+    return None if value is None else Fraction(int(value.p), int(value.q))
+
+
+def _algebraic(value: flint.fmpq | None) -> RealAlgebraic | None:
+    return None if value is None else RealAlgebraic.rational(value)
+
+
+def _exact_outputs(exact: _Modular, rows: np.ndarray) -> dict[int, tuple[flint.fmpq_poly, ...]]:
+    """The output polynomials ``s x + c`` of the cells ``rows``, exactly."""
+    outputs = exact.slope.shape[2]
+    slopes = exact.integers(exact.slope[:, rows].reshape(len(exact.primes), -1))
+    intercepts = exact.integers(exact.intercept[:, rows].reshape(len(exact.primes), -1))
+    polys = [
+        flint.fmpq_poly([_rational(c, exact.intercept_exp), _rational(s, exact.slope_exp)])
+        for s, c in zip(slopes, intercepts)
+    ]
+    return {int(row): tuple(polys[i * outputs : (i + 1) * outputs]) for i, row in enumerate(rows)}
+
+
+def pwl_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> HybridCells:
+    """The exact cells of a piecewise-linear one-input network, certified in float64 or
+    re-solved exactly (module docstring); the general hybrid engine when the weights are
+    not all float64 values in range.
+
+    Parameters and result are those of :func:`~qexpr.spline._certify.hybrid_cells`.
+    """
+    weights = [float_weights(layer) for layer in net.layers]
+    cells = _domain_cells(domain)
+    if cells is None or any(w is None for w in weights):
+        return hybrid_cells(net, domain)
+    exact = _Modular([_Integers.of(w, b) for w, b in weights])
+    with np.errstate(all="ignore"):
+        for k, (layer, (w, b)) in enumerate(zip(net.layers, weights)):
+            cells.unsure |= _bad_rows(
+                cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad
+            )
+            s, s_rad, c, c_rad = _pre_activation(cells, w, b, np.abs(w))
+            if layer.activation == "relu":
+                cells = _relu_layer(cells, exact, k, s, s_rad, c, c_rad)
+            else:
+                zs, exact.slope_exp, zc, exact.intercept_exp = exact.pre_activation(k)
+                exact.slope, exact.intercept = zs, zc
+                cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad = (
+                    s,
+                    s_rad,
+                    c,
+                    c_rad,
+                )
+    return _assemble(net, cells, exact)
+
+
+def _assemble(net: Network, cells: _Cells, exact: _Modular) -> HybridCells:
+    """Certified cells as exact cells, runs of uncertain ones re-solved exactly."""
+    count = len(cells.left)
+    outputs = _exact_outputs(exact, np.nonzero(~cells.unsure)[0])
+    patterns = (
+        np.hstack(cells.masks) if cells.masks else np.zeros((count, 0), dtype=bool)
+    ).tolist()
+    cache = RootCache()
+    result: list[ExactCell] = []
+    resolved = 0
+    i = 0
+    while i < count:
+        if not cells.unsure[i]:
+            result.append(
+                ExactCell(
+                    _algebraic(cells.ends[i]),
+                    _algebraic(cells.ends[i + 1]),
+                    outputs[i],
+                    tuple(patterns[i]),
+                )
+            )
+            i += 1
+            continue
+        j = i
+        while j + 1 < count and cells.unsure[j + 1]:
+            j += 1
+        solved = exact_cells(net, (_fraction(cells.ends[i]), _fraction(cells.ends[j + 1])), cache)
+        resolved += len(solved)
+        result += solved
+        i = j + 1
+    return HybridCells(result, resolved)
