@@ -41,6 +41,7 @@ general hybrid engine (:func:`~qexpr.spline._certify.hybrid_cells`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -147,14 +148,15 @@ class _Integers:
         return cls((fraction * 2.0**53).astype(np.int64), shift, e, w.shape, 53 + int(shift.max()))
 
     def residues(self, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``M`` (P, m, n) and ``B`` (P, 1, n) modulo each prime, as float64 integers."""
-        distinct, inverse = np.unique(self.shift, return_inverse=True)
-        powers = np.array([[pow(2, int(k), int(p)) for k in distinct] for p in primes])
+        """``M`` (P, m, n) and ``B`` (P, 1, n) modulo each prime, as float64 integers:
+        ``mantissa * 2^shift``, with a table of the powers of two modulo each prime."""
         modulus = primes[:, None]
-        res = ((self.mantissa[None, :] % modulus) * powers[:, inverse.ravel()] % modulus).astype(
-            np.float64
-        )
+        powers = np.ones((len(primes), int(self.shift.max()) + 1), dtype=np.int64)
+        for k in range(1, powers.shape[1]):
+            powers[:, k] = powers[:, k - 1] * 2 % primes
+        res = (self.mantissa[None, :] % modulus) * powers[:, self.shift] % modulus
         m, n = self.shape
+        res = res.astype(np.float64)
         return res[:, : m * n].reshape(-1, m, n), res[:, None, m * n :]
 
 
@@ -174,12 +176,14 @@ def _bit_bound(layers: list[_Integers]) -> int:
 
 class _Modular:
     """Exact integer slopes ``S 2^σ`` and intercepts ``C 2^τ`` of every cell, held modulo
-    primes below ``2^k`` with ``(m + 1) p^2 < 2^53``, so a float64 matrix product (BLAS) of
-    residues is exact; integers are recovered by the Chinese remainder theorem."""
+    primes ``p < 2^k`` as float64 integers of size at most ``1.5 p``, with
+    ``(m + 1) (1.5 p)^2 < 2^52``: a float64 matrix product (BLAS) of residues is then exact
+    (every partial sum is an integer below 2^52). Integers are recovered by the Chinese
+    remainder theorem."""
 
     def __init__(self, layers: list[_Integers]) -> None:
         widest = max(layer.shape[0] for layer in layers)
-        bits = (53 - (widest + 1).bit_length()) // 2
+        bits = (52 - 2 - (widest + 1).bit_length()) // 2  # 1.5^2 < 2^2
         count = -(-(_bit_bound(layers) + 2) // (bits - 1))
         primes = _primes(bits, count)
         self.primes = np.array(primes, dtype=np.int64)
@@ -196,28 +200,34 @@ class _Modular:
         self.intercept, self.intercept_exp = np.zeros((count, 1, 1)), 0
 
     def _reduce(self, x: np.ndarray) -> np.ndarray:
-        """``x mod p`` for float64 integers ``0 <= x < 2^53``: the quotient ``floor(x / p)``
-        read in float64 is off by at most one, which the two corrections undo (``np.mod``
-        is exact too, but many times slower on large quotients)."""
-        r = x - np.floor(x * self.inverse) * self.p
-        r = np.where(r < 0, r + self.p, r)
-        return np.where(r >= self.p, r - self.p, r)
+        """A residue of ``x`` of size at most ``1.5 p``, in place, for float64 integers
+        ``|x| < 2^52``: ``x - q p`` with ``q`` the quotient ``x / p`` read in float64 and
+        rounded (within 1 of the nearest integer; ``q p`` is exact)."""
+        q = np.multiply(x, self.inverse)
+        np.rint(q, out=q)
+        q *= self.p
+        x -= q
+        return x
 
     def _power(self, k: int) -> np.ndarray:
         return np.array([pow(2, k, int(p)) for p in self.primes], dtype=np.float64)[:, None, None]
 
     def pre_activation(self, k: int) -> tuple[np.ndarray, int, np.ndarray, int]:
-        """Layer ``k``'s ``(S W, σ + e, C W + b, low + e)`` modulo the primes."""
+        """Layer ``k``'s ``(S W, σ + e, C W + b, low + e)`` modulo the primes; the power of
+        two that aligns ``C`` with ``b`` is folded into the (small) weight residues."""
         w, b = self.weights[k]
         e = self.exponents[k]
         slope = self._reduce(self.slope @ w)
         low = min(self.intercept_exp, 0)
-        lifted = self._reduce(self.intercept * self._power(self.intercept_exp - low))
-        intercept = self._reduce(lifted @ w + b * self._power(-low))
-        return slope, self.slope_exp + e, intercept, low + e
+        lifted = self._reduce(w * self._power(self.intercept_exp - low))
+        bias = self._reduce(b * self._power(-low))
+        intercept = self.intercept @ lifted
+        intercept += bias
+        return slope, self.slope_exp + e, self._reduce(intercept), low + e
 
     def integers(self, residues: np.ndarray) -> list[int]:
-        """The integers (|x| < modulus / 2) with these residues (primes × entries)."""
+        """The integers (|x| < modulus / 2) with these residues (primes × entries; any
+        representatives)."""
         if residues.size == 0:
             return []
         values = (residues.T.astype(np.int64).astype(object) @ self.basis) % self.modulus
@@ -349,8 +359,10 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     ]
     ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
     ends.append(cells.ends[-1])
-    exact.slope, exact.slope_exp = zs[:, parent] * mask, zs_exp
-    exact.intercept, exact.intercept_exp = zc[:, parent] * mask, zc_exp
+    exact.slope, exact.slope_exp = np.take(zs, parent, axis=1), zs_exp
+    exact.slope *= mask
+    exact.intercept, exact.intercept_exp = np.take(zc, parent, axis=1), zc_exp
+    exact.intercept *= mask
     return _Cells(
         new_left,
         new_left_rad,
@@ -450,32 +462,23 @@ def pwl_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> 
 
 def _assemble(net: Network, cells: _Cells, exact: _Modular) -> HybridCells:
     """Certified cells as exact cells, runs of uncertain ones re-solved exactly."""
-    count = len(cells.left)
+    unsure = cells.unsure.tolist()
     outputs = _exact_outputs(exact, np.nonzero(~cells.unsure)[0])
+    count = len(unsure)
     patterns = (
         np.hstack(cells.masks) if cells.masks else np.zeros((count, 0), dtype=bool)
     ).tolist()
+    ends = [_algebraic(end) for end in cells.ends]  # one number per end, shared by neighbours
     cache = RootCache()
     result: list[ExactCell] = []
     resolved = 0
-    i = 0
-    while i < count:
-        if not cells.unsure[i]:
-            result.append(
-                ExactCell(
-                    _algebraic(cells.ends[i]),
-                    _algebraic(cells.ends[i + 1]),
-                    outputs[i],
-                    tuple(patterns[i]),
-                )
-            )
-            i += 1
+    for uncertain, group in itertools.groupby(range(count), key=unsure.__getitem__):
+        run = list(group)
+        if not uncertain:
+            result += [ExactCell(ends[i], ends[i + 1], outputs[i], tuple(patterns[i])) for i in run]
             continue
-        j = i
-        while j + 1 < count and cells.unsure[j + 1]:
-            j += 1
-        solved = exact_cells(net, (_fraction(cells.ends[i]), _fraction(cells.ends[j + 1])), cache)
+        stretch = (_fraction(cells.ends[run[0]]), _fraction(cells.ends[run[-1] + 1]))
+        solved = exact_cells(net, stretch, cache)
         resolved += len(solved)
         result += solved
-        i = j + 1
     return HybridCells(result, resolved)
