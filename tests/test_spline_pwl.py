@@ -224,10 +224,14 @@ def test_radii_bound_the_rounding_error(m, n, seed, spread):
             assert abs(Fraction(c[i, j]) - exact_c) <= Fraction(c_rad[i, j])
 
 
-@pytest.mark.parametrize("value", [0.0, 1.0, 2.0**52 + 3.0, 2.0**53 - 1.0, 12345678901.0])
+@pytest.mark.parametrize(
+    "value", [0.0, 1.0, 2.0**51 + 3.0, 2.0**52 - 1.0, -(2.0**52) + 1.0, 12345678901.0]
+)
 def test_modular_reduction_is_exact(value):
+    """A residue of the right class and of size at most 1.5 p, for |x| < 2^52."""
     ints = [_pwl._Integers.of(np.ones((1, 1)), np.zeros(1))]
     modular = _pwl._Modular(ints)
     x = np.full((len(modular.primes), 1, 1), value)
     reduced = modular._reduce(x)[:, 0, 0]
-    assert reduced.tolist() == [float(int(value) % int(p)) for p in modular.primes]
+    for r, p in zip(reduced.tolist(), modular.primes.tolist()):
+        assert r == int(r) and (int(r) - int(value)) % p == 0 and abs(r) <= 1.5 * p
