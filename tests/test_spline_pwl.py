@@ -235,3 +235,12 @@ def test_modular_reduction_is_exact(value):
     reduced = modular._reduce(x)[:, 0, 0]
     for r, p in zip(reduced.tolist(), modular.primes.tolist()):
         assert r == int(r) and (int(r) - int(value)) % p == 0 and abs(r) <= 1.5 * p
+
+
+def test_block_size_does_not_change_the_cells(monkeypatch):
+    """Wide layers are multiplied a block of cells at a time: tiny blocks, same cells."""
+    net = qexpr.random_network("relu", [1, 12, 12, 12, 2], seed=5, exact=False)
+    whole = _pwl.pwl_cells(net)
+    monkeypatch.setattr(_pwl, "BLOCK_VALUES", 1)
+    assert _same_cells(_pwl.pwl_cells(net).cells, whole.cells)
+    assert _same_cells(whole.cells, exact_cells(net))

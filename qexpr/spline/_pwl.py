@@ -61,6 +61,9 @@ U = 2.0**-53
 ETA = 2.0**-1074
 #: Values and radii outside [LOW, HIGH] (and not 0) make a cell uncertain.
 LOW, HIGH = 2.0**-600, 2.0**600
+#: Most float64 residues one block of cells holds (32 MB): wide layers are multiplied a
+#: block of cells at a time.
+BLOCK_VALUES = 2**22
 #: Weights outside [W_LOW, W_HIGH] (and not 0) send the network to the general engine.
 W_LOW, W_HIGH = 2.0**-300, 2.0**300
 
@@ -198,6 +201,32 @@ class _Modular:
         self.exponents = [layer.exponent for layer in layers]
         self.slope, self.slope_exp = np.ones((count, 1, 1)), 0
         self.intercept, self.intercept_exp = np.zeros((count, 1, 1)), 0
+        #: The cells' rows are ``values[:, parent] * mask`` (None: the values themselves);
+        #: kept unexpanded, so wide layers are gathered a block of cells at a time.
+        self.parent: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
+
+    def set(self, slope: np.ndarray, intercept: np.ndarray, parent=None, mask=None) -> None:
+        """The new cells: rows ``parent`` of these residues with ``mask`` applied."""
+        self.slope, self.intercept, self.parent, self.mask = slope, intercept, parent, mask
+
+    def rows(self, values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+        """The residues of some cells, gathered and masked."""
+        if self.parent is None:
+            return values[:, rows]
+        picked = np.take(values, self.parent[rows], axis=1)
+        picked *= self.mask[rows]
+        return picked
+
+    def _product(self, values: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``rows @ w`` for every cell, a block of cells at a time (bounded memory)."""
+        count = len(self.parent) if self.parent is not None else values.shape[1]
+        out = np.empty((len(self.primes), count, w.shape[2]))
+        block = max(1, BLOCK_VALUES // (len(self.primes) * max(w.shape[1], w.shape[2])))
+        for start in range(0, count, block):
+            part = slice(start, min(start + block, count))
+            np.matmul(self.rows(values, part), w, out=out[:, part])
+        return out
 
     def _reduce(self, x: np.ndarray) -> np.ndarray:
         """A residue of ``x`` of size at most ``1.5 p``, in place, for float64 integers
@@ -217,11 +246,11 @@ class _Modular:
         two that aligns ``C`` with ``b`` is folded into the (small) weight residues."""
         w, b = self.weights[k]
         e = self.exponents[k]
-        slope = self._reduce(self.slope @ w)
+        slope = self._reduce(self._product(self.slope, w))
         low = min(self.intercept_exp, 0)
         lifted = self._reduce(w * self._power(self.intercept_exp - low))
         bias = self._reduce(b * self._power(-low))
-        intercept = self.intercept @ lifted
+        intercept = self._product(self.intercept, lifted)
         intercept += bias
         return slope, self.slope_exp + e, self._reduce(intercept), low + e
 
@@ -359,10 +388,8 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     ]
     ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
     ends.append(cells.ends[-1])
-    exact.slope, exact.slope_exp = np.take(zs, parent, axis=1), zs_exp
-    exact.slope *= mask
-    exact.intercept, exact.intercept_exp = np.take(zc, parent, axis=1), zc_exp
-    exact.intercept *= mask
+    exact.set(zs, zc, parent, mask)
+    exact.slope_exp, exact.intercept_exp = zs_exp, zc_exp
     return _Cells(
         new_left,
         new_left_rad,
@@ -419,8 +446,8 @@ def _algebraic(value: flint.fmpq | None) -> RealAlgebraic | None:
 def _exact_outputs(exact: _Modular, rows: np.ndarray) -> dict[int, tuple[flint.fmpq_poly, ...]]:
     """The output polynomials ``s x + c`` of the cells ``rows``, exactly."""
     outputs = exact.slope.shape[2]
-    slopes = exact.integers(exact.slope[:, rows].reshape(len(exact.primes), -1))
-    intercepts = exact.integers(exact.intercept[:, rows].reshape(len(exact.primes), -1))
+    slopes = exact.integers(exact.rows(exact.slope, rows).reshape(len(exact.primes), -1))
+    intercepts = exact.integers(exact.rows(exact.intercept, rows).reshape(len(exact.primes), -1))
     polys = [
         flint.fmpq_poly([_rational(c, exact.intercept_exp), _rational(s, exact.slope_exp)])
         for s, c in zip(slopes, intercepts)
@@ -450,7 +477,7 @@ def pwl_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> 
                 cells = _relu_layer(cells, exact, k, s, s_rad, c, c_rad)
             else:
                 zs, exact.slope_exp, zc, exact.intercept_exp = exact.pre_activation(k)
-                exact.slope, exact.intercept = zs, zc
+                exact.set(zs, zc)
                 cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad = (
                     s,
                     s_rad,
