@@ -31,11 +31,15 @@ run of uncertain cells is re-solved by the exact engine (:func:`~qexpr.spline._e
 between its exact ends. Those ends are true breakpoints (or domain ends), so the cells are
 exactly the exact engine's cells.
 
-The certified cells' exact values come from one integer matrix product per layer for all
-cells (``flint.fmpz_mat``; a layer's weights are integers times one power of two): the
-output slopes and intercepts, and each cut as the exact rational ``-c / s`` of the neuron
-that made it. Networks whose weights are not all float64 values, or out of range, go to the
-general hybrid engine (:func:`~qexpr.spline._certify.hybrid_cells`).
+Whether adjacent cells carry the same polynomial is then decided exactly, on the exact
+outputs. The certified cells' exact values are integers times a power of two (a layer's
+weights are ``M 2^e``, ``M`` integer): the output slopes and intercepts, and each cut as
+the exact rational ``-c / s`` of the neuron that made it. They are computed modulo primes
+``p`` with ``(m + 1) (1.5 p)^2 < 2^52``, so one float64 matrix product per layer (BLAS, a
+block of cells at a time) is exact, and recovered by the Chinese remainder theorem; enough
+primes are taken for an a-priori bound on the integers. Networks whose weights are not all
+float64 values, or out of range, go to the general hybrid engine
+(:func:`~qexpr.spline._certify.hybrid_cells`).
 """
 
 from __future__ import annotations
@@ -289,8 +293,9 @@ class _Cells:
 
 
 def _outward(x: np.ndarray, rad: np.ndarray, direction: float) -> np.ndarray:
-    """``x ± rad`` rounded outward (``x`` itself where the radius is 0)."""
-    return np.where(rad > 0, np.nextafter(x + direction * rad, direction * np.inf), x)
+    """``x ± rad`` rounded outward (``x`` itself where the radius is 0; NaN where it is
+    NaN, which no test passes)."""
+    return np.where(rad == 0, x, np.nextafter(x + direction * rad, direction * np.inf))
 
 
 def _pre_activation(cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarray) -> tuple:
