@@ -31,6 +31,9 @@ def main(kinds: list[str]) -> None:
     for kind in kinds:
         sizes, shape = FAMILIES[kind]
         points: dict[str, list[tuple[int, float]]] = {mode: [] for mode in MAX_REGIONS}
+        warm_up = qexpr.random_network(kind, [1, 2, 1], seed=0, exact=False)
+        for mode in MAX_REGIONS:  # imports (python-flint) out of the timings
+            qexpr.spline_form(warm_up, mode=mode)
         active = set(MAX_REGIONS)
         for n in sizes:
             net = qexpr.random_network(kind, shape(n), seed=0, exact=False)

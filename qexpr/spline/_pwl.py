@@ -388,9 +388,8 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     zs, zs_exp, zc, zc_exp = exact.pre_activation(layer)
     slopes = exact.integers(zs[:, cut_cell, cut_neuron])
     intercepts = exact.integers(zc[:, cut_cell, cut_neuron])
-    roots = [
-        -flint.fmpq(c, s_) * _rational(1, zc_exp - zs_exp) for s_, c in zip(slopes, intercepts)
-    ]
+    scale = _rational(-1, zc_exp - zs_exp)
+    roots = [flint.fmpq(c, s_) * scale for s_, c in zip(slopes, intercepts)]
     ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
     ends.append(cells.ends[-1])
     exact.set(zs, zc, parent, mask)
