@@ -386,8 +386,8 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     right_of_root = position[:, None] > rank[parent]
     mask = np.where(inside[parent], right_of_root == (s[parent] > 0), state[parent])
     zs, zs_exp, zc, zc_exp = exact.pre_activation(layer)
-    slopes = exact.integers(zs[:, cut_cell, cut_neuron])
-    intercepts = exact.integers(zc[:, cut_cell, cut_neuron])
+    pairs = exact.integers(np.hstack([zs[:, cut_cell, cut_neuron], zc[:, cut_cell, cut_neuron]]))
+    slopes, intercepts = pairs[: len(cut_cell)], pairs[len(cut_cell) :]
     scale = _rational(-1, zc_exp - zs_exp)
     roots = [flint.fmpq(c, s_) * scale for s_, c in zip(slopes, intercepts)]
     ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
@@ -448,12 +448,18 @@ def _algebraic(value: flint.fmpq | None) -> RealAlgebraic | None:
 
 
 def _exact_outputs(exact: _Modular, rows: np.ndarray) -> dict[int, tuple[flint.fmpq_poly, ...]]:
-    """The output polynomials ``s x + c`` of the cells ``rows``, exactly."""
-    outputs = exact.slope.shape[2]
-    slopes = exact.integers(exact.rows(exact.slope, rows).reshape(len(exact.primes), -1))
-    intercepts = exact.integers(exact.rows(exact.intercept, rows).reshape(len(exact.primes), -1))
+    """The output polynomials ``s x + c`` of the cells ``rows``, exactly: integer
+    coefficients over the common denominator ``2^d``."""
+    outputs, count = exact.slope.shape[2], len(rows)
+    values = [
+        exact.rows(v, rows).reshape(len(exact.primes), -1) for v in (exact.slope, exact.intercept)
+    ]
+    numbers = exact.integers(np.hstack(values))
+    slopes, intercepts = numbers[: count * outputs], numbers[count * outputs :]
+    d = max(0, -exact.slope_exp, -exact.intercept_exp)
+    s_shift, c_shift, denominator = exact.slope_exp + d, exact.intercept_exp + d, 1 << d
     polys = [
-        flint.fmpq_poly([_rational(c, exact.intercept_exp), _rational(s, exact.slope_exp)])
+        flint.fmpq_poly([c << c_shift, s << s_shift], denominator)
         for s, c in zip(slopes, intercepts)
     ]
     return {int(row): tuple(polys[i * outputs : (i + 1) * outputs]) for i, row in enumerate(rows)}
