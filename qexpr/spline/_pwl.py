@@ -112,11 +112,8 @@ def _in_range(array: np.ndarray, low: float, high: float) -> bool:
 
 def _bad_rows(*arrays: np.ndarray) -> np.ndarray:
     """Rows with an entry that is nonzero and outside [LOW, HIGH] (or not finite)."""
-    bad = np.zeros(len(arrays[0]), dtype=bool)
-    for array in arrays:
-        size = np.abs(array)
-        bad |= np.any((size != 0) & ~((size >= LOW) & (size <= HIGH)), axis=1)
-    return bad
+    size = np.abs(np.hstack(arrays))
+    return np.any(~(size <= HIGH) | (size < LOW) & (size != 0), axis=1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -276,12 +273,11 @@ def _rational(value: int, exponent: int) -> flint.fmpq:
 
 @dataclass
 class _Cells:
-    """Float cells: ends with radii, uncertainty, slopes and intercepts with radii, states."""
+    """Float cells: enclosures of the ends (``left[0] <= true left end <= left[1]``, the
+    same for ``right``), uncertainty, slopes and intercepts with radii, states."""
 
     left: np.ndarray
-    left_rad: np.ndarray
     right: np.ndarray
-    right_rad: np.ndarray
     unsure: np.ndarray
     slope: np.ndarray
     slope_rad: np.ndarray
@@ -322,10 +318,7 @@ def _decide(cells: _Cells, s, s_rad, c, c_rad) -> tuple:
         )
         rad = np.where(c_exact_zero, 0.0, rad)
         lo, hi = _outward(x, rad, -1.0), _outward(x, rad, 1.0)
-    left_lo = _outward(cells.left, cells.left_rad, -1.0)[:, None]
-    left_hi = _outward(cells.left, cells.left_rad, 1.0)[:, None]
-    right_lo = _outward(cells.right, cells.right_rad, -1.0)[:, None]
-    right_hi = _outward(cells.right, cells.right_rad, 1.0)[:, None]
+    (left_lo, left_hi), (right_lo, right_hi) = cells.left[:, :, None], cells.right[:, :, None]
     below, above = hi <= left_lo, lo >= right_hi
     inside = (lo > left_hi) & (hi < right_lo)
     flat = (s == 0) & (s_rad == 0)
@@ -333,34 +326,36 @@ def _decide(cells: _Cells, s, s_rad, c, c_rad) -> tuple:
     certain = (nonzero & (below | above | inside)) | constant
     state = np.where(nonzero, np.where(below, s > 0, s < 0), flat & (c > 0))
     unsure = cells.unsure | ~np.all(certain, axis=1)
-    return x, lo, hi, rad, inside & ~unsure[:, None], state, unsure
+    return x, lo, hi, inside & ~unsure[:, None], state, unsure
 
 
-def _cuts(x, lo, hi, rad, inside, unsure):
-    """Sorted distinct cuts of the certified cells: (cell, neuron, value, radius), each
-    root's cut index within its cell, and the cells whose roots overlap (uncertain)."""
+def _cuts(x, lo, hi, inside, unsure):
+    """Sorted cuts of the certified cells: (cell, neuron, enclosure) of each root, whether
+    it starts a new cut (roots that are both exactly 0 coincide), and the cells whose roots
+    overlap (uncertain)."""
     cell, neuron = np.nonzero(inside)
-    xs, los, his, rads = x[cell, neuron], lo[cell, neuron], hi[cell, neuron], rad[cell, neuron]
+    xs, los, his = x[cell, neuron], lo[cell, neuron], hi[cell, neuron]
     order = np.lexsort((xs, cell))
-    cell, neuron, xs, los, his, rads = (a[order] for a in (cell, neuron, xs, los, his, rads))
+    cell, neuron, los, his = (a[order] for a in (cell, neuron, los, his))
     same_cell = cell[1:] == cell[:-1]
-    coincide = same_cell & (rads[1:] == 0) & (rads[:-1] == 0) & (xs[1:] == xs[:-1])
+    point = los == his
+    coincide = same_cell & point[1:] & point[:-1] & (los[1:] == los[:-1])
     overlap = same_cell & ~coincide & ~(his[:-1] < los[1:])
     unsure = unsure.copy()
     unsure[cell[1:][overlap]] = True
     keep = ~unsure[cell]
     new_cut = np.ones(len(cell), dtype=bool)
     new_cut[1:] = ~coincide
-    cell, neuron, xs, rads, new_cut = (a[keep] for a in (cell, neuron, xs, rads, new_cut))
-    return cell, neuron, xs, rads, new_cut, unsure
+    cell, neuron, los, his, new_cut = (a[keep] for a in (cell, neuron, los, his, new_cut))
+    return cell, neuron, np.stack([los, his]), new_cut, unsure
 
 
 def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) -> _Cells:
     """Cut every certain cell at its neurons' roots; states, slopes and ends of the new
     cells, in float with radii and exactly."""
-    count = len(cells.left)
-    x, lo, hi, rad, inside, state, unsure = _decide(cells, s, s_rad, c, c_rad)
-    cell, neuron, xs, rads, new_cut, unsure = _cuts(x, lo, hi, rad, inside, unsure)
+    count = len(cells.unsure)
+    x, lo, hi, inside, state, unsure = _decide(cells, s, s_rad, c, c_rad)
+    cell, neuron, bounds, new_cut, unsure = _cuts(x, lo, hi, inside, unsure)
     inside = np.zeros_like(inside)
     inside[cell, neuron] = True
     # rank[i, j]: index of neuron j's cut among the distinct cuts of cell i.
@@ -375,14 +370,12 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     is_cut = position > 0
     cut_of = np.where(is_cut, first[parent] + position - 1, -1)
     # A sentinel at index -1 for the cells whose left end is not a cut.
-    cut_x, cut_rad = np.append(xs[new_cut], np.nan), np.append(rads[new_cut], np.nan)
+    cut_bounds = np.hstack([bounds[:, new_cut], np.full((2, 1), np.nan)])
     cut_cell, cut_neuron = cell[new_cut], neuron[new_cut]
-    new_left = np.where(is_cut, cut_x[cut_of], cells.left[parent])
-    new_left_rad = np.where(is_cut, cut_rad[cut_of], cells.left_rad[parent])
+    new_left = np.where(is_cut, cut_bounds[:, cut_of], cells.left[:, parent])
     last = np.append(~is_cut[1:], True)
     following = np.minimum(np.arange(len(parent)) + 1, len(parent) - 1)
-    new_right = np.where(last, cells.right[parent], new_left[following])
-    new_right_rad = np.where(last, cells.right_rad[parent], new_left_rad[following])
+    new_right = np.where(last, cells.right[:, parent], new_left[:, following])
     right_of_root = position[:, None] > rank[parent]
     mask = np.where(inside[parent], right_of_root == (s[parent] > 0), state[parent])
     zs, zs_exp, zc, zc_exp = exact.pre_activation(layer)
@@ -396,9 +389,7 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     exact.slope_exp, exact.intercept_exp = zs_exp, zc_exp
     return _Cells(
         new_left,
-        new_left_rad,
         new_right,
-        new_right_rad,
         unsure[parent],
         np.where(mask, s[parent], 0.0),
         np.where(mask, s_rad[parent], 0.0),
@@ -409,26 +400,30 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     )
 
 
+def _enclosure(value: Fraction) -> tuple[float, float]:
+    """The nearest float64 values below and above a rational (both ``value`` when it is
+    one); OverflowError beyond float64's range."""
+    f = float(value)
+    if Fraction(f) == value:
+        return f, f
+    return (f, np.nextafter(f, np.inf)) if Fraction(f) < value else (np.nextafter(f, -np.inf), f)
+
+
 def _domain_cells(domain: tuple[Fraction, Fraction] | None) -> _Cells | None:
-    """The one starting cell: the domain's ends as floats with their rounding radii."""
+    """The one starting cell: the domain's ends as float64 enclosures (None when a domain
+    end is beyond float64's range)."""
     if domain is None:
-        values, rads, ends = [-np.inf, np.inf], [0.0, 0.0], [None, None]
+        bounds, ends = [(-np.inf, -np.inf), (np.inf, np.inf)], [None, None]
     else:
         try:
-            values = [float(v) for v in domain]
+            bounds = [_enclosure(v) for v in domain]
         except OverflowError:
             return None
-        rads = [
-            0.0 if Fraction(f) == v else np.nextafter(float(abs(Fraction(f) - v)), np.inf)
-            for f, v in zip(values, domain)
-        ]
         ends = [flint.fmpq(v.numerator, v.denominator) for v in domain]
     one, zero = np.ones((1, 1)), np.zeros((1, 1))
     return _Cells(
-        np.array(values[:1]),
-        np.array(rads[:1]),
-        np.array(values[1:]),
-        np.array(rads[1:]),
+        np.array(bounds[0])[:, None],
+        np.array(bounds[1])[:, None],
         np.zeros(1, dtype=bool),
         one,
         zero,
