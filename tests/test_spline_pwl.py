@@ -244,3 +244,23 @@ def test_block_size_does_not_change_the_cells(monkeypatch):
     monkeypatch.setattr(_pwl, "BLOCK_VALUES", 1)
     assert _same_cells(_pwl.pwl_cells(net).cells, whole.cells)
     assert _same_cells(whole.cells, exact_cells(net))
+
+
+@given(
+    st.floats(-1e6, 1e6).filter(lambda v: abs(v) > 1e-6),
+    st.floats(-1e6, 1e6),
+    st.floats(0, 1e-3),
+    st.floats(0, 1e-3),
+    st.sampled_from([-1, 1]),
+    st.sampled_from([-1, 1]),
+)
+def test_root_enclosures_hold_the_exact_root(s, c, s_frac, c_frac, s_sign, c_sign):
+    """Every root -(c + dc) / (s + ds) with |ds|, |dc| within the radii (the corners, where
+    the root is extreme) lies in the enclosure the engine decides with."""
+    s_rad, c_rad = abs(s) * s_frac, abs(c) * c_frac
+    cells = _pwl._domain_cells(None)
+    arrays = [np.array([[v]]) for v in (s, s_rad, c, c_rad)]
+    x, lo, hi, *_ = _pwl._decide(cells, *arrays)
+    assert lo[0, 0] <= x[0, 0] <= hi[0, 0]
+    true = -(Fraction(c) + c_sign * Fraction(c_rad)) / (Fraction(s) + s_sign * Fraction(s_rad))
+    assert Fraction(lo[0, 0]) <= true <= Fraction(hi[0, 0])
