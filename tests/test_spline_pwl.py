@@ -10,6 +10,7 @@ engine) gives exactly the exact engine's cells, pieces and JSON.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -208,8 +209,9 @@ def test_radii_bound_the_rounding_error(m, n, seed, spread):
     b = rng.standard_normal(n) * 10.0 ** rng.uniform(-spread, spread, n)
     h_s, h_c = rng.standard_normal((3, m)), rng.standard_normal((3, m)) * 100
     r_s, r_c = np.abs(h_s) * 1e-12, np.zeros((3, m))
-    cells = _pwl._domain_cells(None)
-    cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad = h_s, r_s, h_c, r_c
+    cells = replace(
+        _pwl._domain_cells(None), slope=h_s, slope_rad=r_s, intercept=h_c, intercept_rad=r_c
+    )
     s, s_rad, c, c_rad = _pwl._pre_activation(cells, w, b, np.abs(w))
     for i in range(3):
         for j in range(n):

@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import flint
@@ -207,9 +207,17 @@ class _Modular:
         self.parent: np.ndarray | None = None
         self.mask: np.ndarray | None = None
 
-    def set(self, slope: np.ndarray, intercept: np.ndarray, parent=None, mask=None) -> None:
-        """The new cells: rows ``parent`` of these residues with ``mask`` applied."""
-        self.slope, self.intercept, self.parent, self.mask = slope, intercept, parent, mask
+    def set(
+        self,
+        slope: tuple[np.ndarray, int],
+        intercept: tuple[np.ndarray, int],
+        parent: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> None:
+        """The new cells: ``(residues, exponent)`` of the slopes and intercepts, as rows
+        ``parent`` with ``mask`` applied (all rows as they are when ``parent`` is None)."""
+        (self.slope, self.slope_exp), (self.intercept, self.intercept_exp) = slope, intercept
+        self.parent, self.mask = parent, mask
 
     def rows(self, values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
         """The residues of some cells, gathered and masked."""
@@ -271,7 +279,7 @@ def _rational(value: int, exponent: int) -> flint.fmpq:
     return flint.fmpq(value, 2**-exponent)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Cells:
     """Float cells: enclosures of the ends (``left[0] <= true left end <= left[1]``, the
     same for ``right``), uncertainty, slopes and intercepts with radii, states."""
@@ -294,7 +302,9 @@ def _outward(x: np.ndarray, rad: np.ndarray, direction: float) -> np.ndarray:
     return np.where(rad == 0, x, np.nextafter(x + direction * rad, direction * np.inf))
 
 
-def _pre_activation(cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarray) -> tuple:
+def _pre_activation(
+    cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Slopes and intercepts of a layer's pre-activations, with radii (module docstring)."""
     n = w.shape[0] + 1
     g, inflate = gamma(n), _inflate(n)
@@ -305,7 +315,9 @@ def _pre_activation(cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarr
     return s, s_rad, c, c_rad
 
 
-def _decide(cells: _Cells, s, s_rad, c, c_rad) -> tuple:
+def _decide(
+    cells: _Cells, s: np.ndarray, s_rad: np.ndarray, c: np.ndarray, c_rad: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Per (cell, neuron): the root and its enclosure, whether it is inside, the state
     elsewhere, and which cells hold an uncertain neuron."""
     nonzero = np.abs(s) > s_rad
@@ -329,7 +341,9 @@ def _decide(cells: _Cells, s, s_rad, c, c_rad) -> tuple:
     return x, lo, hi, inside & ~unsure[:, None], state, unsure
 
 
-def _cuts(x, lo, hi, inside, unsure):
+def _cuts(
+    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, inside: np.ndarray, unsure: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Sorted cuts of the certified cells: (cell, neuron, enclosure) of each root, whether
     it starts a new cut (roots that are both exactly 0 coincide), and the cells whose roots
     overlap (uncertain)."""
@@ -350,9 +364,15 @@ def _cuts(x, lo, hi, inside, unsure):
     return cell, neuron, np.stack([los, his]), new_cut, unsure
 
 
-def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) -> _Cells:
+def _relu_layer(
+    cells: _Cells,
+    exact: _Modular,
+    layer: int,
+    pre_activation: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> _Cells:
     """Cut every certain cell at its neurons' roots; states, slopes and ends of the new
     cells, in float with radii and exactly."""
+    s, s_rad, c, c_rad = pre_activation
     count = len(cells.unsure)
     x, lo, hi, inside, state, unsure = _decide(cells, s, s_rad, c, c_rad)
     cell, neuron, bounds, new_cut, unsure = _cuts(x, lo, hi, inside, unsure)
@@ -385,8 +405,7 @@ def _relu_layer(cells: _Cells, exact: _Modular, layer: int, s, s_rad, c, c_rad) 
     roots = [flint.fmpq(c, s_) * scale for s_, c in zip(slopes, intercepts)]
     ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
     ends.append(cells.ends[-1])
-    exact.set(zs, zc, parent, mask)
-    exact.slope_exp, exact.intercept_exp = zs_exp, zc_exp
+    exact.set((zs, zs_exp), (zc, zc_exp), parent, mask)
     return _Cells(
         new_left,
         new_right,
@@ -474,21 +493,15 @@ def pwl_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> 
     exact = _Modular([_Integers.of(w, b) for w, b in weights])
     with np.errstate(all="ignore"):
         for k, (layer, (w, b)) in enumerate(zip(net.layers, weights)):
-            cells.unsure |= _bad_rows(
-                cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad
-            )
+            bad = _bad_rows(cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad)
+            cells = replace(cells, unsure=cells.unsure | bad)
             s, s_rad, c, c_rad = _pre_activation(cells, w, b, np.abs(w))
             if layer.activation == "relu":
-                cells = _relu_layer(cells, exact, k, s, s_rad, c, c_rad)
+                cells = _relu_layer(cells, exact, k, (s, s_rad, c, c_rad))
             else:
-                zs, exact.slope_exp, zc, exact.intercept_exp = exact.pre_activation(k)
-                exact.set(zs, zc)
-                cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad = (
-                    s,
-                    s_rad,
-                    c,
-                    c_rad,
-                )
+                zs, zs_exp, zc, zc_exp = exact.pre_activation(k)
+                exact.set((zs, zs_exp), (zc, zc_exp))
+                cells = replace(cells, slope=s, slope_rad=s_rad, intercept=c, intercept_rad=c_rad)
     return _assemble(net, cells, exact)
 
 
