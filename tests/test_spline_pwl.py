@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import qexpr
-from qexpr.spline import _pwl
+from qexpr.spline import _modular, _pwl
 from qexpr.spline._exact import exact_cells
 
 roots = st.one_of(
@@ -231,8 +231,8 @@ def test_radii_bound_the_rounding_error(m, n, seed, spread):
 )
 def test_modular_reduction_is_exact(value):
     """A residue of the right class and of size at most 1.5 p, for |x| < 2^52."""
-    ints = [_pwl._Integers.of(np.ones((1, 1)), np.zeros(1))]
-    modular = _pwl._Modular(ints)
+    ints = [_modular.Integers.of(np.ones((1, 1)), np.zeros(1))]
+    modular = _modular.Modular(ints)
     x = np.full((len(modular.primes), 1, 1), value)
     reduced = modular._reduce(x)[:, 0, 0]
     for r, p in zip(reduced.tolist(), modular.primes.tolist()):
@@ -243,7 +243,7 @@ def test_block_size_does_not_change_the_cells(monkeypatch):
     """Wide layers are multiplied a block of cells at a time: tiny blocks, same cells."""
     net = qexpr.random_network("relu", [1, 12, 12, 12, 2], seed=5, exact=False)
     whole = _pwl.pwl_cells(net)
-    monkeypatch.setattr(_pwl, "BLOCK_VALUES", 1)
+    monkeypatch.setattr(_modular, "BLOCK_VALUES", 1)
     assert _same_cells(_pwl.pwl_cells(net).cells, whole.cells)
     assert _same_cells(whole.cells, exact_cells(net))
 
