@@ -109,10 +109,9 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
 def _fits_float64(net: Network) -> bool:
     """True when every weight of ``net`` is within float64's range (float mode can run)."""
     return all(
-        fits_float64(value)
+        array.dtype != object or all(fits_float64(value) for value in array.flat)
         for layer in net.layers
         for array in layer.params.values()
-        for value in array.flat
     )
 
 
@@ -156,8 +155,9 @@ def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spl
 
 def _hybrid_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
     from qexpr.spline._certify import hybrid_cells
+    from qexpr.spline._pwl import pwl_cells
 
-    result = hybrid_cells(net, domain)
+    result = (pwl_cells if is_piecewise_linear(net) else hybrid_cells)(net, domain)
     return _certified_spline(result.cells, "hybrid", domain, result.exact_cells)
 
 
