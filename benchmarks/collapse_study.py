@@ -8,6 +8,8 @@ QMLP on scikit-learn digits, SGD momentum 0.9, batch 64. Three parts:
   Figure ``docs/figures/collapse_curves.png``.
 * **Main table** (4 hidden layers, lr 0.05 and 0.1): outcomes over seeds, steps clipped.
 * **γ sweep** (4 hidden layers): the published recipe vs the same with clip 1.
+* **Long runs** (``--long-epochs N``, off by default): 4 hidden layers, standard init with
+  and without clip 1, lr 0.1, N epochs: does the plateau end, and how?
 
 Writes docs/figures/collapse_*.png and collapse_study.json and prints Markdown tables
 (pasted into docs/training.md).
@@ -35,11 +37,13 @@ from qexpr.nn._trainer import _init_model
 from qexpr.studies._collapse import (
     Condition,
     classify_curve,
+    fmt_number,
     init_signal,
     label_entropy,
     markdown_table,
     outcome_of,
     plot_loss_curves,
+    save_figure,
     summarise,
     traced_condition,
 )
@@ -123,14 +127,48 @@ def run_all(conds, seeds, pool, data):
     return [(c, s, t, outcome_of(c, s, t, data)) for (c, s), t in zip(jobs, traces, strict=True)]
 
 
+def long_conditions(epochs: int) -> list[Condition]:
+    """4 hidden layers, standard init, with and without clip 1, for ``epochs`` epochs."""
+    return [c for c in depth_conditions(4, epochs) if c.label.startswith("standard init")]
+
+
+def long_table(runs, level: float, window: int) -> tuple[str, list[dict]]:
+    """Per long run: when it left the plateau, first step with ‖g‖ > 1, divergence."""
+    lines = [
+        "| condition | seed | left the plateau at step | first step with ‖g‖ > 1 "
+        "| diverged at step | steps clipped | test acc. |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = []
+    for condition, seed, trace, outcome in runs:
+        n = len(trace.steps) - (trace.diverged_step is not None)
+        verdict = classify_curve(
+            trace.steps[:n], trace.losses[:n], level=level, limit=math.inf, window=window
+        )
+        first = next((s for s, g in zip(trace.steps, trace.grad_norms) if g > 1.0), None)
+        row = {
+            "condition": condition.label,
+            "seed": seed,
+            "left_plateau": verdict.step,
+            "first_grad_above_1": first,
+            "diverged": trace.diverged_step,
+            "steps_clipped": outcome.steps_clipped,
+            "test_accuracy": outcome.test_accuracy,
+        }
+        cells = [_cell(row[k]) for k in list(row)[2:6]] + [fmt_number(outcome.test_accuracy)]
+        lines.append(f"| {condition.label} | {seed} | {' | '.join(cells)} |")
+        rows.append(row)
+    return "\n".join(lines), rows
+
+
+def _cell(value: int | None) -> str:
+    return "–" if value is None else str(value)
+
+
 def _fmt_steps(steps: list[int]) -> str:
     if not steps:
         return ""
     return f" (step {min(steps)}–{max(steps)})" if len(steps) > 1 else f" (step {steps[0]})"
-
-
-def _number(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.3g}"
 
 
 def depth_table(per_depth, level: float, window: int) -> tuple[str, list[dict]]:
@@ -168,7 +206,7 @@ def depth_table(per_depth, level: float, window: int) -> tuple[str, list[dict]]:
                 f"| {depth} | {label} | {len(by['plateau'])}/{n} | "
                 f"{len(by['learning'])}/{n}{_fmt_steps(by['learning'])} | "
                 f"{len(by['diverged'])}/{n}{_fmt_steps(by['diverged'])} | {clipped} | "
-                f"{_number(summary['median_max_grad_norm'])} | {acc} |"
+                f"{fmt_number(summary['median_max_grad_norm'])} | {acc} |"
             )
             rows.append({"depth": depth, "condition": label, **by, **summary})
     return "\n".join(lines), rows
@@ -224,7 +262,7 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle("5-layer QMLP on digits: γ sweep (dotted: conventional twin)")
     fig.tight_layout()
-    fig.savefig(path_sweep, dpi=120)
+    save_figure(fig, path_sweep, dpi=120)
 
     fig = Figure(figsize=(9, 4))
     ax = fig.subplots()
@@ -241,7 +279,7 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
     ax.set_ylabel("failure rate (diverged + collapsed)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path_main, dpi=120)
+    save_figure(fig, path_main, dpi=120)
 
 
 def main() -> None:
@@ -250,6 +288,7 @@ def main() -> None:
     parser.add_argument("--sweep-seeds", type=int, default=5)
     parser.add_argument("--curve-seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--long-epochs", type=int, default=0, help="0: skip the long runs")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 2 epochs")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
@@ -274,13 +313,22 @@ def main() -> None:
         sweep_runs = run_all(
             [c for lr in lrs for c in sweep(lr, args.epochs)], range(args.sweep_seeds), pool, data
         )
-    total_s = time.perf_counter() - start
+        total_s = time.perf_counter() - start
+        long_runs = (
+            run_all(long_conditions(args.long_epochs), curve_seeds, pool, data)
+            if args.long_epochs
+            else []
+        )
+        long_s = time.perf_counter() - start - total_s
     signal_md, signal_rows = signal_table(curve_seeds)
     depth_md, depth_rows = depth_table(per_depth, level, window)
     rows_main = summarise(o for *_, o in main_runs)
     rows_sweep = summarise(o for *_, o in sweep_runs)
     print(f"label entropy of the training set: {level:.4f} nats (ln 10 = {math.log(10):.4f})")
-    print(f"runtime: curves {curves_s:.0f} s, all {total_s:.0f} s ({args.workers} workers)\n")
+    print(
+        f"runtime: curves {curves_s:.0f} s, curves + tables {total_s:.0f} s, "
+        f"long runs {long_s:.0f} s ({args.workers} workers)\n"
+    )
     print(f"## Initial signal ({args.curve_seeds} seeds, medians)\n")
     print(signal_md)
     print(f"\n## Per depth (lr {CURVE_LR:g}, {args.curve_seeds} seeds, {args.epochs} epochs)\n")
@@ -289,11 +337,22 @@ def main() -> None:
     print(markdown_table(rows_main))
     print(f"\n## γ sweep ({args.sweep_seeds} seeds, {args.epochs} epochs)\n")
     print(markdown_table(rows_sweep))
+    long_md, long_rows = long_table(long_runs, level, window)
+    if long_runs:
+        print(f"\n## Long runs (4 hidden layers, lr {CURVE_LR:g}, {args.long_epochs} epochs)\n")
+        print(long_md)
     panels = [
         (f"{d} hidden layer{'s' if d > 1 else ''}", [(c.label, t) for c, _, t, _ in runs])
         for d, runs in per_depth
     ]
-    plot_loss_curves(panels, args.out / "collapse_curves.png", level=level, window=window)
+    plot_loss_curves(
+        panels,
+        args.out / "collapse_curves.png",
+        level=level,
+        window=window,
+        title=f"QMLP (hidden width 64) on digits, SGD lr {CURVE_LR:g}, "
+        f"{args.curve_seeds} seeds, {args.epochs} epochs",
+    )
     plot(
         rows_sweep,
         rows_main,
@@ -302,7 +361,8 @@ def main() -> None:
     )
     record = {
         "label_entropy": level,
-        "runtime_s": {"curves": curves_s, "all": total_s},
+        "runtime_s": {"curves": curves_s, "curves_and_tables": total_s, "long": long_s},
+        "long": long_rows,
         "signal": signal_rows,
         "depth": depth_rows,
         "main": rows_main,

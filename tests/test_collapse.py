@@ -23,14 +23,19 @@ from qexpr.nn import (
 from qexpr.studies._collapse import (
     Condition,
     CurveVerdict,
+    Outcome,
+    RunTrace,
     classify_curve,
     collapsed,
     init_signal,
     label_entropy,
     majority_rate,
+    markdown_table,
     moving_average,
     outcome_of,
+    plot_loss_curves,
     run_condition,
+    summarise,
     trace_run,
 )
 
@@ -279,3 +284,40 @@ def test_sw_with_zero_coefficients_still_spares_the_quadratic_terms_from_weight_
     a = train(replace(base, relinear=ReLinear("sw", **ZERO)), data=digits).model.state_dict()
     b = train(replace(base, relinear=ReLinear("none")), data=digits).model.state_dict()
     assert not torch.equal(a["layers.0.bg"], b["layers.0.bg"])
+
+
+# --- summaries and the figure ----------------------------------------------------------------
+
+
+def test_summarise_counts_by_hand():
+    outcomes = [
+        Outcome("a", 0, 0.1, "trained", 0.2, 0.9, steps=10, steps_clipped=4, max_grad_norm=5.0),
+        Outcome("a", 1, 0.1, "collapsed", 2.3, 0.1, steps=10, steps_clipped=0, max_grad_norm=0.5),
+        Outcome("a", 2, 0.1, "diverged", math.nan, math.nan, steps=3, steps_clipped=1),
+        Outcome("b", 0, 0.1, "diverged", math.nan, math.nan, steps=2),
+    ]
+    a, b = summarise(outcomes)
+    assert (a["runs"], a["diverged"], a["collapsed"]) == (3, 1, 1)
+    assert (a["steps"], a["steps_clipped"]) == (23, 5)
+    assert a["median_accuracy"] == pytest.approx(0.5)  # finished runs: 0.9 and 0.1
+    assert a["median_max_grad_norm"] == pytest.approx(2.75)  # finished runs: 5 and 0.5
+    assert b["steps_clipped"] is None
+    assert math.isnan(b["median_max_grad_norm"])
+    table = markdown_table([a, b]).splitlines()
+    assert table[2].endswith("| 5/23 | 2.75 |")
+    assert table[3].endswith("| – | – |")
+
+
+def test_loss_curve_figure_is_written(tmp_path):
+    finished = RunTrace(tuple(range(6)), (2.3, 2.3, 2.0, 1.0, 0.5, 0.2), (1.0,) * 6, None, 0, 1)
+    diverged = RunTrace((0, 1, 7), (2.3, 2.2, 1e9), (0.5, 0.6, math.nan), 7, math.nan, math.nan)
+    early = RunTrace((3,), (math.inf,), (math.nan,), 3, math.nan, math.nan)
+    path = plot_loss_curves(
+        [("one", [("x", finished), ("y", diverged)]), ("two", [("y", early)])],
+        tmp_path / "curves.png",
+        level=2.3,
+        window=2,
+        title="t",
+    )
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary left behind

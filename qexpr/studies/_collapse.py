@@ -49,6 +49,7 @@ __all__ = [
     "RunTrace",
     "classify_curve",
     "collapsed",
+    "fmt_number",
     "init_signal",
     "label_entropy",
     "majority_rate",
@@ -57,6 +58,7 @@ __all__ = [
     "outcome_of",
     "plot_loss_curves",
     "run_condition",
+    "save_figure",
     "summarise",
     "trace_run",
     "traced_condition",
@@ -303,8 +305,8 @@ def outcome_of(condition: Condition, seed: int, trace: RunTrace, data: Dataset) 
 
 def summarise(outcomes: Iterable[Outcome]) -> list[dict]:
     """Per (label, lr): runs, diverged/collapsed counts, accuracy over the finished runs,
-    clipped steps (summed over the runs; None without clipping) and the median of the
-    runs' largest pre-clip gradient norms."""
+    clipped steps (summed over all the runs; None without clipping) and the median over
+    the finished runs of their largest pre-clip gradient norm."""
     groups: dict[tuple[str, float], list[Outcome]] = {}
     for o in outcomes:
         groups.setdefault((o.label, o.lr), []).append(o)
@@ -324,7 +326,7 @@ def summarise(outcomes: Iterable[Outcome]) -> list[dict]:
                 "median_test_loss": _median(o.test_loss for o in finished),
                 "steps": sum(o.steps for o in runs),
                 "steps_clipped": sum(clipped) if clipped else None,
-                "median_max_grad_norm": _median(o.max_grad_norm for o in runs),
+                "median_max_grad_norm": _median(o.max_grad_norm for o in finished),
             }
         )
     return rows
@@ -340,13 +342,19 @@ def _mean(values: Iterable[float]) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
+def fmt_number(value: float) -> str:
+    """Three significant digits, "–" for NaN (nothing to report)."""
+    return "–" if math.isnan(value) else f"{value:.3g}"
+
+
 def _clipped_cell(row: dict) -> str:
     return "–" if row["steps_clipped"] is None else f"{row['steps_clipped']}/{row['steps']}"
 
 
 def markdown_table(rows: list[dict], fmt: Callable[[float], str] = "{:.3f}".format) -> str:
-    """The summary rows as a Markdown table (accuracy over the runs that did not diverge;
-    steps clipped summed over the runs, of all their steps; "–": no clipping)."""
+    """The summary rows as a Markdown table (accuracy and max ‖g‖ over the runs that did
+    not diverge; steps clipped summed over all the runs, of all their steps; "–": no
+    clipping)."""
     head = (
         "| condition | lr | diverged | collapsed | median acc. | mean acc. | median test loss "
         "| steps clipped | median max ‖g‖ |"
@@ -357,7 +365,7 @@ def markdown_table(rows: list[dict], fmt: Callable[[float], str] = "{:.3f}".form
             f"| {r['condition']} | {r['lr']:g} | {r['diverged']}/{r['runs']} | "
             f"{r['collapsed']}/{r['runs']} | {fmt(r['median_accuracy'])} | "
             f"{fmt(r['mean_accuracy'])} | {fmt(r['median_test_loss'])} | "
-            f"{_clipped_cell(r)} | {r['median_max_grad_norm']:.3g} |"
+            f"{_clipped_cell(r)} | {fmt_number(r['median_max_grad_norm'])} |"
         )
     return "\n".join(lines)
 
@@ -368,19 +376,22 @@ def plot_loss_curves(
     *,
     level: float,
     window: int,
+    title: str = "",
 ) -> Path:
     """One panel per entry of ``panels`` (title, [(condition, trace), ...]): the training
-    loss per step, averaged over ``window`` steps, log-y; the plateau ``level`` dashed; a
-    divergence marked × at the top of the panel at its step. Written atomically."""
+    loss per step, averaged over ``window`` steps, log-y; the plateau ``level`` dotted; a
+    divergence marked × at the top of the panel at its step. Each condition has its own
+    colour and line style (so that identical runs stay visible). Written atomically."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.0 * len(panels), 4.0))
+    fig = Figure(figsize=(4.0 * len(panels), 4.2))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
-    colours = {}
-    for ax, (title, runs) in zip(axes, panels, strict=True):
-        top = 30.0
+    styles: dict[str, tuple[str, str]] = {}
+    top = 30.0
+    for ax, (panel_title, runs) in zip(axes, panels, strict=True):
         for condition, trace in runs:
-            colour = colours.setdefault(condition, f"C{len(colours)}")
+            n = len(styles)
+            colour, dash = styles.setdefault(condition, (f"C{n}", ("-", "--", "-.", ":")[n % 4]))
             finished = list(zip(trace.steps, trace.losses, strict=True))
             if trace.diverged_step is not None:
                 finished = finished[:-1]
@@ -388,20 +399,30 @@ def plot_loss_curves(
             if len(finished) >= window:
                 xs = [s for s, _ in finished][window - 1 :]
                 ys = moving_average([v for _, v in finished], window)
-                ax.plot(xs, ys, color=colour, lw=0.9, alpha=0.8)
-        ax.axhline(level, color="gray", ls="--", lw=0.8)
+                ax.plot(xs, ys, dash, color=colour, lw=1.0, alpha=0.8)
+        ax.axhline(level, color="gray", ls=":", lw=1.0)
         ax.set_yscale("log")
         ax.set_ylim(1e-3, top)
-        ax.set_title(title)
+        ax.set_title(panel_title)
         ax.set_xlabel("step")
     axes[0].set_ylabel(f"training loss ({window}-step mean)")
-    handles = [axes[0].plot([], [], color=c, label=name)[0] for name, c in colours.items()] + [
+    handles = [
+        axes[0].plot([], [], dash, color=colour, label=name)[0]
+        for name, (colour, dash) in styles.items()
+    ] + [
         axes[0].plot([], [], "x", color="black", label="diverged (at that step)")[0],
-        axes[0].plot([], [], "--", color="gray", label=f"label entropy {level:.3f}")[0],
+        axes[0].plot([], [], ":", color="gray", label=f"label entropy {level:.3f}")[0],
     ]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Write a matplotlib ``Figure`` to ``path`` atomically (honouring the umask)."""
     target = Path(path)
     with atomic_path(target) as temporary:
-        fig.savefig(temporary, dpi=110)
+        fig.savefig(temporary, dpi=dpi)
     return target
