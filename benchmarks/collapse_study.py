@@ -1,20 +1,21 @@
 """Collapse study: quadratic networks with standard init vs ReLinear vs the conventional twin.
 
-QMLP on scikit-learn digits, SGD momentum 0.9, batch 64. Three parts:
+QMLP on scikit-learn digits, SGD momentum 0.9, batch 64. Four parts:
 
 * **Per depth** (1-4 hidden layers of 64, lr 0.1): every step's training loss and pre-clip
   gradient norm; each run classified as plateau / learning / diverged (at which step);
   the initial spread of each layer's output and the dead ReLU units explain the plateau.
   Figure ``docs/figures/collapse_curves.png``.
 * **Main table** (4 hidden layers, lr 0.05 and 0.1): outcomes over seeds, steps clipped.
-* **γ sweep** (4 hidden layers): the published recipe vs the same with clip 1.
-* **Long runs** (``--long-epochs N``, off by default): 4 hidden layers, standard init with
-  and without clip 1, lr 0.1, N epochs: does the plateau end, and how?
+* **Long runs** (``--long-epochs``, 100 by default): 4 hidden layers, standard init with
+  and without clip 1, lr 0.1: does the plateau end, and how?
+* **γ sweep** (``--sweep``; 4 hidden layers): the published recipe vs the same with clip 1.
 
 Writes docs/figures/collapse_*.png and collapse_study.json and prints Markdown tables
 (pasted into docs/training.md).
 
-    PYTHONPATH=. python benchmarks/collapse_study.py            # ~10 min on 2 loaded cores
+    PYTHONPATH=. python benchmarks/collapse_study.py            # curves, main table, long runs
+    PYTHONPATH=. python benchmarks/collapse_study.py --sweep    # + the γ sweep (docs/training.md)
     PYTHONPATH=. python benchmarks/collapse_study.py --quick    # smoke run
 """
 
@@ -237,7 +238,7 @@ def signal_table(seeds) -> tuple[str, list[dict]]:
     return "\n".join(lines), rows
 
 
-def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
+def plot_sweep(rows_sweep, rows_main, path: Path) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4))
@@ -262,7 +263,11 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle("5-layer QMLP on digits: γ sweep (dotted: conventional twin)")
     fig.tight_layout()
-    save_figure(fig, path_sweep, dpi=120)
+    save_figure(fig, path, dpi=120)
+
+
+def plot_failures(rows_main, path: Path) -> None:
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 4))
     ax = fig.subplots()
@@ -277,70 +282,88 @@ def plot(rows_sweep, rows_main, path_sweep: Path, path_main: Path) -> None:
         [j + width / 2 for j in range(len(labels))], labels, rotation=30, ha="right", fontsize=7
     )
     ax.set_ylabel("failure rate (diverged + collapsed)")
+    ax.set_title("5-layer QMLP on digits: failed runs per condition")
     ax.legend()
     fig.tight_layout()
-    save_figure(fig, path_main, dpi=120)
+    save_figure(fig, path, dpi=120)
+
+
+def _timed(times: dict, name: str, work):
+    start = time.perf_counter()
+    out = work()
+    times[name] = time.perf_counter() - start
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--sweep-seeds", type=int, default=5)
     parser.add_argument("--curve-seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--long-epochs", type=int, default=0, help="0: skip the long runs")
+    parser.add_argument("--long-epochs", type=int, default=100, help="0: skip the long runs")
+    parser.add_argument("--sweep", action="store_true", help="also run the γ sweep")
+    parser.add_argument("--sweep-seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 epochs")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 epochs (long: 3)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.sweep_seeds, args.curve_seeds, args.epochs = 2, 1, 2, 2
+        args.long_epochs = min(args.long_epochs, 3)
     args.out.mkdir(parents=True, exist_ok=True)
     data = load_dataset("digits")
     level = label_entropy(data.y_train)
     window = math.ceil(len(data.x_train) / 64)  # one epoch of steps
     lrs = (0.05, 0.1)
-    start = time.perf_counter()
+    curve_seeds = range(args.curve_seeds)
+    times: dict[str, float] = {}
     with ProcessPoolExecutor(args.workers, initializer=_init_worker) as pool:
-        curve_seeds = range(args.curve_seeds)
-        per_depth = [
-            (d, run_all(depth_conditions(d, args.epochs), curve_seeds, pool, data)) for d in DEPTHS
-        ]
-        curves_s = time.perf_counter() - start
-        main_runs = run_all(
-            [c for lr in lrs for c in conditions(lr, args.epochs)], range(args.seeds), pool, data
+        per_depth = _timed(
+            times,
+            "curves",
+            lambda: [
+                (d, run_all(depth_conditions(d, args.epochs), curve_seeds, pool, data))
+                for d in DEPTHS
+            ],
         )
-        sweep_runs = run_all(
-            [c for lr in lrs for c in sweep(lr, args.epochs)], range(args.sweep_seeds), pool, data
+        main_conds = [c for lr in lrs for c in conditions(lr, args.epochs)]
+        main_runs = _timed(
+            times, "main", lambda: run_all(main_conds, range(args.seeds), pool, data)
         )
-        total_s = time.perf_counter() - start
-        long_runs = (
-            run_all(long_conditions(args.long_epochs), curve_seeds, pool, data)
-            if args.long_epochs
-            else []
+        long_runs = _timed(
+            times,
+            "long",
+            lambda: (
+                run_all(long_conditions(args.long_epochs), curve_seeds, pool, data)
+                if args.long_epochs
+                else []
+            ),
         )
-        long_s = time.perf_counter() - start - total_s
+        sweep_conds = [c for lr in lrs for c in sweep(lr, args.epochs)] if args.sweep else []
+        sweep_runs = _timed(
+            times, "sweep", lambda: run_all(sweep_conds, range(args.sweep_seeds), pool, data)
+        )
     signal_md, signal_rows = signal_table(curve_seeds)
     depth_md, depth_rows = depth_table(per_depth, level, window)
+    long_md, long_rows = long_table(long_runs, level, window)
     rows_main = summarise(o for *_, o in main_runs)
     rows_sweep = summarise(o for *_, o in sweep_runs)
     print(f"label entropy of the training set: {level:.4f} nats (ln 10 = {math.log(10):.4f})")
-    print(
-        f"runtime: curves {curves_s:.0f} s, curves + tables {total_s:.0f} s, "
-        f"long runs {long_s:.0f} s ({args.workers} workers)\n"
-    )
+    spent = ", ".join(f"{k} {v:.0f} s" for k, v in times.items())
+    print(f"runtime ({args.workers} workers): {spent}, total {sum(times.values()):.0f} s\n")
     print(f"## Initial signal ({args.curve_seeds} seeds, medians)\n")
     print(signal_md)
     print(f"\n## Per depth (lr {CURVE_LR:g}, {args.curve_seeds} seeds, {args.epochs} epochs)\n")
     print(depth_md)
-    print(f"\n## Main table ({args.seeds} seeds, {args.epochs} epochs)\n")
-    print(markdown_table(rows_main))
-    print(f"\n## γ sweep ({args.sweep_seeds} seeds, {args.epochs} epochs)\n")
-    print(markdown_table(rows_sweep))
-    long_md, long_rows = long_table(long_runs, level, window)
     if long_runs:
         print(f"\n## Long runs (4 hidden layers, lr {CURVE_LR:g}, {args.long_epochs} epochs)\n")
         print(long_md)
+    print(f"\n## Main table ({args.seeds} seeds, {args.epochs} epochs)\n")
+    print(markdown_table(rows_main))
+    if sweep_runs:
+        print(f"\n## γ sweep ({args.sweep_seeds} seeds, {args.epochs} epochs)\n")
+        print(markdown_table(rows_sweep))
+        plot_sweep(rows_sweep, rows_main, args.out / "collapse_gamma_sweep.png")
     panels = [
         (f"{d} hidden layer{'s' if d > 1 else ''}", [(c.label, t) for c, _, t, _ in runs])
         for d, runs in per_depth
@@ -353,18 +376,13 @@ def main() -> None:
         title=f"QMLP (hidden width 64) on digits, SGD lr {CURVE_LR:g}, "
         f"{args.curve_seeds} seeds, {args.epochs} epochs",
     )
-    plot(
-        rows_sweep,
-        rows_main,
-        args.out / "collapse_gamma_sweep.png",
-        args.out / "collapse_failures.png",
-    )
+    plot_failures(rows_main, args.out / "collapse_failures.png")
     record = {
         "label_entropy": level,
-        "runtime_s": {"curves": curves_s, "curves_and_tables": total_s, "long": long_s},
-        "long": long_rows,
+        "runtime_s": times,
         "signal": signal_rows,
         "depth": depth_rows,
+        "long": long_rows,
         "main": rows_main,
         "sweep": rows_sweep,
         "outcomes": [asdict(o) for *_, o in main_runs + sweep_runs],
