@@ -212,7 +212,10 @@ def test_trace_diverges_at_the_step_train_reports(digits):
     per_epoch = math.ceil(len(digits.x_train) / config.batch_size)
     expected = (err.value.epoch - 1) * per_epoch + err.value.step - 1
     trace = trace_run(config, digits)
-    assert trace.diverged_step == expected == trace.steps[-1]
+    assert trace.diverged_step == expected
+    assert trace.steps == tuple(range(expected + 1))  # the diverging epoch's steps included
+    assert trace.losses[-1] == pytest.approx(err.value.loss, rel=1e-12)
+    assert all(math.isfinite(v) and v <= config.loss_limit for v in trace.losses[:-1])
     assert math.isnan(trace.test_accuracy)
     outcome = outcome_of(Condition("x", config), 0, trace, digits)
     assert outcome.status == "diverged"

@@ -85,10 +85,9 @@ class RunTrace:
 
     ``steps`` are global step indices (from 0); ``losses`` the mean training loss per
     example of each step's batch (before the step) and ``grad_norms`` the 2-norm of the
-    whole gradient *before* clipping. A run that diverged has its steps up to the end of
-    the last finished epoch, then the diverging step (its gradient norm is unknown: NaN);
-    ``diverged_step`` is that step, None if the run finished. ``test_loss`` and
-    ``test_accuracy`` are measured after the last epoch (NaN after a divergence).
+    whole gradient *before* clipping. A run that diverged ends with the diverging step,
+    ``diverged_step`` (None if the run finished). ``test_loss`` and ``test_accuracy`` are
+    measured after the last epoch (NaN after a divergence).
     """
 
     steps: tuple[int, ...]
@@ -246,26 +245,32 @@ def trace_run(config: TrainConfig, data: Dataset) -> RunTrace:
     return every step's loss and pre-clip gradient norm (see :class:`RunTrace`)."""
     run = _set_up(config, data, None, None)
     sizes = _batch_sizes(len(run.data.x_train), config.batch_size)
-    steps: list[int] = []
     losses: list[float] = []
     norms: list[float] = []
+
+    def record(trace, count: int) -> None:
+        summed = trace.losses[:count].tolist()
+        losses.extend(s / b for s, b in zip(summed, sizes, strict=False))
+        norms.extend(trace.grad_norms[:count].tolist())
+
     with deterministic(config.deterministic):
         for epoch in range(config.epochs):
             try:
-                trace = _run_epoch(run, epoch, progress=False)
+                record(_run_epoch(run, epoch, progress=False), len(sizes))
             except TrainingDivergedError as err:
-                step = (err.epoch - 1) * len(sizes) + err.step - 1
-                steps.append(step)
-                losses.append(err.loss)
-                norms.append(math.nan)
-                return RunTrace(tuple(steps), tuple(losses), tuple(norms), step, math.nan, math.nan)
-            first = epoch * len(sizes)
-            steps.extend(range(first, first + len(sizes)))
-            losses.extend(s / b for s, b in zip(trace.losses.tolist(), sizes, strict=True))
-            norms.extend(trace.grad_norms.tolist())
+                record(err.trace, err.step)
+                steps = tuple(range(len(losses)))
+                return RunTrace(steps, tuple(losses), tuple(norms), steps[-1], math.nan, math.nan)
     metrics = evaluate(run.model, run.data, config, device=run.device)
     accuracy = metrics.get("test_accuracy", math.nan)
-    return RunTrace(tuple(steps), tuple(losses), tuple(norms), None, metrics["test_loss"], accuracy)
+    return RunTrace(
+        tuple(range(len(losses))),
+        tuple(losses),
+        tuple(norms),
+        None,
+        metrics["test_loss"],
+        accuracy,
+    )
 
 
 def run_condition(condition: Condition, seed: int, data: Dataset | None = None) -> Outcome:
