@@ -31,6 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from qexpr._io import write_text_atomic
 from qexpr.nn import ReLinear, TrainConfig, load_dataset
@@ -214,27 +215,33 @@ def depth_table(per_depth, level: float, window: int) -> tuple[str, list[dict]]:
 
 
 def signal_table(seeds) -> tuple[str, list[dict]]:
-    """Per depth and init: the spread of each layer's output at init, dead hidden units."""
+    """Per depth and init: the spread of each layer's output at init, dead hidden units,
+    and the training loss at init (range over the seeds)."""
     data = load_dataset("digits")
     lines = [
         "| hidden layers | init | output spread per layer (… → logits) "
-        "| dead units per hidden layer |",
-        "|---|---|---|---|",
+        "| dead units per hidden layer | training loss at init |",
+        "|---|---|---|---|---|",
     ]
     rows = []
     for depth in DEPTHS:
         for init in ("standard", "relinear"):
-            signals = []
+            signals, losses = [], []
             for seed in seeds:
                 model = _init_model(TrainConfig(widths=(64,) * depth, init=init, seed=seed), data)
                 signals.append(init_signal(model, list(model.layers), data.x_train))
+                with torch.no_grad():
+                    logits = model(data.x_train)
+                losses.append(float(F.cross_entropy(logits, data.y_train)))
             spread = [statistics.median(s.spread[i] for s in signals) for i in range(depth + 1)]
             dead = [statistics.median(s.dead[i] for s in signals) for i in range(depth)]
             lines.append(
                 f"| {depth} | {init} | {' → '.join(f'{v:.1e}' for v in spread)} | "
-                f"{' '.join(f'{v:.2f}' for v in dead)} |"
+                f"{' '.join(f'{v:.2f}' for v in dead)} | {min(losses):.3f}–{max(losses):.3f} |"
             )
-            rows.append({"depth": depth, "init": init, "spread": spread, "dead": dead})
+            rows.append(
+                {"depth": depth, "init": init, "spread": spread, "dead": dead, "loss": losses}
+            )
     return "\n".join(lines), rows
 
 
