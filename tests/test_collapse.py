@@ -173,6 +173,8 @@ def test_init_signal_by_hand():
     assert signal.spread == pytest.approx((1.0, 2 * math.sqrt(7 / 3)), rel=1e-6)
     assert signal.dead == (0.5,)
     assert all(not layer._forward_hooks for layer in model.layers)
+    with pytest.raises(QexprValueError, match="at least 2 inputs"):
+        init_signal(model, list(model.layers), x[:1])
 
 
 # --- traced runs: the same run as train(), divergence step, what clipping did -----------------

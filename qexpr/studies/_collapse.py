@@ -220,7 +220,9 @@ def classify_curve(
 @torch.no_grad()
 def init_signal(model: nn.Module, layers: Sequence[nn.Module], x: Tensor) -> InitSignal:
     """Spread and dead units of ``layers`` (in order; the last gives the logits) of ``model``
-    on the inputs ``x``, read by forward hooks on one forward pass."""
+    on the inputs ``x`` (at least 2), read by forward hooks on one forward pass."""
+    if x.dim() < 1 or len(x) < 2:
+        raise QexprValueError(f"x: a spread needs at least 2 inputs, got shape {tuple(x.shape)}")
     outputs: list[Tensor] = []
     handles = [
         layer.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for layer in layers
