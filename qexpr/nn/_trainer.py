@@ -58,7 +58,12 @@ def _check_every(device: torch.device) -> int:
 
 
 class TrainingDivergedError(QexprValueError):
-    """The loss or the gradient norm became non-finite, or the loss exceeded the limit."""
+    """The loss or the gradient norm became non-finite, or the loss exceeded the limit.
+
+    ``epoch`` and ``step`` count from 1; ``trace`` holds the diverging epoch's summed batch
+    losses and pre-clip gradient norms, valid up to and including ``step`` (None when the
+    error was not raised by the training loop).
+    """
 
     def __init__(self, epoch: int, step: int, loss: float, limit: float, grad_norm: float) -> None:
         if not math.isfinite(loss):
@@ -72,6 +77,7 @@ class TrainingDivergedError(QexprValueError):
             "lower --lr or --gamma-g/--gamma-b, or add --clip 1"
         )
         self.epoch, self.step, self.loss, self.grad_norm = epoch, step, loss, grad_norm
+        self.trace = None
 
 
 @dataclass(frozen=True)
@@ -276,7 +282,9 @@ def _check(run: _Run, epoch: int, trace: _EpochTrace, first: int, stop: int) -> 
     ):
         loss = summed / min(size, len(run.data.x_train) - step * size)
         if not (math.isfinite(loss) and loss <= limit and math.isfinite(norm)):
-            raise TrainingDivergedError(epoch + 1, step + 1, loss, limit, norm)
+            error = TrainingDivergedError(epoch + 1, step + 1, loss, limit, norm)
+            error.trace = trace
+            raise error
     return loss
 
 
