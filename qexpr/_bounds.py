@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from math import comb, prod
 from typing import Any
 
+import numpy as np
+
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import Layer, Network, to_exact_array
@@ -218,13 +220,43 @@ def _multiplier(layer: Layer) -> int:
     """1 if every neuron is affine in the layer input (zero quadratic form), else 2.
 
     Neuron j's quadratic form (for the quadratic neuron ``sym(wr_j wg_j^T) + diag(wb_j)``)
-    is read exactly from the neuron table's formula.
+    is read exactly from the neuron table's formula: first its value at one point (cheap;
+    a non-zero value proves 2), and only when that is zero the full o × m × m forms.
     """
     neuron = layer.neuron_type()
     if neuron.degree == 1:
         return 1
     params = (layer if layer.is_exact else layer.map_weights(to_exact_array)).params
+    if any(v != 0 for v in _quadratic_part_at(neuron, params, _probe(layer.in_dim))):
+        return 2  # proved: a form that is non-zero somewhere is non-zero
     return 2 if any(v != 0 for v in neuron.quadratic_forms(params).flat) else 1
+
+
+def _probe(m: int) -> np.ndarray:
+    """A fixed integer point of R^m (a seeded draw; any point proves what it shows)."""
+    values = np.random.default_rng(0).integers(-(2**20), 2**20, size=m)
+    return np.array([int(v) for v in values], dtype=object)
+
+
+def _quadratic_part_at(neuron, params: dict[str, np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Twice each neuron's quadratic form at ``y``, exactly: ``p(y) + p(-y) - 2 p(0)``.
+
+    ``p`` is the pre-activation (degree <= 2), evaluated from the neuron table's formula in
+    O(weights) operations, where :meth:`NeuronType.quadratic_forms` builds o × m × m forms
+    (10^8 entries for one neuron on 10,000 inputs).
+    """
+
+    def at(x: np.ndarray) -> np.ndarray:
+        def affine(w: str, b: str) -> np.ndarray:
+            return params[w].dot(x) + params[b]
+
+        def square(w: str, c: str) -> np.ndarray:
+            return params[w].dot(x * x) + params[c]
+
+        return neuron.pre_activation(affine, square)
+
+    zero = np.zeros(len(y), dtype=object)
+    return at(y) + at(-y) - 2 * at(zero)
 
 
 def spline_bound(net: Network) -> SplineBound:
