@@ -52,6 +52,7 @@ from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import Layer, Network, to_exact_array
 from qexpr._neurons import NEURONS
+from qexpr._progress import Progress, tracked
 from qexpr._random import check_widths
 
 __all__ = [
@@ -126,16 +127,17 @@ def _split_widths(widths: Sequence[int]) -> tuple[int, tuple[int, ...]]:
     return widths[0], widths[1:]
 
 
-def serra_bound(n0: int, hidden: Sequence[int]) -> int:
+def serra_bound(n0: int, hidden: Sequence[int], *, progress: Progress | None = None) -> int:
     """Serra et al. (2018), Theorem 1: linear regions of a ReLU net with hidden widths ``hidden``.
 
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
-    ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``.
+    ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``. Its cost grows as
+    ``layers * n0^2`` products of big integers; ``progress`` is called after each layer.
     """
     # below[b] = the sum over the layers after the current one with budget b (a loop, not
     # recursion, so hundreds of layers do not exhaust Python's stack)
     below = [1] * (n0 + 1)
-    for n in reversed(tuple(hidden)):
+    for n in tracked(tuple(hidden)[::-1], progress, "Serra et al. bound"):
         below = [
             sum(comb(n, j) * below[min(b, n - j)] for j in range(min(b, n) + 1))
             for b in range(n0 + 1)
@@ -284,11 +286,12 @@ def _kind_plan(kind: str, hidden: Sequence[int]) -> list[tuple[int, int, str]]:
     ]
 
 
-def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
+def kind_bounds(kind: str, widths: Sequence[int], *, progress: Progress | None = None) -> Bounds:
     """Every bound qexpr knows for ``kind`` (quadratic, relu, square, compact) and ``widths``.
 
     Widths follow :func:`qexpr.random_network`: ``(n0, n1, ..., nL)`` with layer L the
-    identity output layer.
+    identity output layer. ``progress(stage, done, total)``, if given, is called after each
+    layer of the slow one, Serra et al.'s bound.
     """
     kind = resolve_kind(kind)
     n0, layers = _split_widths(widths)
@@ -300,7 +303,7 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
         pieces = 1
         entries.append(Bound("polynomial", "pieces", "exact", 1, "z² networks are polynomials"))
     elif kind == "relu":
-        serra = serra_bound(n0, hidden)
+        serra = serra_bound(n0, hidden, progress=progress)
         entries.append(Bound("serra2018", "regions", "upper", serra, "Serra et al. 2018, Thm 1"))
         entries.append(
             Bound(

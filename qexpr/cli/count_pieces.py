@@ -19,6 +19,7 @@ import typer
 from qexpr._errors import QexprError, QexprValueError
 from qexpr.cli._common import (
     JsonFlag,
+    ProgressFlag,
     check_output_path,
     check_plot_path,
     examples,
@@ -26,6 +27,8 @@ from qexpr.cli._common import (
     one_line_errors,
     parse_widths,
     print_json,
+    progress_bar,
+    show_progress,
 )
 from qexpr.cli._sources import STDIN, STDIN_NAME
 
@@ -72,6 +75,7 @@ class _Options:
     seed: int
     output: int | None = None
     exact_output: bool = False
+    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,9 +225,15 @@ def _density(net, job: _Job, options: _Options) -> None:
     """Hanin–Rolnick line statistic: breakpoints per unit length on seeded random chords."""
     from qexpr.spline._restrict import breakpoint_density
 
-    density = breakpoint_density(
-        net, lines=options.random_lines, seed=options.seed, radius=options.radius, mode=options.mode
-    )
+    with progress_bar(options.progress) as report:
+        density = breakpoint_density(
+            net,
+            lines=options.random_lines,
+            seed=options.seed,
+            radius=options.radius,
+            mode=options.mode,
+            progress=report,
+        )
     record = {
         **job.record,
         "random_lines": options.random_lines,
@@ -247,7 +257,8 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
     from qexpr._bounds import spline_bound
     from qexpr.spline._count import count_pieces
 
-    result = count_pieces(net, mode=options.mode, domain=options.domain)
+    with progress_bar(options.progress) as report:
+        result = count_pieces(net, mode=options.mode, domain=options.domain, progress=report)
     bound = spline_bound(net)
     if options.plot is not None:
         _plot(result, job.name, options)
@@ -398,9 +409,20 @@ def command(
             "isolating interval) and piece coefficients as strings."
         ),
     ] = False,
+    progress: ProgressFlag = None,
 ) -> None:
     options = _Options(
-        mode, domain, line, plot, as_json, random_lines, radius, seed, output, exact_output
+        mode,
+        domain,
+        line,
+        plot,
+        as_json,
+        random_lines,
+        radius,
+        seed,
+        output,
+        exact_output,
+        show_progress(progress),
     )
     _check(files, kind, save, options)
     jobs = _jobs(files, kind, widths, seed, float_weights)
