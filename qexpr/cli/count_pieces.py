@@ -41,7 +41,9 @@ a random network with --kind/--widths/--seed. Breakpoints are floats, printed wi
 enough digits to tell them apart; one beyond float64's range is printed as an exact
 string. The default mode (auto = hybrid) proves every count it prints ("certified");
 --mode float is a fast estimate and says so. Work estimated past the memory or time
-limit is refused up front.
+limit is refused up front, with advice. Measured (2-core CPU, 2026-11-30, CPU time):
+one layer of 2,000 quadratic neurons, 109 s certified and 6 s with --mode float; of
+10,000, 102 s and 475 MB with --mode float (the certified count is refused there).
 
 """ + examples(
     "qexpr count-pieces net.json",
