@@ -264,6 +264,20 @@ def test_random_network_never_coerces_widths(widths):
             ("memory",),
         ),
         (("count-pieces", "--kind", "relu", "--widths", "1,1000000,1"), ("--widths",)),
+        (
+            (
+                "count-pieces",
+                "--kind",
+                "quadratic",
+                "--widths",
+                "1,14000,1",
+                "--mode",
+                "float",
+                "--plot",
+                "{tmp}/p.png",
+            ),
+            ("memory", "drop --plot"),
+        ),
         (("count-pieces", "--kind", "relu", "--widths", "1,100000000,1"), ("--widths",)),
         (
             ("count-pieces", "--kind", "relu", "--widths", "2,3,1", "--random-lines", "100000000"),

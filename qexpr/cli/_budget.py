@@ -27,6 +27,10 @@ LINEAR_ARRAYS = 8
 MASK_BYTES = 4
 #: Bytes per (cell, ReLU neuron) of the certified engines' patterns (Python tuples, 3 copies).
 PATTERN_BYTES = 24
+#: Bytes per (cell, ReLU neuron) of a float spline's region and cell objects, built for
+#: ``--plot``. Measured (2-core CPU, 2026-11-30): quadratic 1,3000,1 in float mode, 305 MB
+#: peak RSS without ``--plot``, 420 MB with it (4,105 cells).
+OBJECT_BYTES = 10
 #: Blocks of cells the float engine evaluates at once (``BLOCK_VALUES`` float64 per array).
 BLOCK_ARRAYS = 10
 #: CPU seconds per (cell, point, input) of the float engine. Measured (2-core CPU,
@@ -160,13 +164,17 @@ def exact_roots(net) -> int:
     return first.out_dim * degree_bounds(net)[0] if first.activation == "relu" else 0
 
 
-def _float_refusal(net) -> str | None:
-    """Why float mode is refused (memory or time past the limits), or None."""
+def _float_refusal(net, objects: bool = False) -> str | None:
+    """Why float mode is refused (memory or time past the limits), or None; ``objects``:
+    the spline's pieces, regions and cells are built too (``--plot``)."""
     memory, seconds = float_bytes(net), float_seconds(net)
+    memory += OBJECT_BYTES * _state_entries(_layers(net)) if objects else 0
     if memory > MEMORY_LIMIT:
+        drawn = objects and float_bytes(net) <= MEMORY_LIMIT
         return (
             f"the float engine would need about {_gigabytes(memory)} of memory "
-            f"(limit {_gigabytes(MEMORY_LIMIT)}): use smaller widths"
+            f"(limit {_gigabytes(MEMORY_LIMIT)}): "
+            + ("drop --plot (the plot holds every cell)" if drawn else "use smaller widths")
         )
     if seconds > TIME_LIMIT:
         return (
@@ -183,15 +191,16 @@ def _certified_advice(net) -> str:
     return "use smaller widths"
 
 
-def check_count(net, mode: str) -> str | None:
-    """Why counting ``net`` in ``mode`` ("exact", "hybrid" or "float") is refused, or None.
+def check_count(net, mode: str, *, objects: bool = False) -> str | None:
+    """Why counting ``net`` in ``mode`` ("exact", "hybrid" or "float") is refused, or None;
+    ``objects``: the spline's pieces, regions and cells will be built (``--plot``).
 
     Every number here is an estimate from the widths (see the constants' measurements);
     the exact engine does at least the hybrid engine's work, and also sorts every root of
     layer 1.
     """
     if mode == "float":
-        return _float_refusal(net)
+        return _float_refusal(net, objects)
     roots = exact_roots(net)
     if mode == "exact" and roots > EXACT_ROOTS_LIMIT:
         seconds = 2 * (roots / 1000) ** 2

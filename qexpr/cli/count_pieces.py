@@ -166,7 +166,7 @@ def _network(job: _Job, options: _Options):
             f"{job.name}: expected a network with one input, got input_dim {net.input_dim} "
             "(use --line P V)"
         )
-    refusal = check_count(net, resolve_mode(net, options.mode))
+    refusal = check_count(net, resolve_mode(net, options.mode), objects=options.plot is not None)
     if refusal is not None:
         raise QexprValueError(f"{job.name}: {refusal}")
     return net
