@@ -8,9 +8,16 @@ Compares, on the same networks and interval, in one process:
   the exact engine finds (over the hull of the exact region boundaries plus a margin of 1,
   spacing half the smallest gap between them, at most ``MAX_GRID`` points), counting
   activation-pattern changes;
-* Regioncam (``regioncam.Regioncam1D``, Rust, float32) on the ReLU networks.
+* Regioncam (``regioncam.Regioncam1D``, Rust, float32) on the ReLU networks, shallow on
+  [-4, 4] and deep (depth >= 4, >= 80 regions) on [-30.5, 30.5]; weights are converted
+  (float32 for Regioncam, float64 for qexpr) before timing, and the candidates are timed
+  interleaved (minimum over rounds) so that load from elsewhere hits them alike;
+* the certified default (hybrid) against float mode on ReLU networks, with the general
+  hybrid engine (``qexpr.spline._certify.hybrid_cells``, the default before the
+  piecewise-linear engine) as the old baseline, in the same process.
 
-Run: ``.venv/bin/python benchmarks/count_pieces.py`` (about a minute on 2 cores).
+Run: ``.venv/bin/python benchmarks/count_pieces.py`` (a few minutes on 2 cores);
+``benchmarks/count_pieces.py relu`` runs only the ReLU sections.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ import numpy as np
 
 import qexpr
 
-DOMAIN = (-4.0, 4.0)  # Regioncam's segment, for the ReLU comparison
 CHUNK = 1_000_000
 MAX_GRID = 100_000_000
 
@@ -40,6 +46,17 @@ def best_time(func: Callable[[], object], repeat: int = 3) -> tuple[float, objec
         result = func()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def interleaved_best(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Per candidate, the smallest wall time over ``rounds`` rounds that call each once."""
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def grid_regions(net: qexpr.Network, grid: tuple[float, float, int]) -> int:
@@ -75,14 +92,26 @@ def grid_for(exact: qexpr.PieceCount) -> tuple[float, float, int]:
     return lo, hi, min(MAX_GRID, int(2 * (hi - lo) / gap) + 2)
 
 
-def regioncam_regions(net: qexpr.Network) -> int:
-    """Regions of a ReLU network on DOMAIN by Regioncam1D (float32)."""
+def regioncam_layers(net: qexpr.Network) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """The weights as Regioncam takes them (float32, in × out), converted once."""
+    return [
+        (
+            np.ascontiguousarray(layer.w.T, dtype=np.float32),
+            np.ascontiguousarray(layer.b, dtype=np.float32),
+            layer.activation == "relu",
+        )
+        for layer in net.to_float().layers
+    ]
+
+
+def regioncam_regions(layers: list[tuple[np.ndarray, np.ndarray, bool]], size: float) -> int:
+    """Regions of a ReLU network on [-size/2, size/2] by Regioncam1D (float32)."""
     import regioncam
 
-    rc = regioncam.Regioncam1D(DOMAIN[1] - DOMAIN[0])  # the segment [-size/2, size/2]
-    for layer in net.to_float().layers:
-        rc.linear(layer.w.T.astype(np.float32), layer.b.astype(np.float32))
-        if layer.activation == "relu":
+    rc = regioncam.Regioncam1D(size)
+    for w, b, relu in layers:
+        rc.linear(w, b)
+        if relu:
             rc.relu()
     return rc.num_edges
 
@@ -129,21 +158,90 @@ def main() -> None:
             f"{name:<20}{exact.activation_regions:>8}{t_exact:>8.3f}{t_float:>8.4f}{t_cmd:>9.3f}"
             f"{grid[2]:>13}{t_grid:>8.2f}{t_grid / t_cmd:>13.1f}{t_grid / t_float:>11.0f}{note}"
         )
-    print(f"\nReLU networks on [{DOMAIN[0]}, {DOMAIN[1]}] against Regioncam1D (float32), ms:")
-    print(f"{'network':<20}{'regions':>8}{'regioncam':>10}{'qexpr float':>12}{'ratio':>7}")
-    for kind, widths, exact_weights in CASES:
-        if kind != "relu":
-            continue
-        net = qexpr.random_network(kind, widths, seed=0, exact=exact_weights)
-        t_rc, rc = best_time(lambda n=net: regioncam_regions(n), 50)
-        t_float, fl = best_time(lambda n=net: qexpr.count_pieces(n, "float", DOMAIN), 50)
-        name = f"{kind} {'-'.join(map(str, widths))}"
+    regioncam_rows()
+    certified_rows()
+
+
+#: Regioncam rows: (widths, seed, half-width of the segment).
+REGIONCAM = [
+    ([1, 16, 16, 1], 0, 4.0),
+    ([1, 32, 32, 32, 1], 0, 4.0),
+    ([1, 64, 64, 64, 1], 0, 4.0),
+    ([1, 16, 16, 16, 16, 1], 11, 30.5),
+    ([1, 16, 16, 16, 16, 16, 16, 1], 0, 30.5),
+    ([1, 32, 32, 32, 32, 1], 0, 30.5),
+    ([1, 64, 64, 64, 64, 1], 0, 30.5),
+]
+
+
+def regioncam_rows(rounds: int = 200) -> None:
+    """qexpr float mode (and the certified default) against Regioncam1D, in process."""
+    print("\nReLU networks against Regioncam1D (float32), ms, best of interleaved rounds:")
+    print(
+        f"{'network':<28}{'segment':>9}{'regions':>8}{'regioncam':>10}{'float':>8}"
+        f"{'ratio':>7}{'hybrid':>9}{'ratio':>7}"
+    )
+    for widths, seed, half in REGIONCAM:
+        net = qexpr.random_network("relu", widths, seed=seed, exact=False)
+        layers, domain = regioncam_layers(net), (-half, half)
+        fns = {
+            "regioncam": lambda la=layers, h=half: regioncam_regions(la, 2 * h),
+            "float": lambda n=net, d=domain: qexpr.count_pieces(n, "float", d),
+        }
+        best = interleaved_best(fns, rounds)
+        t_hybrid, hybrid = best_time(lambda n=net, d=domain: qexpr.count_pieces(n, "auto", d), 5)
+        rc, fl = regioncam_regions(layers, 2 * half), qexpr.count_pieces(net, "float", domain)
+        name = f"relu {'-'.join(map(str, widths))} s{seed}"
         note = "" if rc == fl.activation_regions else f"  (regioncam: {rc})"
+        if hybrid.activation_regions != fl.activation_regions:
+            note += f"  (certified: {hybrid.activation_regions})"
         print(
-            f"{name:<20}{fl.activation_regions:>8}{t_rc * 1e3:>10.3f}{t_float * 1e3:>12.3f}"
-            f"{t_float / t_rc:>7.1f}{note}"
+            f"{name:<28}{f'±{half}':>9}{fl.activation_regions:>8}{best['regioncam'] * 1e3:>10.3f}"
+            f"{best['float'] * 1e3:>8.3f}{best['float'] / best['regioncam']:>7.1f}"
+            f"{t_hybrid * 1e3:>9.2f}{t_hybrid / best['regioncam']:>7.0f}{note}"
+        )
+
+
+#: Certified against float rows: (widths, seed); whole real line.
+CERTIFIED = [
+    ([1, 32, 32, 1], 1),
+    ([1, 16, 16, 16, 16, 1], 11),
+    ([1, 32, 32, 32, 32, 1], 0),
+    ([1, 128, 128, 128, 1], 1),
+]
+
+
+def certified_rows() -> None:
+    """The certified default on ReLU networks: new (piecewise-linear engine) and old
+    (general hybrid engine) against float mode, same process, whole line."""
+    from qexpr.spline._certify import hybrid_cells
+
+    print("\nReLU networks, whole line: certified default against float mode, s:")
+    print(
+        f"{'network':<28}{'regions':>8}{'float':>9}{'hybrid':>9}{'/float':>8}"
+        f"{'old hybrid':>11}{'/float':>8}{'exact cells':>12}"
+    )
+    for widths, seed in CERTIFIED:
+        net = qexpr.random_network("relu", widths, seed=seed, exact=False)
+        fns = {
+            "float": lambda n=net: qexpr.count_pieces(n, "float"),
+            "hybrid": lambda n=net: qexpr.count_pieces(n, "auto"),
+        }
+        best = interleaved_best(fns, 5)
+        t_old, old = best_time(lambda n=net: hybrid_cells(n), 1)
+        new = qexpr.count_pieces(net)
+        same = [c.left for c in old.cells] == [c.left for c in new.spline.cell_list]
+        name = f"relu {'-'.join(map(str, widths))} s{seed}"
+        print(
+            f"{name:<28}{new.activation_regions:>8}{best['float']:>9.4f}{best['hybrid']:>9.3f}"
+            f"{best['hybrid'] / best['float']:>8.1f}{t_old:>11.2f}{t_old / best['float']:>8.0f}"
+            f"{new.exact_cells:>12}{'' if same else '  (old cells differ)'}"
         )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["relu"]:
+        regioncam_rows()
+        certified_rows()
+    else:
+        main()

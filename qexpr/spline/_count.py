@@ -110,10 +110,9 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
 def _fits_float64(net: Network) -> bool:
     """True when every weight of ``net`` is within float64's range (float mode can run)."""
     return all(
-        fits_float64(value)
+        array.dtype != object or all(fits_float64(value) for value in array.flat)
         for layer in net.layers
         for array in layer.params.values()
-        for value in array.flat
     )
 
 
@@ -161,8 +160,12 @@ def _hybrid_spline(
     net: Network, domain: tuple[Fraction, Fraction] | None, progress: Progress | None
 ) -> Spline:
     from qexpr.spline._certify import hybrid_cells
+    from qexpr.spline._pwl import pwl_cells
 
-    result = hybrid_cells(net, domain, progress=progress)
+    if is_piecewise_linear(net):
+        result = pwl_cells(net, domain)  # vectorised: no progress to report
+    else:
+        result = hybrid_cells(net, domain, progress=progress)
     return _certified_spline(result.cells, "hybrid", domain, result.exact_cells)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from qexpr._network import Network
-from qexpr.spline._float import RTOL, FloatCells, sample_interval
+from qexpr.spline._float import RTOL, FloatCells
 
 __all__ = ["X_TOL", "is_piecewise_linear", "linear_cells"]
 
@@ -33,27 +33,79 @@ def is_piecewise_linear(net: Network) -> bool:
     return all(la.neuron_type().degree == 1 and la.activation != "square" for la in net.layers)
 
 
-def _cut(
-    roots: np.ndarray, cell: np.ndarray, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Split cells at roots: returns (parent, new left, new right), left to right, and how
-    many roots were merged with a neighbour they do not equal (float64 cannot tell)."""
-    count = len(left)
-    cells = np.concatenate([cell, np.arange(count)])
-    points = np.concatenate([roots, left])
-    order = np.lexsort((points, cells))
-    cells, points = cells[order], points[order]
-    keep = np.ones(len(points), dtype=bool)
-    gap = points[1:] - points[:-1]
-    keep[1:] = (cells[1:] != cells[:-1]) | (gap > X_TOL * np.maximum(1.0, np.abs(points[1:])))
-    merged = int(np.count_nonzero(~keep[1:] & (gap != 0)))
-    cells, points = cells[keep], points[keep]
-    ends = np.empty_like(points)
-    ends[:-1] = points[1:]
-    last = np.ones(len(points), dtype=bool)
-    last[:-1] = cells[1:] != cells[:-1]
-    ends[last] = right[cells[last]]
-    return cells, points, ends, merged
+def _affine_layers(net: Network) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Each layer's ``(W, b, relu)``: W (in × out) and b as float64."""
+    layers = []
+    for layer in net.layers:
+        w_key, b_key = layer.neuron_type().linear_part
+        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
+        layers.append(
+            (w, np.asarray(getattr(layer, b_key), dtype=np.float64), layer.activation == "relu")
+        )
+    return layers
+
+
+def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
+    """New left ends: the old ones and the roots, increasing; roots closer than ``X_TOL``
+    (relative) to the previous root are merged, and counted when they differ.
+
+    Every root lies inside its cell, at more than ``X_TOL`` from its ends, so one global
+    sort orders the roots cell by cell."""
+    points = np.sort(roots)
+    gap = np.diff(points)
+    keep = gap > X_TOL * np.maximum(1.0, np.abs(points[1:]))
+    merged = int(np.count_nonzero(~keep & (gap != 0)))
+    return np.sort(np.concatenate([left, points[1:][keep], points[:1]])), merged
+
+
+def _centres(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The sample point of each cell (:func:`~qexpr.spline._float.sample_interval`'s
+    centre): the midpoint, 1 inside an unbounded end cell, 0 for the whole line. Only the
+    first and last cells can be unbounded."""
+    mid = (left + right) * 0.5  # NaN for the whole line, set below
+    if left[-1] == -np.inf:  # one cell, unbounded on the left
+        mid[-1] = right[-1] - 1.0 if right[-1] < np.inf else 0.0
+    else:
+        if left[0] == -np.inf:
+            mid[0] = right[0] - 1.0
+        if right[-1] == np.inf:
+            mid[-1] = left[-1] + 1.0
+    return mid
+
+
+def _pre_activation(
+    values: np.ndarray, envelope: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stacked slopes and intercepts ``values @ w + (0, b)`` and their envelopes, entries
+    within ``RTOL`` of their envelope set to 0, and how many of those were not 0 (slopes,
+    and intercepts whose slope is 0 too)."""
+    z = values @ w
+    z[1] += b
+    env = envelope @ np.abs(w)
+    env[1] += np.abs(b)
+    small = np.abs(z) <= RTOL * env
+    lost = int(np.count_nonzero(small[0] & ((z[0] != 0) | small[1] & (z[1] != 0))))
+    z[small] = 0.0
+    return z, env, lost
+
+
+def _split(
+    s: np.ndarray, c: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, int]:
+    """Cut the cells at the roots ``-c / s`` inside them: ``(parent, left, right, lost)``
+    (``parent`` None when nothing is cut); lost counts roots within ``X_TOL`` of a cell's
+    end (but not on it) and merged roots."""
+    x = np.where(s != 0, -c / s, np.nan)  # NaN compares False below
+    margin = X_TOL * np.maximum(1.0, np.abs(x))
+    inside = (x > left[:, None] + margin) & (x < right[:, None] - margin)
+    distance = np.minimum(np.abs(x - left[:, None]), np.abs(x - right[:, None]))
+    lost = int(np.count_nonzero((distance <= margin) & (distance != 0)))
+    roots = x[inside]
+    if not roots.size:
+        return None, left, right, lost
+    new_left, merged = _cut(roots, left)
+    parent = np.searchsorted(left, new_left, side="right") - 1
+    return parent, new_left, np.append(new_left[1:], right[-1]), lost + merged
 
 
 def linear_cells(
@@ -63,44 +115,32 @@ def linear_cells(
 
     Returns ``(cells, slope, intercept, slope_env, intercept_env)``: the outputs are
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
+    Slopes and intercepts travel stacked (2, cells, width), so a layer costs one product
+    for the values and one for the envelopes.
     """
     lo, hi = (-np.inf, np.inf) if domain is None else (float(domain[0]), float(domain[1]))
     left, right = np.array([lo]), np.array([hi])
-    slope, intercept = np.ones((1, 1)), np.zeros((1, 1))
-    slope_env, intercept_env = np.ones((1, 1)), np.zeros((1, 1))
+    values = np.array([[[1.0]], [[0.0]]])
+    envelope = values.copy()
     masks: list[np.ndarray] = []
     lost = 0
-    for layer in net.layers:
-        w_key, b_key = layer.neuron_type().linear_part
-        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
-        b = np.asarray(getattr(layer, b_key), dtype=np.float64)
-        s, c = slope @ w, intercept @ w + b
-        es, ec = slope_env @ np.abs(w), intercept_env @ np.abs(w) + np.abs(b)
-        s_zero, c_zero = np.abs(s) <= RTOL * es, np.abs(c) <= RTOL * ec
-        lost += int(np.count_nonzero((s_zero & (s != 0)) | (c_zero & (c != 0) & s_zero)))
-        s, c = np.where(s_zero, 0.0, s), np.where(c_zero, 0.0, c)
-        if layer.activation != "relu":
-            masks.append(np.zeros((len(left), layer.out_dim), dtype=bool))
-            slope, intercept, slope_env, intercept_env = s, c, es, ec
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(s != 0, -c / s, np.nan)  # NaN compares False below
-        margin = X_TOL * np.maximum(1.0, np.abs(x))
-        inside = (x > left[:, None] + margin) & (x < right[:, None] - margin)
-        near = (np.abs(x - left[:, None]) <= margin) | (np.abs(x - right[:, None]) <= margin)
-        exact_end = (x == left[:, None]) | (x == right[:, None])
-        lost += int(np.count_nonzero(near & ~exact_end))
-        cell, _ = np.nonzero(inside)
-        parent, left, right, merged = _cut(x[inside], cell, left, right)
-        lost += merged
-        mid, _ = sample_interval(left, right)
-        s, c, es, ec = s[parent], c[parent], es[parent], ec[parent]
-        value = s * mid[:, None] + c
-        active = value > RTOL * (es * np.abs(mid[:, None]) + ec)
-        masks = [m[parent] for m in masks]
-        masks.append(active)
-        slope, intercept = np.where(active, s, 0.0), np.where(active, c, 0.0)
-        slope_env, intercept_env = np.where(active, es, 0.0), np.where(active, ec, 0.0)
-    relu = tuple(k for k, la in enumerate(net.layers) if la.activation == "relu")
-    cells = FloatCells(left, right, tuple(masks), relu, lost)
-    return cells, slope, intercept, slope_env, intercept_env
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for w, b, relu in _affine_layers(net):
+            z, env, small = _pre_activation(values, envelope, w, b)
+            lost += small
+            if not relu:
+                masks.append(np.zeros((len(left), len(b)), dtype=bool))
+                values, envelope = z, env
+                continue
+            parent, left, right, cut = _split(z[0], z[1], left, right)
+            lost += cut
+            if parent is not None:
+                z, env = z[:, parent], env[:, parent]
+                masks = [m[parent] for m in masks]
+            mid = _centres(left, right)
+            active = z[0] * mid[:, None] + z[1] > RTOL * (env[0] * np.abs(mid)[:, None] + env[1])
+            masks.append(active)
+            values, envelope = np.where(active, z, 0.0), np.where(active, env, 0.0)
+    relu_layers = tuple(k for k, la in enumerate(net.layers) if la.activation == "relu")
+    cells = FloatCells(left, right, tuple(masks), relu_layers, lost)
+    return cells, values[0], values[1], envelope[0], envelope[1]
