@@ -21,7 +21,7 @@ TIME_LIMIT = 600
 FLOAT_ARRAYS = 5
 #: float64 arrays of shape (cells, layer width) the piecewise-linear engine keeps for a ReLU
 #: layer (slopes, intercepts, their envelopes, roots, …). Measured (2-core CPU, 2026-11-30):
-#: relu 1,3000,1 with float weights (3,001 cells), 692 MB peak RSS; this estimate: 932 MB.
+#: relu 1,3000,1 with float weights (3,001 cells), 623 MB peak RSS; this estimate: 932 MB.
 LINEAR_ARRAYS = 8
 #: Bytes per (cell, ReLU neuron) of the float engine's states (bool masks and their copies).
 MASK_BYTES = 4
@@ -41,6 +41,12 @@ FLOAT_SECONDS = 1e-7
 #: 2026-11-30): quadratic 1,1000,1 28 s and 1,2000,1 109 s CPU (the CLI's rational weights),
 #: 1,2000,1 with float weights 161 s, for the 2.0e6, 8.0e6 and 8.0e6 the estimate gives.
 HYBRID_SECONDS = 2e-5
+#: Bytes and CPU seconds per (cell, ReLU neuron) of the certified piecewise-linear engine
+#: (ReLU networks whose weights are float64 values). Measured (2-core CPU, 2026-11-30):
+#: relu 1,3000,1 and 1,6000,1 with float weights, 928 MB and 3.48 GB peak RSS, 5.6 s and
+#: 7.7 s CPU, for the 9.0e6 and 3.6e7 pairs the estimate gives.
+PWL_BYTES = 110
+PWL_SECONDS = 5e-7
 #: Roots of layer 1 the exact engine may isolate and sort (1,024 neurons, 2,048 roots: 33 s).
 EXACT_ROOTS_LIMIT = 8192
 #: Largest random network built (weights).
@@ -191,6 +197,22 @@ def _certified_advice(net) -> str:
     return "use smaller widths"
 
 
+def _runs_pwl(net) -> bool:
+    """Whether the hybrid mode runs the certified piecewise-linear engine on ``net``."""
+    from qexpr.spline._linear import is_piecewise_linear
+    from qexpr.spline._pwl import float_weights
+
+    return is_piecewise_linear(net) and all(float_weights(la) is not None for la in net.layers)
+
+
+def _certified_cost(net, mode: str) -> tuple[float, float]:
+    """Estimated memory (bytes) and CPU time (seconds) of a certified count."""
+    entries = _state_entries(_layers(net))
+    if mode == "hybrid" and _runs_pwl(net):
+        return PWL_BYTES * entries, PWL_SECONDS * entries
+    return float_bytes(net) + PATTERN_BYTES * entries, hybrid_seconds(net)
+
+
 def check_count(net, mode: str, *, objects: bool = False) -> str | None:
     """Why counting ``net`` in ``mode`` ("exact", "hybrid" or "float") is refused, or None;
     ``objects``: the spline's pieces, regions and cells will be built (``--plot``).
@@ -209,13 +231,12 @@ def check_count(net, mode: str, *, objects: bool = False) -> str | None:
             f"limit {EXACT_ROOTS_LIMIT}): {_certified_advice(net)}"
         )
     engine = "exact" if mode == "exact" else "certified (hybrid)"
-    memory = float_bytes(net) + PATTERN_BYTES * _state_entries(_layers(net))
+    memory, seconds = _certified_cost(net, mode)
     if memory > MEMORY_LIMIT:
         return (
             f"the {engine} engine would need about {_gigabytes(memory)} of memory "
             f"(limit {_gigabytes(MEMORY_LIMIT)}): {_certified_advice(net)}"
         )
-    seconds = hybrid_seconds(net)
     if seconds > TIME_LIMIT:
         return (
             f"the {engine} engine would take about {seconds:.0f} s "
