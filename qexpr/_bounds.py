@@ -46,10 +46,13 @@ from dataclasses import dataclass
 from math import comb, prod
 from typing import Any
 
+import numpy as np
+
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._kinds import KINDS, resolve_kind
 from qexpr._network import Layer, Network, to_exact_array
 from qexpr._neurons import NEURONS
+from qexpr._progress import Progress, tracked
 from qexpr._random import check_widths
 
 __all__ = [
@@ -124,16 +127,17 @@ def _split_widths(widths: Sequence[int]) -> tuple[int, tuple[int, ...]]:
     return widths[0], widths[1:]
 
 
-def serra_bound(n0: int, hidden: Sequence[int]) -> int:
+def serra_bound(n0: int, hidden: Sequence[int], *, progress: Progress | None = None) -> int:
     """Serra et al. (2018), Theorem 1: linear regions of a ReLU net with hidden widths ``hidden``.
 
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
-    ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``.
+    ``J = {0 <= j_l <= min(n0, n1 - j1, ..., n_{l-1} - j_{l-1}, n_l)}``. Its cost grows as
+    ``layers * n0^2`` products of big integers; ``progress`` is called after each layer.
     """
     # below[b] = the sum over the layers after the current one with budget b (a loop, not
     # recursion, so hundreds of layers do not exhaust Python's stack)
     below = [1] * (n0 + 1)
-    for n in reversed(tuple(hidden)):
+    for n in tracked(tuple(hidden)[::-1], progress, "Serra et al. bound"):
         below = [
             sum(comb(n, j) * below[min(b, n - j)] for j in range(min(b, n) + 1))
             for b in range(n0 + 1)
@@ -218,13 +222,43 @@ def _multiplier(layer: Layer) -> int:
     """1 if every neuron is affine in the layer input (zero quadratic form), else 2.
 
     Neuron j's quadratic form (for the quadratic neuron ``sym(wr_j wg_j^T) + diag(wb_j)``)
-    is read exactly from the neuron table's formula.
+    is read exactly from the neuron table's formula: first its value at one point (cheap;
+    a non-zero value proves 2), and only when that is zero the full o × m × m forms.
     """
     neuron = layer.neuron_type()
     if neuron.degree == 1:
         return 1
     params = (layer if layer.is_exact else layer.map_weights(to_exact_array)).params
+    if any(v != 0 for v in _quadratic_part_at(neuron, params, _probe(layer.in_dim))):
+        return 2  # proved: a form that is non-zero somewhere is non-zero
     return 2 if any(v != 0 for v in neuron.quadratic_forms(params).flat) else 1
+
+
+def _probe(m: int) -> np.ndarray:
+    """A fixed integer point of R^m (a seeded draw; any point proves what it shows)."""
+    values = np.random.default_rng(0).integers(-(2**20), 2**20, size=m)
+    return np.array([int(v) for v in values], dtype=object)
+
+
+def _quadratic_part_at(neuron, params: dict[str, np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Twice each neuron's quadratic form at ``y``, exactly: ``p(y) + p(-y) - 2 p(0)``.
+
+    ``p`` is the pre-activation (degree <= 2), evaluated from the neuron table's formula in
+    O(weights) operations, where :meth:`NeuronType.quadratic_forms` builds o × m × m forms
+    (10^8 entries for one neuron on 10,000 inputs).
+    """
+
+    def at(x: np.ndarray) -> np.ndarray:
+        def affine(w: str, b: str) -> np.ndarray:
+            return params[w].dot(x) + params[b]
+
+        def square(w: str, c: str) -> np.ndarray:
+            return params[w].dot(x * x) + params[c]
+
+        return neuron.pre_activation(affine, square)
+
+    zero = np.zeros(len(y), dtype=object)
+    return at(y) + at(-y) - 2 * at(zero)
 
 
 def spline_bound(net: Network) -> SplineBound:
@@ -252,11 +286,12 @@ def _kind_plan(kind: str, hidden: Sequence[int]) -> list[tuple[int, int, str]]:
     ]
 
 
-def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
+def kind_bounds(kind: str, widths: Sequence[int], *, progress: Progress | None = None) -> Bounds:
     """Every bound qexpr knows for ``kind`` (quadratic, relu, square, compact) and ``widths``.
 
     Widths follow :func:`qexpr.random_network`: ``(n0, n1, ..., nL)`` with layer L the
-    identity output layer.
+    identity output layer. ``progress(stage, done, total)``, if given, is called after each
+    layer of the slow one, Serra et al.'s bound.
     """
     kind = resolve_kind(kind)
     n0, layers = _split_widths(widths)
@@ -268,7 +303,7 @@ def kind_bounds(kind: str, widths: Sequence[int]) -> Bounds:
         pieces = 1
         entries.append(Bound("polynomial", "pieces", "exact", 1, "z² networks are polynomials"))
     elif kind == "relu":
-        serra = serra_bound(n0, hidden)
+        serra = serra_bound(n0, hidden, progress=progress)
         entries.append(Bound("serra2018", "regions", "upper", serra, "Serra et al. 2018, Thm 1"))
         entries.append(
             Bound(

@@ -6,6 +6,7 @@ import json
 import math
 from itertools import product
 
+import numpy as np
 import pytest
 from cli import assert_one_line_error, run_cli
 from hypothesis import given
@@ -163,3 +164,18 @@ def test_bounds_text_columns_line_up_and_name_the_quantity(kind, widths, best):
     assert line.split() == ["best", "upper", "bound", "on", best, str(record["pieces"])]
     other = "pieces" if best == "regions" else "regions"
     assert not any(f"bound on {other}" in line for line in lines)
+
+
+@given(networks(max_width=6), st.lists(st.integers(-50, 50), min_size=6, max_size=6))
+def test_quadratic_part_at_a_point_is_the_form_at_that_point(net, point):
+    """The cheap probe of ``spline_bound`` (O(weights)) against ``y^T Q_j y`` from the full
+    o × m × m forms of the neuron table."""
+    from qexpr._bounds import _quadratic_part_at
+
+    for layer in net.layers:
+        neuron = layer.neuron_type()
+        if neuron.degree == 1:
+            continue
+        y = np.array(point[: layer.in_dim], dtype=object)
+        forms = neuron.quadratic_forms(layer.params)
+        assert list(_quadratic_part_at(neuron, layer.params, y)) == [2 * y @ q @ y for q in forms]

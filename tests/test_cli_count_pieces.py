@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from decimal import Context, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -412,3 +414,37 @@ def test_hybrid_and_exact_modes_agree_and_float_cannot_give_exact_output(tmp_pat
     assert (hybrid["pieces"], hybrid["degree"]) == (exact["pieces"], exact["degree"])
     result = invoke("count-pieces", str(path), "--json", "--mode", "float", "--exact-output")
     assert_one_line_error(result, "--exact-output")
+
+
+#: Runs ``qexpr ARGS`` in this process, then writes its peak resident memory (MB) on stderr.
+_PEAK_RSS = """
+import resource, sys
+from qexpr.cli.main import main
+try:
+    main()
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+"""
+
+
+def test_a_wide_quadratic_layer_counts_in_bounded_memory():
+    """1,2000,1 quadratic in float mode: 261 MB peak measured (2-core CPU, 2026-11-30); the
+    degree bound once built 2000 x 2000 exact forms here (about 1 GB, and 10^8 entries at
+    width 10,000: 20 GB). The budget's estimate must cover the measured peak, not by far."""
+    args = ["count-pieces", "--kind", "quadratic", "--widths", "1,2000,1", "--mode", "float"]
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["bound_pieces"] == 2 * 2000 + 1  # 2 roots per neuron, one ReLU layer
+    assert record["pieces"] <= 2 * 2000 + 1
+    peak = int(result.stderr.strip().splitlines()[-1])
+    assert peak < 500
+    from qexpr.cli._budget import float_bytes
+
+    net = qexpr.random_network("quadratic", [1, 2000, 1], seed=0)
+    assert peak * 2**20 <= float_bytes(net) < 4 * peak * 2**20  # the budget's estimate

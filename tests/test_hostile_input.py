@@ -252,8 +252,31 @@ def test_random_network_never_coerces_widths(widths):
         (("count-pieces", "--kind", "quadratic", "--widths", "1,10000,1"), ("memory",)),
         (("count-pieces", "--kind", "quadratic", "--widths", "1,4,10000,1"), ("memory",)),
         (
-            ("count-pieces", "--kind", "relu", "--widths", "1,9000,1", "--mode", "exact"),
+            ("count-pieces", "--kind", "quadratic", "--widths", "1,5000,1", "--mode", "exact"),
             ("roots", "--mode float"),
+        ),
+        (
+            ("count-pieces", "--kind", "quadratic", "--widths", "1,4000,1"),
+            ("would take about", "--mode float"),
+        ),
+        (
+            ("count-pieces", "--kind", "relu", "--widths", "1,10000,1", "--mode", "float"),
+            ("memory",),
+        ),
+        (("count-pieces", "--kind", "relu", "--widths", "1,1000000,1"), ("--widths",)),
+        (
+            (
+                "count-pieces",
+                "--kind",
+                "quadratic",
+                "--widths",
+                "1,14000,1",
+                "--mode",
+                "float",
+                "--plot",
+                "{tmp}/p.png",
+            ),
+            ("memory", "drop --plot"),
         ),
         (("count-pieces", "--kind", "relu", "--widths", "1,100000000,1"), ("--widths",)),
         (

@@ -8,11 +8,12 @@ Options that name output files are checked with :func:`check_output_path` before
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -20,6 +21,7 @@ import typer
 
 from qexpr._errors import QexprError
 from qexpr._numbers import SAFE_INT_BITS, format_integer
+from qexpr._progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +76,39 @@ def examples(*commands: str) -> str:
 def show_progress(progress: bool | None) -> bool:
     """``--progress`` as given, or, when unset, whether stderr is a terminal."""
     return sys.stderr.isatty() if progress is None else progress
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    """A :data:`~qexpr._progress.Progress` callback drawn as one tqdm bar on stderr, or
+    ``None`` when not ``enabled`` (give it :func:`show_progress` of ``--progress``).
+
+    Each new stage (an engine's layer, say) restarts the bar with its own total, after
+    showing the finished stage once more.
+    """
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bars: list[tqdm] = []  # the bar, made at the first report (nothing drawn before)
+    stages: list[str] = []
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc=stage, file=sys.stderr, unit="step"))
+        elif stages != [stage]:
+            bars[0].refresh()
+            bars[0].set_description(stage, refresh=False)
+            bars[0].reset(total=total)
+        stages[:] = [stage]
+        bars[0].update(done - bars[0].n)
+
+    try:
+        yield report
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def _jsonable(obj: Any) -> Any:

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from qexpr._numbers import format_integer
-from qexpr.cli._common import JsonFlag, examples, one_line_errors, parse_widths, print_json
+from qexpr.cli._common import (
+    JsonFlag,
+    ProgressFlag,
+    examples,
+    one_line_errors,
+    parse_widths,
+    print_json,
+    progress_bar,
+    show_progress,
+)
 
 HELP = """Print the bounds on pieces, linear regions and degree for a kind and widths.
 
@@ -60,10 +69,13 @@ def command(
     kind: Annotated[str, typer.Option(help="quadratic, relu, square or compact.")] = "quadratic",
     widths: Annotated[str, typer.Option(help="Widths n0,n1,...,nL.")] = "1,4,4,1",
     as_json: JsonFlag = False,
+    progress: ProgressFlag = None,
 ) -> None:
     from qexpr._bounds import kind_bounds
 
-    result = kind_bounds(kind, parse_widths(widths))
+    sizes = parse_widths(widths)
+    with progress_bar(show_progress(progress)) as report:
+        result = kind_bounds(kind, sizes, progress=report)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -19,6 +19,7 @@ import typer
 from qexpr._errors import QexprError, QexprValueError
 from qexpr.cli._common import (
     JsonFlag,
+    ProgressFlag,
     check_output_path,
     check_plot_path,
     examples,
@@ -26,6 +27,8 @@ from qexpr.cli._common import (
     one_line_errors,
     parse_widths,
     print_json,
+    progress_bar,
+    show_progress,
 )
 from qexpr.cli._sources import STDIN, STDIN_NAME
 
@@ -38,7 +41,10 @@ a random network with --kind/--widths/--seed. Breakpoints are floats, printed wi
 enough digits to tell them apart; one beyond float64's range is printed as an exact
 string. The default mode (auto = hybrid) proves every count it prints ("certified");
 --mode float is a fast estimate and says so. Work estimated past the memory or time
-limit is refused up front.
+limit is refused up front, with advice. Measured (2-core CPU, 2026-11-30, CPU time):
+one layer of 2,000 quadratic neurons, 109 s certified and 6 s with --mode float; of
+10,000, 102 to 131 s and under 0.5 GB with --mode float (the certified count is refused
+there).
 
 """ + examples(
     "qexpr count-pieces net.json",
@@ -72,6 +78,7 @@ class _Options:
     seed: int
     output: int | None = None
     exact_output: bool = False
+    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ def _network(job: _Job, options: _Options):
             f"{job.name}: expected a network with one input, got input_dim {net.input_dim} "
             "(use --line P V)"
         )
-    refusal = check_count(net, resolve_mode(net, options.mode))
+    refusal = check_count(net, resolve_mode(net, options.mode), objects=options.plot is not None)
     if refusal is not None:
         raise QexprValueError(f"{job.name}: {refusal}")
     return net
@@ -221,9 +228,15 @@ def _density(net, job: _Job, options: _Options) -> None:
     """Hanin–Rolnick line statistic: breakpoints per unit length on seeded random chords."""
     from qexpr.spline._restrict import breakpoint_density
 
-    density = breakpoint_density(
-        net, lines=options.random_lines, seed=options.seed, radius=options.radius, mode=options.mode
-    )
+    with progress_bar(options.progress) as report:
+        density = breakpoint_density(
+            net,
+            lines=options.random_lines,
+            seed=options.seed,
+            radius=options.radius,
+            mode=options.mode,
+            progress=report,
+        )
     record = {
         **job.record,
         "random_lines": options.random_lines,
@@ -247,7 +260,8 @@ def _count(net, job: _Job, options: _Options, several: bool) -> None:
     from qexpr._bounds import spline_bound
     from qexpr.spline._count import count_pieces
 
-    result = count_pieces(net, mode=options.mode, domain=options.domain)
+    with progress_bar(options.progress) as report:
+        result = count_pieces(net, mode=options.mode, domain=options.domain, progress=report)
     bound = spline_bound(net)
     if options.plot is not None:
         _plot(result, job.name, options)
@@ -398,9 +412,20 @@ def command(
             "isolating interval) and piece coefficients as strings."
         ),
     ] = False,
+    progress: ProgressFlag = None,
 ) -> None:
     options = _Options(
-        mode, domain, line, plot, as_json, random_lines, radius, seed, output, exact_output
+        mode,
+        domain,
+        line,
+        plot,
+        as_json,
+        random_lines,
+        radius,
+        seed,
+        output,
+        exact_output,
+        show_progress(progress),
     )
     _check(files, kind, save, options)
     jobs = _jobs(files, kind, widths, seed, float_weights)

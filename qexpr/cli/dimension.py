@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from qexpr.cli._common import JsonFlag, examples, fail, one_line_errors, parse_widths, print_json
+from qexpr.cli._common import (
+    JsonFlag,
+    ProgressFlag,
+    examples,
+    fail,
+    one_line_errors,
+    parse_widths,
+    print_json,
+    progress_bar,
+    show_progress,
+)
 
 
 def _parse_r(text: str | None) -> int | tuple[int, ...] | None:
@@ -72,6 +82,7 @@ def command(
         bool, typer.Option("--float/--no-float", help="Also compute the float64 SVD estimate.")
     ] = True,
     as_json: JsonFlag = False,
+    progress: ProgressFlag = None,
 ) -> None:
     from qexpr.cli._budget import check_dimension
     from qexpr.dimension._dimension import neurovariety_dimension
@@ -80,9 +91,11 @@ def command(
     refusal = check_dimension(kind, sizes, exponents, bias)
     if refusal is not None:
         fail(refusal)
-    result = neurovariety_dimension(
-        kind, sizes, exponents, bias=bias, seed=seed, float_check=float_check
-    ).to_dict()
+    with progress_bar(show_progress(progress)) as report:
+        found = neurovariety_dimension(
+            kind, sizes, exponents, bias=bias, seed=seed, float_check=float_check, progress=report
+        )
+    result = found.to_dict()
     if as_json:
         print_json(result)
     else:

@@ -25,6 +25,7 @@ from math import ceil, inf
 import numpy as np
 
 from qexpr._errors import QexprValueError
+from qexpr._progress import Progress
 from qexpr.dimension._factored import factored_bound
 from qexpr.dimension._jacobian import evaluated_jacobian, symmetry_generators
 from qexpr.dimension._rank import modular_rank
@@ -206,6 +207,7 @@ def neurovariety_dimension(
     bias: bool = False,
     seed: int = 0,
     float_check: bool = True,
+    progress: Progress | None = None,
 ) -> DimensionResult:
     """Certified bounds on the dimension of a polynomial network's neurovariety.
 
@@ -224,6 +226,9 @@ def neurovariety_dimension(
         Seed of the random parameters and points; the result is deterministic given it.
     float_check : bool
         Also compute the float64 SVD estimate (cubic cost; turn off for big networks).
+    progress : callable or None
+        Called as ``progress("dimension", done, total)`` after each step: the upper bounds,
+        the ranks modulo the primes, the float64 spectrum (if asked).
 
     Returns
     -------
@@ -240,14 +245,23 @@ def neurovariety_dimension(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise QexprValueError(f"seed: expected a non-negative int, got {seed!r}")
     spec = make_spec(kind, widths, r, bias=bias)
+    steps = 3 if float_check else 2
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress("dimension", done, steps)
+
     symmetries, factored = _upper_bounds(spec, seed)
+    step(1)
     upper = min(spec.ambient, spec.parameters - symmetries, factored)
     n_points = _number_of_points(spec)
     ranks = _modular_ranks(spec, seed, n_points)
+    step(2)
     dimension = max(ranks)
     float_rank = gap = None
     if float_check:
         singular = float_spectrum(spec, seed, n_points)
+        step(3)
         float_rank, gap = _float_summary(
             singular, (spec.widths[-1] * n_points, spec.parameters), dimension
         )

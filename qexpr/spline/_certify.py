@@ -41,6 +41,7 @@ import flint
 import numpy as np
 
 from qexpr._network import Network
+from qexpr._progress import Progress, tracked
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive, descartes_bound
 from qexpr.spline._exact import ExactCell, exact_cells, exact_weights, layer_polys
 from qexpr.spline._float import float_cells
@@ -333,21 +334,29 @@ def _algebraic(end: End) -> RealAlgebraic | None:
     return None if end is None else RealAlgebraic.rational(end)
 
 
-def hybrid_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> HybridCells:
+def hybrid_cells(
+    net: Network,
+    domain: tuple[Fraction, Fraction] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> HybridCells:
     """The cells of a one-input network, certified or re-solved exactly (module docstring).
 
     Parameters and result are those of :func:`~qexpr.spline._exact.exact_cells`, plus the
-    count of cells the exact engine produced.
+    count of cells the exact engine produced; ``progress`` is called after each core and
+    each transition is certified (``progress(stage, done, total)``).
     """
     bounds: tuple[End, End] = (None, None) if domain is None else (_q(domain[0]), _q(domain[1]))
     transitions = _transitions(proposed_breakpoints(net, domain), domain)
     fences = [bounds[0], *itertools.chain.from_iterable(transitions), bounds[1]]
     cores = list(zip(fences[::2], fences[1::2]))
     walker = _Walker(net)
-    core_results = [walker.core(lo, hi) for lo, hi in cores]
+    core_results = [walker.core(lo, hi) for lo, hi in tracked(cores, progress, "certify cells")]
     splits: list[Poly | None] = [
         walker.transition(lo, hi, left, right) if left is not None and right is not None else None
-        for (lo, hi), left, right in zip(transitions, core_results, core_results[1:])
+        for (lo, hi), left, right in zip(
+            tracked(transitions, progress, "certify breakpoints"), core_results, core_results[1:]
+        )
     ]
     cache = RootCache()
     segments: list[ExactCell] = []

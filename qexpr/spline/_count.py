@@ -16,6 +16,7 @@ import numpy as np
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import Network
 from qexpr._numbers import fits_float64, parse_vector
+from qexpr._progress import Progress
 from qexpr.spline._float import (
     RTOL,
     FloatCells,
@@ -146,18 +147,25 @@ def _certified_spline(
     )
 
 
-def _exact_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+def _exact_spline(
+    net: Network, domain: tuple[Fraction, Fraction] | None, progress: Progress | None
+) -> Spline:
     from qexpr.spline._exact import exact_cells
 
-    cells = exact_cells(net, domain)
+    cells = exact_cells(net, domain, progress=progress)
     return _certified_spline(cells, "exact", domain, len(cells))
 
 
-def _hybrid_spline(net: Network, domain: tuple[Fraction, Fraction] | None) -> Spline:
+def _hybrid_spline(
+    net: Network, domain: tuple[Fraction, Fraction] | None, progress: Progress | None
+) -> Spline:
     from qexpr.spline._certify import hybrid_cells
     from qexpr.spline._pwl import pwl_cells
 
-    result = (pwl_cells if is_piecewise_linear(net) else hybrid_cells)(net, domain)
+    if is_piecewise_linear(net):
+        result = pwl_cells(net, domain)  # vectorised: no progress to report
+    else:
+        result = hybrid_cells(net, domain, progress=progress)
     return _certified_spline(result.cells, "hybrid", domain, result.exact_cells)
 
 
@@ -298,7 +306,9 @@ def resolve_mode(net: Network, mode: str) -> Literal["exact", "hybrid", "float"]
     return "hybrid" if _fits_float64(net) else "exact"
 
 
-def spline_form(net: Network, mode: Mode = "auto", domain: object = None) -> Spline:
+def spline_form(
+    net: Network, mode: Mode = "auto", domain: object = None, *, progress: Progress | None = None
+) -> Spline:
     """The spline form of a one-input network.
 
     Parameters
@@ -314,6 +324,10 @@ def spline_form(net: Network, mode: Mode = "auto", domain: object = None) -> Spl
     domain
         ``None`` for the whole real line, or ``(a, b)`` for the closed interval [a, b];
         numbers as in the network format (``"1/3"`` is exact).
+    progress
+        ``progress(stage, done, total)`` is called as the certified engines advance (exact:
+        after each cell of each layer; hybrid: after each stretch certified); float mode
+        does not call it. The library never prints.
     """
     if not isinstance(net, Network):
         raise QexprTypeError(f"net: expected a qexpr Network, got {type(net).__name__}")
@@ -326,10 +340,12 @@ def spline_form(net: Network, mode: Mode = "auto", domain: object = None) -> Spl
     if resolved == "float":
         return _float_spline(net, _check_domain(domain, exact=False))
     engine = _exact_spline if resolved == "exact" else _hybrid_spline
-    return engine(net, _check_domain(domain, exact=True))
+    return engine(net, _check_domain(domain, exact=True), progress)
 
 
-def count_pieces(net: Network, mode: Mode = "auto", domain: object = None) -> PieceCount:
+def count_pieces(
+    net: Network, mode: Mode = "auto", domain: object = None, *, progress: Progress | None = None
+) -> PieceCount:
     """Count the pieces, activation regions and degree of a one-input network.
 
     Parameters are those of :func:`spline_form`. Returns a :class:`PieceCount` whose ``spline``
@@ -342,7 +358,7 @@ def count_pieces(net: Network, mode: Mode = "auto", domain: object = None) -> Pi
     >>> result = qexpr.count_pieces(net)
     >>> result.pieces, result.degree  # doctest: +SKIP
     """
-    form = spline_form(net, mode, domain)
+    form = spline_form(net, mode, domain, progress=progress)
     return PieceCount(
         pieces=len(form.breakpoints) + 1,
         activation_regions=form.region_count,

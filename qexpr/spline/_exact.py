@@ -22,6 +22,7 @@ import flint
 import numpy as np
 
 from qexpr._network import Layer, Network
+from qexpr._progress import Progress, tracked
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
 __all__ = ["ExactCell", "exact_cells", "exact_weights", "layer_polys"]
@@ -127,6 +128,8 @@ def exact_cells(
     net: Network,
     domain: tuple[Fraction | None, Fraction | None] | None = None,
     cache: RootCache | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> list[ExactCell]:
     """The cells of a one-input network, left to right.
 
@@ -139,6 +142,8 @@ def exact_cells(
         be ``None`` (-∞ or +∞).
     cache
         Root isolations to reuse (and extend) across calls on the same network.
+    progress
+        ``progress(stage, done, total)``, called after each cell of each layer.
 
     Returns
     -------
@@ -150,10 +155,11 @@ def exact_cells(
     a, b = (None, None) if domain is None else domain
     ends = [None if v is None else RealAlgebraic.rational(Fraction(v)) for v in (a, b)]
     cells: list[tuple] = [(*ends, [Poly([0, 1])], ())]
-    for layer in net.layers:
+    for k, layer in enumerate(net.layers):
         weights = exact_weights(layer)
         next_cells = []
-        for left, right, h, pattern in cells:
+        stage = f"exact layer {k + 1} of {len(net.layers)}"
+        for left, right, h, pattern in tracked(cells, progress, stage):
             zs = layer_polys(layer, weights, h)
             if layer.activation == "square":
                 next_cells.append((left, right, [z * z for z in zs], pattern))

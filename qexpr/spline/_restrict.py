@@ -24,6 +24,7 @@ import numpy as np
 from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import LinearLayer, Network
 from qexpr._numbers import parse_vector
+from qexpr._progress import Progress, tracked
 from qexpr.spline._count import count_pieces
 
 __all__ = ["LineDensity", "breakpoint_density", "restrict_to_line"]
@@ -80,13 +81,20 @@ class LineDensity:
 
 
 def breakpoint_density(
-    net: Network, lines: int = 16, *, seed: int = 0, radius: float = 1.0, mode: str = "auto"
+    net: Network,
+    lines: int = 16,
+    *,
+    seed: int = 0,
+    radius: float = 1.0,
+    mode: str = "auto",
+    progress: Progress | None = None,
 ) -> LineDensity:
     """Hanin–Rolnick statistic: breakpoints per unit length on seeded random chords.
 
     Each chord is ``x = p + t v``, ``t ∈ [-1, 1]``, with ``p`` uniform in the cube
     ``[-radius, radius]^n`` and ``v = radius * u`` for ``u`` uniform on the unit sphere (so the
     chord has length ``2 radius``). Numbers are rounded to float64 and then read exactly.
+    ``progress(stage, done, total)``, if given, is called after each chord.
     """
     if lines < 1:
         raise QexprValueError(f"lines: expected a positive integer, got {lines}")
@@ -94,7 +102,7 @@ def breakpoint_density(
         raise QexprValueError(f"radius: expected a positive number, got {radius}")
     rng = np.random.default_rng(seed)
     counts, lengths = [], []
-    for _ in range(lines):
+    for _ in tracked(range(lines), progress, "random lines"):
         p = rng.uniform(-radius, radius, net.input_dim)
         u = rng.standard_normal(net.input_dim)
         v = radius * u / np.linalg.norm(u)

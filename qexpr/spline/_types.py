@@ -292,6 +292,11 @@ class Spline:
 
     def float_breakpoints(self) -> np.ndarray:
         """Breakpoints as a float64 array."""
+        return self._float_breakpoints.copy()
+
+    @cached_property
+    def _float_breakpoints(self) -> np.ndarray:
+        """:meth:`float_breakpoints`, converted once (exact breakpoints are slow to round)."""
         return np.array([float_endpoint(b) for b in self.breakpoints], dtype=np.float64)
 
     def _check_domain(self, x: np.ndarray) -> None:
@@ -304,10 +309,10 @@ class Spline:
         """Evaluate in float64 at points ``x`` (shape (N,)); returns (N, outputs)."""
         x = np.asarray(x, dtype=np.float64)
         self._check_domain(x)
-        index = np.searchsorted(self.float_breakpoints(), x)
+        index = np.searchsorted(self._float_breakpoints, x)
         out = np.empty((*x.shape, self.output_dim))
-        for i, piece in enumerate(self.piece_list):
-            sel = index == i
+        for i in np.unique(index):  # only the pieces x falls in: plots call this per piece
+            sel, piece = index == i, self.piece_list[i]
             for j, poly in enumerate(piece.polys):
                 if not self.certified:
                     out[sel, j] = poly(x[sel])
