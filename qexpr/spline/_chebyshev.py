@@ -133,6 +133,8 @@ def sign_changes(
         if d == 1:
             t = -coeffs[rows, 0] / coeffs[rows, 1]
             keep = np.abs(t) < 1 - ROOT_TOL
+            at_end = (np.abs(np.abs(t) - 1) < ROOT_TOL) & (np.abs(t) != 1)
+            ambiguous += int(np.count_nonzero(at_end))  # inside or outside: cannot tell
             rows_out.append(rows[keep])
             roots_out.append(t[keep])
             continue

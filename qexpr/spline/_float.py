@@ -40,6 +40,7 @@ from qexpr.spline._chebyshev import (
     sign_changes,
     values_to_coefficients,
 )
+from qexpr.spline._structure import structural_degrees
 
 __all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
 
@@ -264,8 +265,13 @@ class FloatCells:
 
 def _split(
     t: np.ndarray, cell: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece, and
+    how many cut points were merged with a neighbour closer than ``ROOT_TOL``.
+
+    A neuron's own roots that close are already one cluster, so a merge joins roots of
+    different neurons: float64 cannot tell their order, or whether they are one point.
+    """
     cells = np.concatenate([cell, np.arange(count), np.arange(count)])
     points = np.concatenate([t, np.full(count, -1.0), np.full(count, 1.0)])
     order = np.lexsort((points, cells))
@@ -273,43 +279,52 @@ def _split(
     distinct = np.ones(len(points), dtype=bool)
     distinct[1:] = (cells[1:] != cells[:-1]) | (points[1:] - points[:-1] > ROOT_TOL)
     distinct |= points == 1.0
+    merged = int(np.count_nonzero(~distinct))
     cells, points = cells[distinct], points[distinct]
     pair = cells[:-1] == cells[1:]
-    return cells[:-1][pair], points[:-1][pair], points[1:][pair]
+    return cells[:-1][pair], points[:-1][pair], points[1:][pair], merged
 
 
-def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, int]:
     """ReLU states from values at sample points (cells, samples, neurons).
 
     A pre-activation keeps its sign on a cell except at even-multiplicity roots, so the
-    sign is read where it is largest relative to its envelope.
+    sign is read where it is largest relative to its envelope. Returns the states and how
+    many pre-activations are nonzero but at most ``RTOL`` times their envelope at every
+    sample: their sign is below float64's resolution (unresolved).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         strength = np.where(e > 0, np.abs(z) / e, 0.0)
     best = np.argmax(strength, axis=1)[:, None, :]
     z_best = np.take_along_axis(z, best, axis=1)[:, 0, :]
     e_best = np.take_along_axis(e, best, axis=1)[:, 0, :]
-    return z_best > RTOL * e_best
+    unsure = (np.abs(z_best) <= RTOL * e_best) & np.any(z != 0, axis=1)
+    return z_best > RTOL * e_best, int(np.count_nonzero(unsure))
 
 
 def _block_states(
     layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], k: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """:func:`_states` of layer ``k`` at sample points ``x`` (cells × samples), a block of
     cells at a time (bounded memory for wide layers)."""
     block = max(1, BLOCK_VALUES // (x.shape[-1] * layers[k].out_dim))
-    return (
-        np.concatenate(
-            [
-                _states(
-                    *forward_fixed(layers, x[i : i + block], [m[i : i + block] for m in masks], k)
-                )
-                for i in range(0, len(x), block)
-            ]
-        )
-        if len(x)
-        else np.zeros((0, layers[k].out_dim), dtype=bool)
-    )
+    parts = [
+        _states(*forward_fixed(layers, x[i : i + block], [m[i : i + block] for m in masks], k))
+        for i in range(0, len(x), block)
+    ]
+    if not parts:
+        return np.zeros((0, layers[k].out_dim), dtype=bool), 0
+    return np.concatenate([s for s, _ in parts]), sum(u for _, u in parts)
+
+
+def _below_structure(
+    degrees: np.ndarray, masks: Sequence[np.ndarray], layers: Sequence[_FloatLayer], k: int
+) -> int:
+    """How many degrees read from coefficients (cells, neurons) are below the structural
+    degree (:mod:`qexpr.spline._structure`): a cancellation or a coefficient below rounding,
+    float64 cannot tell which."""
+    bound = structural_degrees(layers, masks, k, len(degrees))
+    return int(np.count_nonzero(degrees < bound))
 
 
 def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
@@ -341,6 +356,7 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
             window = sample_interval(left[ends], right[ends])
             coeffs, *_ = _series(layers, k, n, window, [m[ends] for m in masks])
             degree[ends] = effective_degree(coeffs)
+            lost += _below_structure(degree[ends], [m[ends] for m in masks], layers, k)
         t = chebyshev_points(n)[None, :]
         z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
         w = _weights(t, left, right, degree)
@@ -349,13 +365,16 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         coeffs = chebyshev_coefficients(values, envelope)
         rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1))
         lost += unresolved(values, envelope) + ambiguous
-        parent, t_lo, t_hi = _split(roots, rows // layer.out_dim, len(left))
+        parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
+        lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
         x_hi = _to_x(t_hi[:, None], left[parent], right[parent])[:, 0]
         samples = t_lo[:, None] + (t_hi - t_lo)[:, None] * _SAMPLES
         x_samples = _to_x(samples, left[parent], right[parent])
         masks = [m[parent] for m in masks]
-        masks.append(_block_states(layers, x_samples, masks, k))
+        states, unsure = _block_states(layers, x_samples, masks, k)
+        masks.append(states)
+        lost += unsure
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
     # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
@@ -384,7 +403,9 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
     other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
     other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
     same = np.all(np.abs(values[:-1] - other) <= RTOL * (env[:-1] + other_env), axis=(1, 2))
-    return effective_degree(coeffs).max(axis=1), same, unresolved(values, env)
+    degrees = effective_degree(coeffs)
+    lost = unresolved(values, env) + _below_structure(degrees, cells.masks, layers, upto)
+    return degrees.max(axis=1), same, lost
 
 
 def piece_windows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
