@@ -113,7 +113,7 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def sign_changes(
-    coeffs: np.ndarray, scale: np.ndarray | None = None
+    coeffs: np.ndarray, scale: np.ndarray | None = None, *, pinned: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Roots of odd multiplicity in (-1, 1) of a batch of Chebyshev series (rows).
 
@@ -121,8 +121,9 @@ def sign_changes(
     its position t, and the number of rows whose roots cannot be trusted: not finite
     (float64 overflowed), too close to each other, or (given each row's magnitude
     ``scale``) so flat that rounding moves them by more than ``ROOT_TOL``
-    (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share one batched eigenvalue
-    solve.
+    (``|q'(t)| <= SLOPE_TOL * scale``). ``pinned`` (rows, 2), if given, marks rows proved
+    to vanish at t = -1 and t = 1: a root there is not in doubt. Rows of equal degree share
+    one batched eigenvalue solve.
     """
     finite = np.all(np.isfinite(coeffs), axis=-1)
     degrees = np.where(finite, effective_degree(coeffs), 0)  # overflowed rows: no roots, ...
@@ -134,6 +135,8 @@ def sign_changes(
             t = -coeffs[rows, 0] / coeffs[rows, 1]
             keep = np.abs(t) < 1 - ROOT_TOL
             at_end = (np.abs(np.abs(t) - 1) < ROOT_TOL) & (np.abs(t) != 1)
+            if pinned is not None:  # a root proved to be the end itself is no doubt
+                at_end &= ~pinned[rows, (t > 0).astype(int)]
             ambiguous += int(np.count_nonzero(at_end))  # inside or outside: cannot tell
             rows_out.append(rows[keep])
             roots_out.append(t[keep])

@@ -17,12 +17,14 @@ from qexpr._errors import QexprTypeError, QexprValueError
 from qexpr._network import Network
 from qexpr._numbers import fits_float64, parse_vector
 from qexpr.spline._float import (
-    RTOL,
     FloatCells,
     float_cells,
     local_series,
     output_series,
     piece_windows,
+    prepare,
+    rounding_bound,
+    same_outputs,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
 
@@ -201,11 +203,11 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
     cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
     degrees = np.any(slope != 0, axis=1).astype(int)
-    tol = RTOL * (slope_env[:-1] + slope_env[1:])
-    same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
-    tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
-    same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
-    return FloatOutputs(cells, degrees, same, 0, _LinearSeries(slope, intercept))
+    diff = np.stack([slope[:-1] - slope[1:], intercept[:-1] - intercept[1:]], axis=1)
+    env = np.stack([slope_env[:-1] + slope_env[1:], intercept_env[:-1] + intercept_env[1:]], 1)
+    eps = rounding_bound(prepare(net), len(net.layers), 2)
+    same, unproved = same_outputs(diff, env, eps)
+    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(slope, intercept))
 
 
 def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:

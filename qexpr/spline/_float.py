@@ -36,11 +36,10 @@ from qexpr._neurons import NeuronType
 from qexpr.spline._chebyshev import (
     ROOT_TOL,
     chebyshev_points,
-    effective_degree,
     sign_changes,
     values_to_coefficients,
 )
-from qexpr.spline._structure import structural_degrees
+from qexpr.spline._structure import leading_terms
 
 __all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
 
@@ -176,6 +175,34 @@ def unresolved(values: np.ndarray, envelope: np.ndarray) -> int:
     """How many rows (last axis = points) are below rounding resolution yet not zero."""
     size = np.abs(values).max(axis=-1)
     return int(np.count_nonzero((size > 0) & (size <= RTOL * envelope.max(axis=-1))))
+
+
+#: Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0**-53
+
+
+def rounding_bound(layers: Sequence[_FloatLayer], upto: int, n: int) -> float:
+    """ε such that a Chebyshev coefficient of layer ``upto`` from ``n`` values is within
+    ``ε · max envelope`` of the exact coefficient of the network as stored.
+
+    The standard bound for an expression of + and × evaluated with at most ``m`` roundings
+    along any path: ``|fl(v) - v| <= γ_m · envelope``, ``γ_m = m u / (1 - m u)``
+    (u = 2^-53; no overflow or underflow). A layer of fan-in m_k costs at most
+    ``m_k + 8`` roundings (the sum, the bias, the product and square terms, the
+    squared input and the weight's own rounding to float64). The coefficients are values
+    times a matrix whose columns have absolute sums at most 2, computed with ``2 n``
+    roundings: ``ε = 2 (γ_m + γ_2n)``, doubled for the envelope's own rounding.
+    """
+    fan_in = (
+        next(v.shape[0] for k, v in la.weights.items() if k in la.neuron.matrices)
+        for la in layers[: upto + 1]
+    )
+    flops = sum(m + 8 for m in fan_in) + 8
+
+    def gamma(k: int) -> float:
+        return k * UNIT_ROUNDOFF / (1 - k * UNIT_ROUNDOFF)
+
+    return 4 * (gamma(flops) + gamma(2 * n))
 
 
 def chebyshev_coefficients(values: np.ndarray, envelope: np.ndarray) -> np.ndarray:
@@ -317,14 +344,38 @@ def _block_states(
     return np.concatenate([s for s, _ in parts]), sum(u for _, u in parts)
 
 
-def _below_structure(
-    degrees: np.ndarray, masks: Sequence[np.ndarray], layers: Sequence[_FloatLayer], k: int
-) -> int:
-    """How many degrees read from coefficients (cells, neurons) are below the structural
-    degree (:mod:`qexpr.spline._structure`): a cancellation or a coefficient below rounding,
-    float64 cannot tell which."""
-    bound = structural_degrees(layers, masks, k, len(degrees))
-    return int(np.count_nonzero(degrees < bound))
+def degrees(
+    layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray], k: int, n: int, cells: int
+) -> tuple[np.ndarray, int]:
+    """Degrees (cells, neurons) of layer ``k``'s pre-activations from their leading terms
+    (:mod:`qexpr.spline._structure`), and how many are unproved: the top coefficient is
+    within the rounding bound of zero (``n`` points per series), so the true degree may be
+    lower. Those report the structural degree, an upper bound."""
+    lead = leading_terms(layers, masks, k, cells)
+    unsure = ~lead.certain(rounding_bound(layers, k, n))
+    return np.maximum(lead.degree, 0).astype(int), int(np.count_nonzero(unsure))
+
+
+def _at_ends(
+    layers: Sequence[_FloatLayer],
+    masks: Sequence[np.ndarray],
+    k: int,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Layer ``k``'s pre-activations at the finite ends of each cell.
+
+    Returns ``pinned`` (cells × neurons, 2): the value and its envelope are exactly zero at
+    the left / right end, so every term vanishes and the end is a root (proved); and how
+    many are nonzero there but at most ``RTOL`` times their envelope: a root at or next to
+    the end, inside or outside the cell, float64 cannot tell.
+    """
+    ends = np.stack([left, right], axis=1)
+    finite = np.isfinite(ends)
+    z, e = forward_fixed(layers, np.where(finite, ends, 0.0), masks, k)
+    exact = (e == 0) & finite[:, :, None]
+    near = (np.abs(z) <= RTOL * e) & ~exact & finite[:, :, None]
+    return np.moveaxis(exact, 1, 2).reshape(-1, 2), int(np.count_nonzero(near))
 
 
 def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
@@ -353,18 +404,17 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         degree = np.zeros((len(left), layer.out_dim), dtype=int)
         ends = np.nonzero(np.isinf(left) | np.isinf(right))[0]
         if ends.size:
-            window = sample_interval(left[ends], right[ends])
-            coeffs, *_ = _series(layers, k, n, window, [m[ends] for m in masks])
-            degree[ends] = effective_degree(coeffs)
-            lost += _below_structure(degree[ends], [m[ends] for m in masks], layers, k)
+            degree[ends], unsure = degrees(layers, [m[ends] for m in masks], k, n, ends.size)
+            lost += unsure
         t = chebyshev_points(n)[None, :]
         z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
         w = _weights(t, left, right, degree)
         values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
         envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
         coeffs = chebyshev_coefficients(values, envelope)
-        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1))
-        lost += unresolved(values, envelope) + ambiguous
+        pinned, unsure = _at_ends(layers, masks, k, left, right)
+        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1), pinned=pinned)
+        lost += unresolved(values, envelope) + ambiguous + unsure
         parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
         lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
@@ -387,6 +437,20 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
     return FloatCells(left[starts], right[ends], tuple(masks), relu, lost)
 
 
+def same_outputs(diff: np.ndarray, envelope: np.ndarray, eps: float) -> tuple[np.ndarray, int]:
+    """Which neighbours have the same outputs, from differences of their values (or
+    coefficients) on one axis-0 row per pair; ``envelope`` bounds the terms of both.
+
+    A difference above ``eps`` times the envelope proves the polynomials differ
+    (:func:`rounding_bound`); smaller differences are read as equal. Equal is proved only
+    when the two float64 computations agree bit for bit; the other equal pairs are counted
+    (unresolved): a tiny true difference and rounding look alike.
+    """
+    axes = tuple(range(1, diff.ndim))
+    same = np.all(np.abs(diff) <= eps * envelope, axis=axes)
+    return same, int(np.count_nonzero(same & np.any(diff != 0, axis=axes)))
+
+
 def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:
     """Degree and equality of the output polynomials of each cell.
 
@@ -399,13 +463,14 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
     n = output_degree_bound(net) + 1
     upto = len(layers)
     window = sample_interval(cells.left, cells.right)
-    coeffs, values, env, x = _series(layers, upto, n, window, cells.masks)
+    _, values, env, x = _series(layers, upto, n, window, cells.masks)
     other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
     other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
-    same = np.all(np.abs(values[:-1] - other) <= RTOL * (env[:-1] + other_env), axis=(1, 2))
-    degrees = effective_degree(coeffs)
-    lost = unresolved(values, env) + _below_structure(degrees, cells.masks, layers, upto)
-    return degrees.max(axis=1), same, lost
+    same, unproved = same_outputs(
+        values[:-1] - other, env[:-1] + other_env, rounding_bound(layers, upto, n)
+    )
+    degree, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
+    return degree.max(axis=1), same, unresolved(values, env) + unsure + unproved
 
 
 def piece_windows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
