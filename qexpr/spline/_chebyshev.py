@@ -76,11 +76,14 @@ def _colleague(coeffs: np.ndarray) -> np.ndarray:
     return mat
 
 
-def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _odd_clusters(
+    eigenvalues: np.ndarray, pinned: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres of the odd-sized clusters of real roots in each row, and ambiguous rows.
 
     Returns ``(rows, centres, ambiguous)``: one entry per odd cluster strictly inside
-    ``(-1 + ROOT_TOL, 1 - ROOT_TOL)``, and a boolean per row.
+    ``(-1 + ROOT_TOL, 1 - ROOT_TOL)``, and a boolean per row. A single root at an end the
+    row is proved to vanish at (``pinned``, see :func:`sign_changes`) is that end.
     """
     batch, d = eigenvalues.shape
     imag = np.abs(eigenvalues.imag)
@@ -107,7 +110,10 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     unsure = np.zeros(batch, dtype=bool)
     unsure[row[(size > 1) & inside]] = True
     at_end = (np.abs(centre) >= 1 - ROOT_TOL) & (np.abs(centre) < 1 + ROOT_TOL)
-    unsure[row[at_end & (np.abs(np.abs(centre) - 1) > 0)]] = True
+    at_end &= np.abs(np.abs(centre) - 1) > 0
+    if pinned is not None:
+        at_end &= ~((size == 1) & pinned[row, (centre > 0).astype(int)])
+    unsure[row[at_end]] = True
     ambiguous = close.any(axis=1) | nearly_real.any(axis=1) | unsure
     return row[keep], centre[keep], ambiguous
 
@@ -141,7 +147,8 @@ def sign_changes(
             rows_out.append(rows[keep])
             roots_out.append(t[keep])
             continue
-        found, t, unclear = _odd_clusters(np.linalg.eigvals(_colleague(coeffs[rows, : d + 1])))
+        eigenvalues = np.linalg.eigvals(_colleague(coeffs[rows, : d + 1]))
+        found, t, unclear = _odd_clusters(eigenvalues, None if pinned is None else pinned[rows])
         rows_out.append(rows[found])
         roots_out.append(t)
         ambiguous += int(np.count_nonzero(unclear))
