@@ -110,7 +110,6 @@ def _odd_clusters(
     unsure = np.zeros(batch, dtype=bool)
     unsure[row[(size > 1) & inside]] = True
     at_end = (np.abs(centre) >= 1 - ROOT_TOL) & (np.abs(centre) < 1 + ROOT_TOL)
-    at_end &= np.abs(np.abs(centre) - 1) > 0
     if pinned is not None:
         at_end &= ~((size == 1) & pinned[row, (centre > 0).astype(int)])
     unsure[row[at_end]] = True
@@ -140,7 +139,7 @@ def sign_changes(
         if d == 1:
             t = -coeffs[rows, 0] / coeffs[rows, 1]
             keep = np.abs(t) < 1 - ROOT_TOL
-            at_end = (np.abs(np.abs(t) - 1) < ROOT_TOL) & (np.abs(t) != 1)
+            at_end = np.abs(np.abs(t) - 1) < ROOT_TOL
             if pinned is not None:  # a root proved to be the end itself is no doubt
                 at_end &= ~pinned[rows, (t > 0).astype(int)]
             ambiguous += int(np.count_nonzero(at_end))  # inside or outside: cannot tell

@@ -234,15 +234,17 @@ def sample_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np
     """Centre and half-width of the interval on which each cell's polynomial is sampled.
 
     A cell's polynomial is defined on the whole line, so the interval need not lie in the
-    cell. It is centred in (or next to) the cell and at least as wide as the spread of
-    all finite endpoints: there the top Chebyshev coefficients stand well above rounding
-    noise, so the degree is read reliably.
+    cell. It is centred in the cell (a half-line ``[a, ∞)``: at ``a + max(1, |a|)``, far
+    enough from ``a`` on the input's own scale) and at least as wide as the spread of all
+    finite endpoints.
     """
     ends = np.abs(np.concatenate([left, right]))
     spread = float(ends[np.isfinite(ends)].max(initial=0.0))
     with np.errstate(invalid="ignore"):
+        to_left = right - np.maximum(1.0, np.abs(right))
+        to_right = left + np.maximum(1.0, np.abs(left))
         centre = np.where(
-            np.isinf(left), right - 1.0, np.where(np.isinf(right), left + 1.0, (left + right) / 2)
+            np.isinf(left), to_left, np.where(np.isinf(right), to_right, (left + right) / 2)
         )
         centre = np.where(np.isinf(left) & np.isinf(right), 0.0, centre)
         width = np.where(np.isinf(left) | np.isinf(right), 1.0, (right - left) / 2)

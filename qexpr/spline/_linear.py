@@ -95,7 +95,9 @@ def linear_cells(
         mid, _ = sample_interval(left, right)
         s, c, es, ec = s[parent], c[parent], es[parent], ec[parent]
         value = s * mid[:, None] + c
-        active = value > RTOL * (es * np.abs(mid[:, None]) + ec)
+        resolution = RTOL * (es * np.abs(mid[:, None]) + ec)
+        active = value > resolution
+        lost += int(np.count_nonzero((np.abs(value) <= resolution) & (value != 0)))
         masks = [m[parent] for m in masks]
         masks.append(active)
         slope, intercept = np.where(active, s, 0.0), np.where(active, c, 0.0)
