@@ -39,7 +39,7 @@ from qexpr.spline._chebyshev import (
     sign_changes,
     values_to_coefficients,
 )
-from qexpr.spline._structure import leading_terms
+from qexpr.spline._structure import leading_terms, structurally_same
 
 __all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
 
@@ -439,18 +439,21 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
     return FloatCells(left[starts], right[ends], tuple(masks), relu, lost)
 
 
-def same_outputs(diff: np.ndarray, envelope: np.ndarray, eps: float) -> tuple[np.ndarray, int]:
+def same_outputs(
+    diff: np.ndarray, envelope: np.ndarray, eps: float, structural: np.ndarray
+) -> tuple[np.ndarray, int]:
     """Which neighbours have the same outputs, from differences of their values (or
     coefficients) on one axis-0 row per pair; ``envelope`` bounds the terms of both.
 
-    A difference above ``eps`` times the envelope proves the polynomials differ
-    (:func:`rounding_bound`); smaller differences are read as equal. Equal is proved only
-    when the two float64 computations agree bit for bit; the other equal pairs are counted
-    (unresolved): a tiny true difference and rounding look alike.
+    ``structural`` marks pairs proved equal from structure
+    (:func:`qexpr.spline._structure.structurally_same`). A difference above ``eps`` times
+    the envelope proves the polynomials differ (:func:`rounding_bound`). Any other pair is
+    read as equal and counted (unresolved): a tiny true difference and rounding look
+    alike, even bit for bit (``3/7 + 10^-18`` is ``3/7`` in float64).
     """
     axes = tuple(range(1, diff.ndim))
-    same = np.all(np.abs(diff) <= eps * envelope, axis=axes)
-    return same, int(np.count_nonzero(same & np.any(diff != 0, axis=axes)))
+    differ = np.any(np.abs(diff) > eps * envelope, axis=axes)
+    return structural | ~differ, int(np.count_nonzero(~structural & ~differ))
 
 
 def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:
@@ -469,7 +472,10 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
     other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
     other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
     same, unproved = same_outputs(
-        values[:-1] - other, env[:-1] + other_env, rounding_bound(layers, upto, n)
+        values[:-1] - other,
+        env[:-1] + other_env,
+        rounding_bound(layers, upto, n),
+        structurally_same(layers, cells.masks),
     )
     degree, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
     return degree.max(axis=1), same, unresolved(values, env) + unsure + unproved

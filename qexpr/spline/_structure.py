@@ -136,3 +136,31 @@ def leading_terms(
         else:
             h = z
     return h
+
+
+def structurally_same(layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray]) -> np.ndarray:
+    """For each pair of adjacent cells, whether their outputs are provably the same
+    polynomials from structure alone (states and zero weights, no values).
+
+    A neuron whose state differs between the two cells changes nothing downstream when
+    every neuron of the next layer it reaches through a nonzero weight is a ReLU neuron
+    inactive in both cells (its output is 0 either way); a differing neuron of the last
+    layer reaches the outputs. Neurons of the next layer that differ are checked in turn.
+    """
+    pairs = max(len(masks[0]) - 1, 0) if masks else 0
+    leak = np.zeros(pairs, dtype=bool)
+    for k, layer in enumerate(layers):
+        if layer.activation != "relu":
+            continue
+        differ = masks[k][:-1] != masks[k][1:]
+        if k + 1 == len(layers):
+            leak |= differ.any(axis=1)
+            continue
+        after = layers[k + 1]
+        matrices = [v for key, v in after.weights.items() if key in after.neuron.matrices]
+        reach = sum((v != 0).astype(np.float64) for v in matrices)
+        fed = (differ.astype(np.float64) @ reach) > 0
+        if after.activation == "relu":
+            fed &= masks[k + 1][:-1] | masks[k + 1][1:]
+        leak |= fed.any(axis=1)
+    return ~leak
