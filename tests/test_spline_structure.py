@@ -14,6 +14,7 @@ random ones; cells and polynomials come from the exact engine.
 from __future__ import annotations
 
 from fractions import Fraction
+from fractions import Fraction as F
 
 import flint
 import numpy as np
@@ -24,7 +25,8 @@ from test_spline_adversarial import adversarial_networks
 import qexpr
 from qexpr.spline._exact import exact_cells
 from qexpr.spline._float import forward_fixed, prepare, rounding_bound
-from qexpr.spline._structure import leading_terms
+from qexpr.spline._scale import input_scale, rescale_input
+from qexpr.spline._structure import leading_terms, structurally_same
 
 POINTS = (-3.5, -1.0, -1e-6, 0.0, 0.25, 1.0, 7.0)
 
@@ -91,3 +93,46 @@ def test_float_values_are_within_the_rounding_bound(net):
                     continue  # overflow: outside the model (the engine flags it)
                 error = abs(Fraction(value) - _exact_at(poly, point))
                 assert error <= Fraction(eps) * Fraction(env)
+
+
+def _stacked_masks(net: qexpr.Network, patterns: list[tuple[bool, ...]]) -> list[np.ndarray]:
+    per_cell = [_masks(net, p) for p in patterns]
+    return [np.concatenate(layer) for layer in zip(*per_cell)]
+
+
+@settings(max_examples=60)
+@given(networks)
+def test_structurally_same_neighbours_have_equal_exact_polynomials(net):
+    cells = exact_cells(net)
+    same = structurally_same(prepare(net), _stacked_masks(net, [c.pattern for c in cells]))
+    for k, proved in enumerate(same):
+        if proved:
+            assert cells[k].outputs == cells[k + 1].outputs
+
+
+def test_structurally_same_sees_a_neuron_behind_a_dead_one():
+    # relu(relu(x) - 1): relu(x) switches at 0 where the second neuron is off on both
+    # sides (same polynomial 0); at 1 the second neuron switches (different).
+    layer = lambda w, b: qexpr.LinearLayer(  # noqa: E731
+        w=np.array([[F(w)]], dtype=object), b=np.array([F(b)], dtype=object), activation="relu"
+    )
+    net = qexpr.Network(1, (layer(1, 0), layer(1, -1)))
+    cells = exact_cells(net)
+    masks = _stacked_masks(net, [c.pattern for c in cells])
+    assert structurally_same(prepare(net), masks).tolist() == [True, False]
+
+
+@settings(max_examples=40)
+@given(networks, st.sampled_from([-40, -11, 11, 40]), st.sampled_from(POINTS))
+def test_rescaled_input_is_the_same_function(net, k, u):
+    # x = 2^k u: the rescaled network at u equals the network at x, exactly.
+    scaled = rescale_input(net, k)
+    x = Fraction(u) * Fraction(2) ** k
+    assert scaled.evaluate_exact([Fraction(u)]).tolist() == net.evaluate_exact([x]).tolist()
+
+
+def test_input_scale_reads_the_first_layer():
+    net = qexpr.random_network("relu", [1, 4, 1], seed=0)
+    assert input_scale(net) == 0  # unit scale: unchanged
+    line = qexpr.restrict_to_line(net, [0], ["1e-12"])
+    assert input_scale(line) == 40  # 2^40 ≈ 1.1e12
