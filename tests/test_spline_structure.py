@@ -3,7 +3,7 @@
 * leading terms (:mod:`qexpr.spline._structure`): the structural degree bounds the exact
   degree, and where the float top coefficient is above the rounding bound, the degree is
   the exact one and the coefficient is within the bound of the exact leading coefficient;
-* the rounding bound (:func:`qexpr.spline._float.rounding_bound`): float64 values of the
+* the rounding bound (:func:`qexpr.spline._structure.rounding_bound`): float64 values of the
   network with the states of a cell held fixed are within ``ε · envelope`` of the exact
   polynomial's values.
 
@@ -24,9 +24,9 @@ from test_spline_adversarial import adversarial_networks
 
 import qexpr
 from qexpr.spline._exact import exact_cells
-from qexpr.spline._float import forward_fixed, prepare, rounding_bound
+from qexpr.spline._float import forward_fixed, prepare
 from qexpr.spline._scale import input_scale, rescale_input
-from qexpr.spline._structure import leading_terms, structurally_same
+from qexpr.spline._structure import leading_terms, rounding_bound, structurally_same
 
 POINTS = (-3.5, -1.0, -1e-6, 0.0, 0.25, 1.0, 7.0)
 

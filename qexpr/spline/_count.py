@@ -23,12 +23,11 @@ from qexpr.spline._float import (
     output_series,
     piece_windows,
     prepare,
-    rounding_bound,
-    same_outputs,
+    same_neighbours,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
 from qexpr.spline._scale import input_scale, rescale_input
-from qexpr.spline._structure import structurally_same
+from qexpr.spline._structure import rounding_bound, same_outputs
 
 if TYPE_CHECKING:
     from qexpr.spline._exact import ExactCell
@@ -209,7 +208,7 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
     env = np.stack([slope_env[:-1] + slope_env[1:], intercept_env[:-1] + intercept_env[1:]], 1)
     layers = prepare(net)
     eps = rounding_bound(layers, len(layers), 2)
-    same, unproved = same_outputs(diff, env, eps, structurally_same(layers, cells.masks))
+    same, unproved = same_outputs(diff, env, eps, same_neighbours(layers, cells.masks))
     return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(slope, intercept))
 
 

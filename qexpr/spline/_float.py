@@ -18,10 +18,14 @@ Tolerance: next to every value we carry its *magnitude envelope*, the same compu
 absolute values of weights and inputs, which bounds the size of every term that produced
 it. A value or coefficient at most ``RTOL`` times its envelope is zero: such a
 pre-activation is identically zero (inactive, no roots), such a coefficient does not count
-for the degree. Roots closer than ``ROOT_TOL`` (in t) are one root of multiplicity the
-cluster size; only odd clusters cut a cell. Values below resolution that are not exactly
-zero, and roots too close to tell apart (see ``AMBIGUOUS_TOL``), are counted as
-*unresolved*: the counts may then be wrong, and the result says so.
+for root finding. Degrees come from leading terms (:mod:`qexpr.spline._structure`). Roots
+closer than ``ROOT_TOL`` (in t) are one root of multiplicity the cluster size; only odd
+clusters cut a cell. Values below resolution that are not exactly zero, roots too close
+to tell apart (see ``AMBIGUOUS_TOL``) or merged with another neuron's or with a cell end,
+signs below resolution on a new cell, and degrees or equal neighbours that
+:mod:`qexpr.spline._structure` cannot prove are counted as *unresolved*: the counts may
+then be wrong, and the result says so (docs/spline-engine.md says which of these checks
+are proofs and which are heuristics).
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ from qexpr.spline._chebyshev import (
     sign_changes,
     values_to_coefficients,
 )
-from qexpr.spline._structure import leading_terms, structurally_same
+from qexpr.spline._structure import (
+    leading_terms,
+    rounding_bound,
+    same_outputs,
+    structurally_same,
+)
 
 __all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
 
@@ -177,34 +186,6 @@ def unresolved(values: np.ndarray, envelope: np.ndarray) -> int:
     return int(np.count_nonzero((size > 0) & (size <= RTOL * envelope.max(axis=-1))))
 
 
-#: Unit roundoff of float64.
-UNIT_ROUNDOFF = 2.0**-53
-
-
-def rounding_bound(layers: Sequence[_FloatLayer], upto: int, n: int) -> float:
-    """ε such that a Chebyshev coefficient of layer ``upto`` from ``n`` values is within
-    ``ε · max envelope`` of the exact coefficient of the network as stored.
-
-    The standard bound for an expression of + and × evaluated with at most ``m`` roundings
-    along any path: ``|fl(v) - v| <= γ_m · envelope``, ``γ_m = m u / (1 - m u)``
-    (u = 2^-53; no overflow or underflow). A layer of fan-in m_k costs at most
-    ``m_k + 8`` roundings (the sum, the bias, the product and square terms, the
-    squared input and the weight's own rounding to float64). The coefficients are values
-    times a matrix whose columns have absolute sums at most 2, computed with ``2 n``
-    roundings: ``ε = 2 (γ_m + γ_2n)``, doubled for the envelope's own rounding.
-    """
-    fan_in = (
-        next(v.shape[0] for k, v in la.weights.items() if k in la.neuron.matrices)
-        for la in layers[: upto + 1]
-    )
-    flops = sum(m + 8 for m in fan_in) + 8
-
-    def gamma(k: int) -> float:
-        return k * UNIT_ROUNDOFF / (1 - k * UNIT_ROUNDOFF)
-
-    return 4 * (gamma(flops) + gamma(2 * n))
-
-
 def chebyshev_coefficients(values: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     """Chebyshev coefficients (last axis) with entries below tolerance set to 0."""
     coeffs = values_to_coefficients(values)
@@ -251,23 +232,20 @@ def sample_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np
     return centre, np.maximum(width, max(1.0, spread))
 
 
-def _series(
+def _samples(
     layers: Sequence[_FloatLayer],
     upto: int,
     n: int,
     window: tuple[np.ndarray, np.ndarray],
     masks: Sequence[np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Series of layer ``upto`` on each cell's sample interval ``window = (centre, half)``.
-
-    Returns coefficients (cells, neurons, n), the values and envelopes they come from,
-    and the sample points x (cells, n).
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values of layer ``upto`` at ``n`` Chebyshev points of each cell's sample interval
+    ``window = (centre, half)``: values and envelopes (cells, neurons, n), and the points
+    x (cells, n)."""
     centre, half = window
     x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
     values, env = forward_fixed(layers, x, masks, upto)
-    values, env = np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2)
-    return chebyshev_coefficients(values, env), values, env, x
+    return np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2), x
 
 
 @dataclass(frozen=True)
@@ -352,10 +330,34 @@ def degrees(
     """Degrees (cells, neurons) of layer ``k``'s pre-activations from their leading terms
     (:mod:`qexpr.spline._structure`), and how many are unproved: the top coefficient is
     within the rounding bound of zero (``n`` points per series), so the true degree may be
-    lower. Those report the structural degree, an upper bound."""
-    lead = leading_terms(layers, masks, k, cells)
-    unsure = ~lead.certain(rounding_bound(layers, k, n))
-    return np.maximum(lead.degree, 0).astype(int), int(np.count_nonzero(unsure))
+    lower. Those report the structural degree, an upper bound. Cells are taken a block at
+    a time (bounded memory for wide layers)."""
+    eps = rounding_bound(layers, k, n)
+    block = _block_cells(layers)
+    leads = [
+        leading_terms(layers, [m[i : i + block] for m in masks], k, min(block, cells - i))
+        for i in range(0, cells, block)
+    ]
+    if not leads:
+        return np.zeros((0, layers[min(k, len(layers) - 1)].out_dim), dtype=int), 0
+    degree = np.concatenate([np.maximum(lead.degree, 0) for lead in leads]).astype(int)
+    return degree, sum(int(np.count_nonzero(~lead.certain(eps))) for lead in leads)
+
+
+def same_neighbours(layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`qexpr.spline._structure.structurally_same`, a block of cells at a time."""
+    block = _block_cells(layers)
+    pairs = len(masks[0]) - 1
+    parts = [
+        structurally_same(layers, [m[i : i + block + 1] for m in masks])
+        for i in range(0, pairs, block)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(max(pairs, 0), dtype=bool)
+
+
+def _block_cells(layers: Sequence[_FloatLayer]) -> int:
+    """Cells per block so that a (cells, widest layer) array holds ``BLOCK_VALUES``."""
+    return max(1, BLOCK_VALUES // max(layer.out_dim for layer in layers))
 
 
 def _at_ends(
@@ -439,23 +441,6 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
     return FloatCells(left[starts], right[ends], tuple(masks), relu, lost)
 
 
-def same_outputs(
-    diff: np.ndarray, envelope: np.ndarray, eps: float, structural: np.ndarray
-) -> tuple[np.ndarray, int]:
-    """Which neighbours have the same outputs, from differences of their values (or
-    coefficients) on one axis-0 row per pair; ``envelope`` bounds the terms of both.
-
-    ``structural`` marks pairs proved equal from structure
-    (:func:`qexpr.spline._structure.structurally_same`). A difference above ``eps`` times
-    the envelope proves the polynomials differ (:func:`rounding_bound`). Any other pair is
-    read as equal and counted (unresolved): a tiny true difference and rounding look
-    alike, even bit for bit (``3/7 + 10^-18`` is ``3/7`` in float64).
-    """
-    axes = tuple(range(1, diff.ndim))
-    differ = np.any(np.abs(diff) > eps * envelope, axis=axes)
-    return structural | ~differ, int(np.count_nonzero(~structural & ~differ))
-
-
 def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarray, int]:
     """Degree and equality of the output polynomials of each cell.
 
@@ -468,14 +453,14 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
     n = output_degree_bound(net) + 1
     upto = len(layers)
     window = sample_interval(cells.left, cells.right)
-    _, values, env, x = _series(layers, upto, n, window, cells.masks)
+    values, env, x = _samples(layers, upto, n, window, cells.masks)
     other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
     other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
     same, unproved = same_outputs(
         values[:-1] - other,
         env[:-1] + other_env,
         rounding_bound(layers, upto, n),
-        structurally_same(layers, cells.masks),
+        same_neighbours(layers, cells.masks),
     )
     degree, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
     return degree.max(axis=1), same, unresolved(values, env) + unsure + unproved

@@ -1,4 +1,11 @@
-"""Leading terms: the degree of each pre-activation on a cell and its top coefficient.
+"""What the float engine proves: its rounding bound, degrees and equal neighbours.
+
+:func:`rounding_bound` bounds the float64 error of a value relative to its magnitude
+envelope; :func:`leading_terms` gives each pre-activation's degree on a cell and its top
+coefficient; :func:`structurally_same` proves neighbouring cells carry the same outputs,
+and :func:`same_outputs` combines it with the rounding bound.
+
+Leading terms: the degree of each pre-activation on a cell and its top coefficient.
 
 With the ReLU states of a cell held fixed, each pre-activation is a polynomial in the one
 input. Its *structural degree* D comes from which weights are nonzero and which neurons are
@@ -11,7 +18,7 @@ Beside D we carry the coefficient of ``x^D`` itself, in float64, and its magnitu
 (the same computation on absolute values): a product multiplies the two top coefficients,
 a sum adds those of the terms of degree D. This is exact algebra on the coefficient of
 ``x^D``, so the float64 result is within ``ε · envelope`` of the true coefficient of the
-network as stored (ε from :func:`qexpr.spline._float.rounding_bound`). When the computed
+network as stored (ε from :func:`rounding_bound`). When the computed
 coefficient is larger than that, the degree is proved to be D; otherwise the top terms
 may cancel and float64 cannot tell (the float engine counts it as unresolved).
 """
@@ -26,7 +33,7 @@ import numpy as np
 
 from qexpr._neurons import NeuronType
 
-__all__ = ["Leading", "leading_terms"]
+__all__ = ["Leading", "leading_terms", "rounding_bound", "same_outputs", "structurally_same"]
 
 
 class _FloatLayer(Protocol):
@@ -36,6 +43,34 @@ class _FloatLayer(Protocol):
     activation: str
     weights: dict[str, np.ndarray]
     abs_weights: dict[str, np.ndarray]
+
+
+#: Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0**-53
+
+
+def rounding_bound(layers: Sequence[_FloatLayer], upto: int, n: int) -> float:
+    """ε such that a Chebyshev coefficient of layer ``upto`` from ``n`` values is within
+    ``ε · max envelope`` of the exact coefficient of the network as stored.
+
+    The standard bound for an expression of + and × evaluated with at most ``m`` roundings
+    along any path: ``|fl(v) - v| <= γ_m · envelope``, ``γ_m = m u / (1 - m u)``
+    (u = 2^-53; no overflow or underflow). A layer of fan-in m_k costs at most
+    ``m_k + 8`` roundings (the sum, the bias, the product and square terms, the
+    squared input and the weight's own rounding to float64). The coefficients are values
+    times a matrix whose columns have absolute sums at most 2, computed with ``2 n``
+    roundings: ``ε = 2 (γ_m + γ_2n)``, doubled for the envelope's own rounding.
+    """
+    fan_in = (
+        next(v.shape[0] for k, v in la.weights.items() if k in la.neuron.matrices)
+        for la in layers[: upto + 1]
+    )
+    flops = sum(m + 8 for m in fan_in) + 8
+
+    def gamma(k: int) -> float:
+        return k * UNIT_ROUNDOFF / (1 - k * UNIT_ROUNDOFF)
+
+    return 4 * (gamma(flops) + gamma(2 * n))
 
 
 @dataclass(frozen=True)
@@ -80,26 +115,29 @@ class Leading:
 def _affine(h: Leading, w: np.ndarray, a: np.ndarray, b: np.ndarray) -> Leading:
     """Leading terms of ``h @ w + b`` (w (m, o), its absolute values a, bias b (o,)).
 
-    Inputs are grouped by degree (a network has few distinct degrees): one 0/1 matrix
-    product finds which outputs each degree reaches, two more sum its top coefficients
-    and envelopes; the highest degree reached wins.
+    The bias is a term of degree 0; the inputs are grouped by degree (a network has few
+    distinct degrees, often one): one 0/1 matrix product finds which outputs each degree
+    reaches, two more sum its top coefficients and envelopes; the highest degree wins.
     """
     cells = len(h.degree)
-    degree = np.full((cells, w.shape[1]), -np.inf)
-    coefficient, envelope = np.zeros(degree.shape), np.zeros(degree.shape)
+    degree = np.broadcast_to(np.where(b != 0, 0.0, -np.inf), (cells, w.shape[1]))
+    coefficient = np.broadcast_to(b, degree.shape)
+    envelope = np.broadcast_to(np.abs(b), degree.shape)
     nonzero = (w != 0).astype(np.float64)
-    levels = np.union1d(h.degree[np.isfinite(h.degree)], [0.0])
+    finite = np.isfinite(h.degree)
+    levels = np.unique(h.degree[finite])
     for level in levels:
-        at = h.degree == level
+        at = h.degree == level if len(levels) > 1 else finite
+        # Terms of other degrees have coefficient and envelope 0 only when alone.
+        c = (np.where(at, h.coefficient, 0.0) if len(levels) > 1 else h.coefficient) @ w
+        e = (np.where(at, h.envelope, 0.0) if len(levels) > 1 else h.envelope) @ a
         reaches = (at.astype(np.float64) @ nonzero) > 0
-        c = np.where(at, h.coefficient, 0.0) @ w
-        e = np.where(at, h.envelope, 0.0) @ a
         if level == 0:
-            reaches, c, e = reaches | (b != 0), c + b, e + np.abs(b)
+            c, e = c + coefficient, e + envelope
         degree = np.where(reaches, level, degree)
         coefficient = np.where(reaches, c, coefficient)
         envelope = np.where(reaches, e, envelope)
-    return Leading(degree, coefficient, envelope)
+    return Leading(np.asarray(degree), np.asarray(coefficient), np.asarray(envelope))
 
 
 def _pre_activation(layer: _FloatLayer, h: Leading) -> Leading:
@@ -164,3 +202,20 @@ def structurally_same(layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray]
             fed &= masks[k + 1][:-1] | masks[k + 1][1:]
         leak |= fed.any(axis=1)
     return ~leak
+
+
+def same_outputs(
+    diff: np.ndarray, envelope: np.ndarray, eps: float, structural: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Which neighbours have the same outputs, from differences of their values (or
+    coefficients) on one axis-0 row per pair; ``envelope`` bounds the terms of both.
+
+    ``structural`` marks pairs proved equal from structure
+    (:func:`structurally_same`). A difference above ``eps`` times
+    the envelope proves the polynomials differ (:func:`rounding_bound`). Any other pair is
+    read as equal and counted (unresolved): a tiny true difference and rounding look
+    alike, even bit for bit (``3/7 + 10^-18`` is ``3/7`` in float64).
+    """
+    axes = tuple(range(1, diff.ndim))
+    differ = np.any(np.abs(diff) > eps * envelope, axis=axes)
+    return structural | ~differ, int(np.count_nonzero(~structural & ~differ))
