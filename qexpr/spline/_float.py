@@ -292,13 +292,13 @@ def _split(
     return cells[:-1][pair], points[:-1][pair], points[1:][pair], merged
 
 
-def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, int]:
+def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ReLU states from values at sample points (cells, samples, neurons).
 
     A pre-activation keeps its sign on a cell except at even-multiplicity roots, so the
-    sign is read where it is largest relative to its envelope. Returns the states and how
-    many pre-activations are nonzero but at most ``RTOL`` times their envelope at every
-    sample: their sign is below float64's resolution (unresolved).
+    sign is read where it is largest relative to its envelope. Returns the states and
+    where a pre-activation is nonzero but at most ``RTOL`` times its envelope at every
+    sample: its sign is below float64's resolution (unresolved).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         strength = np.where(e > 0, np.abs(z) / e, 0.0)
@@ -306,12 +306,12 @@ def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, int]:
     z_best = np.take_along_axis(z, best, axis=1)[:, 0, :]
     e_best = np.take_along_axis(e, best, axis=1)[:, 0, :]
     unsure = (np.abs(z_best) <= RTOL * e_best) & np.any(z != 0, axis=1)
-    return z_best > RTOL * e_best, int(np.count_nonzero(unsure))
+    return z_best > RTOL * e_best, unsure
 
 
 def _block_states(
     layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], k: int
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_states` of layer ``k`` at sample points ``x`` (cells × samples), a block of
     cells at a time (bounded memory for wide layers)."""
     block = max(1, BLOCK_VALUES // (x.shape[-1] * layers[k].out_dim))
@@ -320,18 +320,20 @@ def _block_states(
         for i in range(0, len(x), block)
     ]
     if not parts:
-        return np.zeros((0, layers[k].out_dim), dtype=bool), 0
-    return np.concatenate([s for s, _ in parts]), sum(u for _, u in parts)
+        empty = np.zeros((0, layers[k].out_dim), dtype=bool)
+        return empty, empty
+    return np.concatenate([s for s, _ in parts]), np.concatenate([u for _, u in parts])
 
 
 def degrees(
     layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray], k: int, n: int, cells: int
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Degrees (cells, neurons) of layer ``k``'s pre-activations from their leading terms
-    (:mod:`qexpr.spline._structure`), and how many are unproved: the top coefficient is
-    within the rounding bound of zero (``n`` points per series), so the true degree may be
-    lower. Those report the structural degree, an upper bound. Cells are taken a block at
-    a time (bounded memory for wide layers)."""
+    (:mod:`qexpr.spline._structure`), their signs at -∞ and +∞ (cells, 2, neurons; 0 when
+    not proved), and how many are unproved: the top coefficient is within the rounding
+    bound of zero (``n`` points per series), so the true degree may be lower. Those report
+    the structural degree, an upper bound. Cells are taken a block at a time (bounded
+    memory for wide layers)."""
     eps = rounding_bound(layers, k, n)
     block = _block_cells(layers)
     leads = [
@@ -339,9 +341,12 @@ def degrees(
         for i in range(0, cells, block)
     ]
     if not leads:
-        return np.zeros((0, layers[min(k, len(layers) - 1)].out_dim), dtype=int), 0
+        o = layers[min(k, len(layers) - 1)].out_dim
+        return np.zeros((0, o), dtype=int), np.zeros((0, 2, o), dtype=int), 0
     degree = np.concatenate([np.maximum(lead.degree, 0) for lead in leads]).astype(int)
-    return degree, sum(int(np.count_nonzero(~lead.certain(eps))) for lead in leads)
+    sign = np.concatenate([np.sign(lead.coefficient) * lead.certain(eps) for lead in leads])
+    signs = np.stack([sign * (-1) ** (degree % 2), sign], axis=1).astype(int)
+    return degree, signs, sum(int(np.count_nonzero(~lead.certain(eps))) for lead in leads)
 
 
 def same_neighbours(layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray]) -> np.ndarray:
@@ -366,20 +371,40 @@ def _at_ends(
     k: int,
     left: np.ndarray,
     right: np.ndarray,
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Layer ``k``'s pre-activations at the finite ends of each cell.
 
     Returns ``pinned`` (cells × neurons, 2): the value and its envelope are exactly zero at
-    the left / right end, so every term vanishes and the end is a root (proved); and how
-    many are nonzero there but at most ``RTOL`` times their envelope: a root at or next to
-    the end, inside or outside the cell, float64 cannot tell.
+    the left / right end, so every term vanishes and the end is a root (proved); the
+    signs at the ends (cells, 2, neurons): ±1 beyond ``RTOL`` times the envelope, else 0;
+    and how many are nonzero there but at most ``RTOL`` times their envelope: a root at or
+    next to the end, inside or outside the cell, float64 cannot tell.
     """
     ends = np.stack([left, right], axis=1)
     finite = np.isfinite(ends)
     z, e = forward_fixed(layers, np.where(finite, ends, 0.0), masks, k)
     exact = (e == 0) & finite[:, :, None]
     near = (np.abs(z) <= RTOL * e) & ~exact & finite[:, :, None]
-    return np.moveaxis(exact, 1, 2).reshape(-1, 2), int(np.count_nonzero(near))
+    signs = np.sign(z) * ((np.abs(z) > RTOL * e) & finite[:, :, None])
+    return np.moveaxis(exact, 1, 2).reshape(-1, 2), signs.astype(int), int(np.count_nonzero(near))
+
+
+def _missed_roots(
+    signs: np.ndarray,
+    parent: np.ndarray,
+    at_end: tuple[np.ndarray, np.ndarray],
+    states: np.ndarray,
+    unsure: np.ndarray,
+) -> int:
+    """How many new cells read a state whose proved sign differs from the proved sign at
+    an end they share with their parent cell (``signs`` (parents, 2, neurons), ``at_end``
+    whether each new cell reaches its parent's left / right end): a root between them was
+    missed (an odd number of them)."""
+    inside = np.where(states, 1, np.where(unsure, 0, -1))
+    return sum(
+        int(np.count_nonzero((signs[parent, side] * inside < 0) & reach[:, None]))
+        for side, reach in enumerate(at_end)
+    )
 
 
 def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
@@ -406,9 +431,15 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
             continue
         n = bounds[k] + 1
         degree = np.zeros((len(left), layer.out_dim), dtype=int)
+        pinned, signs, unsure = _at_ends(layers, masks, k, left, right)
+        lost += unsure
         ends = np.nonzero(np.isinf(left) | np.isinf(right))[0]
         if ends.size:
-            degree[ends], unsure = degrees(layers, [m[ends] for m in masks], k, n, ends.size)
+            degree[ends], at_infinity, unsure = degrees(
+                layers, [m[ends] for m in masks], k, n, ends.size
+            )
+            infinite = np.isinf(np.stack([left[ends], right[ends]], axis=1))[:, :, None]
+            signs[ends] = np.where(infinite, at_infinity, signs[ends])
             lost += unsure
         t = chebyshev_points(n)[None, :]
         z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
@@ -416,9 +447,8 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
         envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
         coeffs = chebyshev_coefficients(values, envelope)
-        pinned, unsure = _at_ends(layers, masks, k, left, right)
         rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1), pinned=pinned)
-        lost += unresolved(values, envelope) + ambiguous + unsure
+        lost += unresolved(values, envelope) + ambiguous
         parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
         lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
@@ -428,7 +458,8 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         masks = [m[parent] for m in masks]
         states, unsure = _block_states(layers, x_samples, masks, k)
         masks.append(states)
-        lost += unsure
+        lost += int(np.count_nonzero(unsure))
+        lost += _missed_roots(signs, parent, (t_lo == -1.0, t_hi == 1.0), states, unsure)
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
     # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
@@ -462,7 +493,7 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
         rounding_bound(layers, upto, n),
         same_neighbours(layers, cells.masks),
     )
-    degree, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
+    degree, _, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
     return degree.max(axis=1), same, unresolved(values, env) + unsure + unproved
 
 
