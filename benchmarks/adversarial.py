@@ -10,7 +10,8 @@ float errors (the goal is 0) and flagged float results, and the total time of ea
 
 Run: ``.venv/bin/python benchmarks/adversarial.py [seconds] [first batch]`` (default 600
 and 0; batch k draws its networks with hypothesis seed k, so runs from different first
-batches see different networks).
+batches see different networks). On a shared machine, ``OPENBLAS_NUM_THREADS=1`` keeps
+BLAS threads from contending (several times faster on these tiny networks).
 """
 
 from __future__ import annotations
