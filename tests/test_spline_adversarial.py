@@ -256,3 +256,22 @@ def test_issue_networks_where_float_went_wrong(kind, widths, seed, pieces, degre
     assert (exact.pieces, exact.degree) == (pieces, degree)
     assert (auto.pieces, auto.degree, auto.certified) == (pieces, degree, True)
     assert auto.spline.breakpoints == exact.spline.breakpoints
+
+
+@pytest.mark.xfail(strict=True, reason="known: a far root's x error hides a coincident switch")
+def test_far_coincident_roots_float_is_right_or_flagged():
+    # benchmarks/adversarial.py batch 298: roots -1 and 10^6 of (x/7 + 1/7)(x - 10^6) +
+    # 10^-6, then relu(2 h1 + 2 h2 - 6/7) switching 3e-6 after 10^6. Float places the first
+    # root at 10^6 + 0.87 (the half-line map's t is right to 1e-12) and reports one switch
+    # for two, with unresolved 0.
+    first = _layer(
+        "quadratic",
+        [
+            dict(wr=F(1, 7), br=F(1, 7), wg=F(1), bg=-MEGA, wb=F(0), c=MICRO),
+            dict(wr=F(-1), br=F(1, 7), wg=F(1), bg=F(-4, 7), wb=F(0), c=F(0)),
+        ],
+        "relu",
+    )
+    second = qexpr.LinearLayer(w=_array([[2, 2]]), b=_array([F(-6, 7)]), activation="relu")
+    out = qexpr.LinearLayer(w=_array([[MEGA]]), b=_array([0]), activation="identity")
+    _check_float(qexpr.Network(1, (first, second, out)))
