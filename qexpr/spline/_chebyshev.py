@@ -76,11 +76,14 @@ def _colleague(coeffs: np.ndarray) -> np.ndarray:
     return mat
 
 
-def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _odd_clusters(
+    eigenvalues: np.ndarray, pinned: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres of the odd-sized clusters of real roots in each row, and ambiguous rows.
 
     Returns ``(rows, centres, ambiguous)``: one entry per odd cluster strictly inside
-    ``(-1 + ROOT_TOL, 1 - ROOT_TOL)``, and a boolean per row.
+    ``(-1 + ROOT_TOL, 1 - ROOT_TOL)``, and a boolean per row. A single root at an end the
+    row is proved to vanish at (``pinned``, see :func:`sign_changes`) is that end.
     """
     batch, d = eigenvalues.shape
     imag = np.abs(eigenvalues.imag)
@@ -107,13 +110,15 @@ def _odd_clusters(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     unsure = np.zeros(batch, dtype=bool)
     unsure[row[(size > 1) & inside]] = True
     at_end = (np.abs(centre) >= 1 - ROOT_TOL) & (np.abs(centre) < 1 + ROOT_TOL)
-    unsure[row[at_end & (np.abs(np.abs(centre) - 1) > 0)]] = True
+    if pinned is not None:
+        at_end &= ~((size == 1) & pinned[row, (centre > 0).astype(int)])
+    unsure[row[at_end]] = True
     ambiguous = close.any(axis=1) | nearly_real.any(axis=1) | unsure
     return row[keep], centre[keep], ambiguous
 
 
 def sign_changes(
-    coeffs: np.ndarray, scale: np.ndarray | None = None
+    coeffs: np.ndarray, scale: np.ndarray | None = None, *, pinned: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Roots of odd multiplicity in (-1, 1) of a batch of Chebyshev series (rows).
 
@@ -121,8 +126,9 @@ def sign_changes(
     its position t, and the number of rows whose roots cannot be trusted: not finite
     (float64 overflowed), too close to each other, or (given each row's magnitude
     ``scale``) so flat that rounding moves them by more than ``ROOT_TOL``
-    (``|q'(t)| <= SLOPE_TOL * scale``). Rows of equal degree share one batched eigenvalue
-    solve.
+    (``|q'(t)| <= SLOPE_TOL * scale``). ``pinned`` (rows, 2), if given, marks rows proved
+    to vanish at t = -1 and t = 1: a root there is not in doubt. Rows of equal degree share
+    one batched eigenvalue solve.
     """
     finite = np.all(np.isfinite(coeffs), axis=-1)
     degrees = np.where(finite, effective_degree(coeffs), 0)  # overflowed rows: no roots, ...
@@ -133,10 +139,15 @@ def sign_changes(
         if d == 1:
             t = -coeffs[rows, 0] / coeffs[rows, 1]
             keep = np.abs(t) < 1 - ROOT_TOL
+            at_end = np.abs(np.abs(t) - 1) < ROOT_TOL
+            if pinned is not None:  # a root proved to be the end itself is no doubt
+                at_end &= ~pinned[rows, (t > 0).astype(int)]
+            ambiguous += int(np.count_nonzero(at_end))  # inside or outside: cannot tell
             rows_out.append(rows[keep])
             roots_out.append(t[keep])
             continue
-        found, t, unclear = _odd_clusters(np.linalg.eigvals(_colleague(coeffs[rows, : d + 1])))
+        eigenvalues = np.linalg.eigvals(_colleague(coeffs[rows, : d + 1]))
+        found, t, unclear = _odd_clusters(eigenvalues, None if pinned is None else pinned[rows])
         rows_out.append(rows[found])
         roots_out.append(t)
         ambiguous += int(np.count_nonzero(unclear))

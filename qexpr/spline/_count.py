@@ -7,7 +7,7 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,14 +18,17 @@ from qexpr._network import Network
 from qexpr._numbers import fits_float64, parse_vector
 from qexpr._progress import Progress
 from qexpr.spline._float import (
-    RTOL,
     FloatCells,
     float_cells,
     local_series,
     output_series,
     piece_windows,
+    prepare,
+    same_neighbours,
 )
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
+from qexpr.spline._scale import input_scale, rescale_input
+from qexpr.spline._structure import rounding_bound, same_outputs
 
 if TYPE_CHECKING:
     from qexpr.spline._exact import ExactCell
@@ -202,18 +205,19 @@ class FloatOutputs:
     degrees: np.ndarray
     same: np.ndarray
     lost: int
-    series: _LinearSeries | _PolynomialSeries
+    series: _LinearSeries | _PolynomialSeries | _RescaledSeries
 
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
     cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
     degrees = np.any(slope != 0, axis=1).astype(int)
-    tol = RTOL * (slope_env[:-1] + slope_env[1:])
-    same_slope = np.abs(slope[:-1] - slope[1:]) <= tol
-    tol = RTOL * (intercept_env[:-1] + intercept_env[1:])
-    same = np.all(same_slope & (np.abs(intercept[:-1] - intercept[1:]) <= tol), axis=1)
-    return FloatOutputs(cells, degrees, same, 0, _LinearSeries(slope, intercept))
+    diff = np.stack([slope[:-1] - slope[1:], intercept[:-1] - intercept[1:]], axis=1)
+    env = np.stack([slope_env[:-1] + slope_env[1:], intercept_env[:-1] + intercept_env[1:]], 1)
+    layers = prepare(net)
+    eps = rounding_bound(layers, len(layers), 2)
+    same, unproved = same_outputs(diff, env, eps, same_neighbours(layers, cells.masks))
+    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(slope, intercept))
 
 
 def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
@@ -223,14 +227,36 @@ def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> Flo
     return FloatOutputs(cells, degrees, same, lost, _PolynomialSeries(net, cells.masks))
 
 
+@dataclass(frozen=True)
+class _RescaledSeries:
+    """Local series of the network of ``u = x / scale``: the same Chebyshev series on a
+    window ``[lo, hi]`` in x as on ``[lo / scale, hi / scale]`` in u."""
+
+    inner: _LinearSeries | _PolynomialSeries
+    scale: float
+
+    def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return self.inner(index, lo / self.scale, hi / self.scale)
+
+
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """The float engine's cells and outputs (the affine fast path for ReLU networks).
 
-    Overflow is not an error: non-finite values are counted as unresolved.
+    The engine runs on the input rescaled exactly by a power of two when its scale is far
+    from 1 (:mod:`qexpr.spline._scale`). Overflow is not an error: non-finite values are
+    counted as unresolved.
     """
     engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+    k = input_scale(net)
+    scale = 2.0**k
+    if domain is not None:
+        domain = (domain[0] / scale, domain[1] / scale)
     with np.errstate(all="ignore"):
-        return engine(net, domain)
+        out = engine(rescale_input(net, k), domain)
+    if k == 0:
+        return out
+    cells = replace(out.cells, left=out.cells.left * scale, right=out.cells.right * scale)
+    return replace(out, cells=cells, series=_RescaledSeries(out.series, scale))
 
 
 @dataclass(frozen=True)

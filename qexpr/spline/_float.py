@@ -18,10 +18,14 @@ Tolerance: next to every value we carry its *magnitude envelope*, the same compu
 absolute values of weights and inputs, which bounds the size of every term that produced
 it. A value or coefficient at most ``RTOL`` times its envelope is zero: such a
 pre-activation is identically zero (inactive, no roots), such a coefficient does not count
-for the degree. Roots closer than ``ROOT_TOL`` (in t) are one root of multiplicity the
-cluster size; only odd clusters cut a cell. Values below resolution that are not exactly
-zero, and roots too close to tell apart (see ``AMBIGUOUS_TOL``), are counted as
-*unresolved*: the counts may then be wrong, and the result says so.
+for root finding. Degrees come from leading terms (:mod:`qexpr.spline._structure`). Roots
+closer than ``ROOT_TOL`` (in t) are one root of multiplicity the cluster size; only odd
+clusters cut a cell. Values below resolution that are not exactly zero, roots too close
+to tell apart (see ``AMBIGUOUS_TOL``) or merged with another neuron's or with a cell end,
+signs below resolution on a new cell, and degrees or equal neighbours that
+:mod:`qexpr.spline._structure` cannot prove are counted as *unresolved*: the counts may
+then be wrong, and the result says so (docs/spline-engine.md says which of these checks
+are proofs and which are heuristics).
 """
 
 from __future__ import annotations
@@ -36,9 +40,14 @@ from qexpr._neurons import NeuronType
 from qexpr.spline._chebyshev import (
     ROOT_TOL,
     chebyshev_points,
-    effective_degree,
     sign_changes,
     values_to_coefficients,
+)
+from qexpr.spline._structure import (
+    leading_terms,
+    rounding_bound,
+    same_outputs,
+    structurally_same,
 )
 
 __all__ = ["RTOL", "FloatCells", "float_cells", "output_series"]
@@ -206,38 +215,37 @@ def sample_interval(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np
     """Centre and half-width of the interval on which each cell's polynomial is sampled.
 
     A cell's polynomial is defined on the whole line, so the interval need not lie in the
-    cell. It is centred in (or next to) the cell and at least as wide as the spread of
-    all finite endpoints: there the top Chebyshev coefficients stand well above rounding
-    noise, so the degree is read reliably.
+    cell. It is centred in the cell (a half-line ``[a, ∞)``: at ``a + max(1, |a|)``, far
+    enough from ``a`` on the input's own scale) and at least as wide as the spread of all
+    finite endpoints.
     """
     ends = np.abs(np.concatenate([left, right]))
     spread = float(ends[np.isfinite(ends)].max(initial=0.0))
     with np.errstate(invalid="ignore"):
+        to_left = right - np.maximum(1.0, np.abs(right))
+        to_right = left + np.maximum(1.0, np.abs(left))
         centre = np.where(
-            np.isinf(left), right - 1.0, np.where(np.isinf(right), left + 1.0, (left + right) / 2)
+            np.isinf(left), to_left, np.where(np.isinf(right), to_right, (left + right) / 2)
         )
         centre = np.where(np.isinf(left) & np.isinf(right), 0.0, centre)
         width = np.where(np.isinf(left) | np.isinf(right), 1.0, (right - left) / 2)
     return centre, np.maximum(width, max(1.0, spread))
 
 
-def _series(
+def _samples(
     layers: Sequence[_FloatLayer],
     upto: int,
     n: int,
     window: tuple[np.ndarray, np.ndarray],
     masks: Sequence[np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Series of layer ``upto`` on each cell's sample interval ``window = (centre, half)``.
-
-    Returns coefficients (cells, neurons, n), the values and envelopes they come from,
-    and the sample points x (cells, n).
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values of layer ``upto`` at ``n`` Chebyshev points of each cell's sample interval
+    ``window = (centre, half)``: values and envelopes (cells, neurons, n), and the points
+    x (cells, n)."""
     centre, half = window
     x = centre[:, None] + half[:, None] * chebyshev_points(n)[None, :]
     values, env = forward_fixed(layers, x, masks, upto)
-    values, env = np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2)
-    return chebyshev_coefficients(values, env), values, env, x
+    return np.moveaxis(values, 1, 2), np.moveaxis(env, 1, 2), x
 
 
 @dataclass(frozen=True)
@@ -264,8 +272,13 @@ class FloatCells:
 
 def _split(
     t: np.ndarray, cell: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece, and
+    how many cut points were merged with a neighbour closer than ``ROOT_TOL``.
+
+    A neuron's own roots that close are already one cluster, so a merge joins roots of
+    different neurons: float64 cannot tell their order, or whether they are one point.
+    """
     cells = np.concatenate([cell, np.arange(count), np.arange(count)])
     points = np.concatenate([t, np.full(count, -1.0), np.full(count, 1.0)])
     order = np.lexsort((points, cells))
@@ -273,42 +286,124 @@ def _split(
     distinct = np.ones(len(points), dtype=bool)
     distinct[1:] = (cells[1:] != cells[:-1]) | (points[1:] - points[:-1] > ROOT_TOL)
     distinct |= points == 1.0
+    merged = int(np.count_nonzero(~distinct))
     cells, points = cells[distinct], points[distinct]
     pair = cells[:-1] == cells[1:]
-    return cells[:-1][pair], points[:-1][pair], points[1:][pair]
+    return cells[:-1][pair], points[:-1][pair], points[1:][pair], merged
 
 
-def _states(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ReLU states from values at sample points (cells, samples, neurons).
 
     A pre-activation keeps its sign on a cell except at even-multiplicity roots, so the
-    sign is read where it is largest relative to its envelope.
+    sign is read where it is largest relative to its envelope. Returns the states and
+    where a pre-activation is nonzero but at most ``RTOL`` times its envelope at every
+    sample: its sign is below float64's resolution (unresolved).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         strength = np.where(e > 0, np.abs(z) / e, 0.0)
     best = np.argmax(strength, axis=1)[:, None, :]
     z_best = np.take_along_axis(z, best, axis=1)[:, 0, :]
     e_best = np.take_along_axis(e, best, axis=1)[:, 0, :]
-    return z_best > RTOL * e_best
+    unsure = (np.abs(z_best) <= RTOL * e_best) & np.any(z != 0, axis=1)
+    return z_best > RTOL * e_best, unsure
 
 
 def _block_states(
     layers: Sequence[_FloatLayer], x: np.ndarray, masks: Sequence[np.ndarray], k: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_states` of layer ``k`` at sample points ``x`` (cells × samples), a block of
     cells at a time (bounded memory for wide layers)."""
     block = max(1, BLOCK_VALUES // (x.shape[-1] * layers[k].out_dim))
-    return (
-        np.concatenate(
-            [
-                _states(
-                    *forward_fixed(layers, x[i : i + block], [m[i : i + block] for m in masks], k)
-                )
-                for i in range(0, len(x), block)
-            ]
-        )
-        if len(x)
-        else np.zeros((0, layers[k].out_dim), dtype=bool)
+    parts = [
+        _states(*forward_fixed(layers, x[i : i + block], [m[i : i + block] for m in masks], k))
+        for i in range(0, len(x), block)
+    ]
+    if not parts:
+        empty = np.zeros((0, layers[k].out_dim), dtype=bool)
+        return empty, empty
+    return np.concatenate([s for s, _ in parts]), np.concatenate([u for _, u in parts])
+
+
+def degrees(
+    layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray], k: int, n: int, cells: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Degrees (cells, neurons) of layer ``k``'s pre-activations from their leading terms
+    (:mod:`qexpr.spline._structure`), their signs at -∞ and +∞ (cells, 2, neurons; 0 when
+    not proved), and how many are unproved: the top coefficient is within the rounding
+    bound of zero (``n`` points per series), so the true degree may be lower. Those report
+    the structural degree, an upper bound. Cells are taken a block at a time (bounded
+    memory for wide layers)."""
+    eps = rounding_bound(layers, k, n)
+    block = _block_cells(layers)
+    leads = [
+        leading_terms(layers, [m[i : i + block] for m in masks], k, min(block, cells - i))
+        for i in range(0, cells, block)
+    ]
+    if not leads:
+        o = layers[min(k, len(layers) - 1)].out_dim
+        return np.zeros((0, o), dtype=int), np.zeros((0, 2, o), dtype=int), 0
+    degree = np.concatenate([np.maximum(lead.degree, 0) for lead in leads]).astype(int)
+    sign = np.concatenate([np.sign(lead.coefficient) * lead.certain(eps) for lead in leads])
+    signs = np.stack([sign * (-1) ** (degree % 2), sign], axis=1).astype(int)
+    return degree, signs, sum(int(np.count_nonzero(~lead.certain(eps))) for lead in leads)
+
+
+def same_neighbours(layers: Sequence[_FloatLayer], masks: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`qexpr.spline._structure.structurally_same`, a block of cells at a time."""
+    block = _block_cells(layers)
+    pairs = len(masks[0]) - 1
+    parts = [
+        structurally_same(layers, [m[i : i + block + 1] for m in masks])
+        for i in range(0, pairs, block)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(max(pairs, 0), dtype=bool)
+
+
+def _block_cells(layers: Sequence[_FloatLayer]) -> int:
+    """Cells per block so that a (cells, widest layer) array holds ``BLOCK_VALUES``."""
+    return max(1, BLOCK_VALUES // max(layer.out_dim for layer in layers))
+
+
+def _at_ends(
+    layers: Sequence[_FloatLayer],
+    masks: Sequence[np.ndarray],
+    k: int,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Layer ``k``'s pre-activations at the finite ends of each cell.
+
+    Returns ``pinned`` (cells × neurons, 2): the value and its envelope are exactly zero at
+    the left / right end, so every term vanishes and the end is a root (proved); the
+    signs at the ends (cells, 2, neurons): ±1 beyond ``RTOL`` times the envelope, else 0;
+    and how many are nonzero there but at most ``RTOL`` times their envelope: a root at or
+    next to the end, inside or outside the cell, float64 cannot tell.
+    """
+    ends = np.stack([left, right], axis=1)
+    finite = np.isfinite(ends)
+    z, e = forward_fixed(layers, np.where(finite, ends, 0.0), masks, k)
+    exact = (e == 0) & finite[:, :, None]
+    near = (np.abs(z) <= RTOL * e) & ~exact & finite[:, :, None]
+    signs = np.sign(z) * ((np.abs(z) > RTOL * e) & finite[:, :, None])
+    return np.moveaxis(exact, 1, 2).reshape(-1, 2), signs.astype(int), int(np.count_nonzero(near))
+
+
+def _missed_roots(
+    signs: np.ndarray,
+    parent: np.ndarray,
+    at_end: tuple[np.ndarray, np.ndarray],
+    states: np.ndarray,
+    unsure: np.ndarray,
+) -> int:
+    """How many new cells read a state whose proved sign differs from the proved sign at
+    an end they share with their parent cell (``signs`` (parents, 2, neurons), ``at_end``
+    whether each new cell reaches its parent's left / right end): a root between them was
+    missed (an odd number of them)."""
+    inside = np.where(states, 1, np.where(unsure, 0, -1))
+    return sum(
+        int(np.count_nonzero((signs[parent, side] * inside < 0) & reach[:, None]))
+        for side, reach in enumerate(at_end)
     )
 
 
@@ -336,26 +431,35 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
             continue
         n = bounds[k] + 1
         degree = np.zeros((len(left), layer.out_dim), dtype=int)
+        pinned, signs, unsure = _at_ends(layers, masks, k, left, right)
+        lost += unsure
         ends = np.nonzero(np.isinf(left) | np.isinf(right))[0]
         if ends.size:
-            window = sample_interval(left[ends], right[ends])
-            coeffs, *_ = _series(layers, k, n, window, [m[ends] for m in masks])
-            degree[ends] = effective_degree(coeffs)
+            degree[ends], at_infinity, unsure = degrees(
+                layers, [m[ends] for m in masks], k, n, ends.size
+            )
+            infinite = np.isinf(np.stack([left[ends], right[ends]], axis=1))[:, :, None]
+            signs[ends] = np.where(infinite, at_infinity, signs[ends])
+            lost += unsure
         t = chebyshev_points(n)[None, :]
         z, e = forward_fixed(layers, _to_x(t, left, right), masks, k)
         w = _weights(t, left, right, degree)
         values = np.moveaxis(z * w, 1, 2).reshape(-1, n)
         envelope = np.moveaxis(e * w, 1, 2).reshape(-1, n)
         coeffs = chebyshev_coefficients(values, envelope)
-        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1))
+        rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1), pinned=pinned)
         lost += unresolved(values, envelope) + ambiguous
-        parent, t_lo, t_hi = _split(roots, rows // layer.out_dim, len(left))
+        parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
+        lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
         x_hi = _to_x(t_hi[:, None], left[parent], right[parent])[:, 0]
         samples = t_lo[:, None] + (t_hi - t_lo)[:, None] * _SAMPLES
         x_samples = _to_x(samples, left[parent], right[parent])
         masks = [m[parent] for m in masks]
-        masks.append(_block_states(layers, x_samples, masks, k))
+        states, unsure = _block_states(layers, x_samples, masks, k)
+        masks.append(states)
+        lost += int(np.count_nonzero(unsure))
+        lost += _missed_roots(signs, parent, (t_lo == -1.0, t_hi == 1.0), states, unsure)
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
     # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
@@ -380,11 +484,17 @@ def output_series(net: Network, cells: FloatCells) -> tuple[np.ndarray, np.ndarr
     n = output_degree_bound(net) + 1
     upto = len(layers)
     window = sample_interval(cells.left, cells.right)
-    coeffs, values, env, x = _series(layers, upto, n, window, cells.masks)
+    values, env, x = _samples(layers, upto, n, window, cells.masks)
     other, other_env = forward_fixed(layers, x[:-1], [m[1:] for m in cells.masks], upto)
     other, other_env = np.moveaxis(other, 1, 2), np.moveaxis(other_env, 1, 2)
-    same = np.all(np.abs(values[:-1] - other) <= RTOL * (env[:-1] + other_env), axis=(1, 2))
-    return effective_degree(coeffs).max(axis=1), same, unresolved(values, env)
+    same, unproved = same_outputs(
+        values[:-1] - other,
+        env[:-1] + other_env,
+        rounding_bound(layers, upto, n),
+        same_neighbours(layers, cells.masks),
+    )
+    degree, _, unsure = degrees(layers, cells.masks, upto, n, len(cells.left))
+    return degree.max(axis=1), same, unresolved(values, env) + unsure + unproved
 
 
 def piece_windows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

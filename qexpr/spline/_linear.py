@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from qexpr._network import Network
-from qexpr.spline._float import RTOL, FloatCells
+from qexpr.spline._float import RTOL, FloatCells, sample_interval
 
 __all__ = ["X_TOL", "is_piecewise_linear", "linear_cells"]
 
@@ -47,30 +47,16 @@ def _affine_layers(net: Network) -> list[tuple[np.ndarray, np.ndarray, bool]]:
 
 def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
     """New left ends: the old ones and the roots, increasing; roots closer than ``X_TOL``
-    (relative) to the previous root are merged, and counted when they differ.
+    (relative) to the previous root are merged, and counted (equal floats may be distinct
+    numbers).
 
     Every root lies inside its cell, at more than ``X_TOL`` from its ends, so one global
     sort orders the roots cell by cell."""
     points = np.sort(roots)
     gap = np.diff(points)
     keep = gap > X_TOL * np.maximum(1.0, np.abs(points[1:]))
-    merged = int(np.count_nonzero(~keep & (gap != 0)))
+    merged = int(np.count_nonzero(~keep))
     return np.sort(np.concatenate([left, points[1:][keep], points[:1]])), merged
-
-
-def _centres(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """The sample point of each cell (:func:`~qexpr.spline._float.sample_interval`'s
-    centre): the midpoint, 1 inside an unbounded end cell, 0 for the whole line. Only the
-    first and last cells can be unbounded."""
-    mid = (left + right) * 0.5  # NaN for the whole line, set below
-    if left[-1] == -np.inf:  # one cell, unbounded on the left
-        mid[-1] = right[-1] - 1.0 if right[-1] < np.inf else 0.0
-    else:
-        if left[0] == -np.inf:
-            mid[0] = right[0] - 1.0
-        if right[-1] == np.inf:
-            mid[-1] = left[-1] + 1.0
-    return mid
 
 
 def _pre_activation(
@@ -94,12 +80,12 @@ def _split(
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, int]:
     """Cut the cells at the roots ``-c / s`` inside them: ``(parent, left, right, lost)``
     (``parent`` None when nothing is cut); lost counts roots within ``X_TOL`` of a cell's
-    end (but not on it) and merged roots."""
+    end (an end equal in float64 may still differ) and merged roots."""
     x = np.where(s != 0, -c / s, np.nan)  # NaN compares False below
     margin = X_TOL * np.maximum(1.0, np.abs(x))
     inside = (x > left[:, None] + margin) & (x < right[:, None] - margin)
     distance = np.minimum(np.abs(x - left[:, None]), np.abs(x - right[:, None]))
-    lost = int(np.count_nonzero((distance <= margin) & (distance != 0)))
+    lost = int(np.count_nonzero(distance <= margin))
     roots = x[inside]
     if not roots.size:
         return None, left, right, lost
@@ -137,8 +123,11 @@ def linear_cells(
             if parent is not None:
                 z, env = z[:, parent], env[:, parent]
                 masks = [m[parent] for m in masks]
-            mid = _centres(left, right)
-            active = z[0] * mid[:, None] + z[1] > RTOL * (env[0] * np.abs(mid)[:, None] + env[1])
+            mid, _ = sample_interval(left, right)
+            value = z[0] * mid[:, None] + z[1]
+            resolution = RTOL * (env[0] * np.abs(mid)[:, None] + env[1])
+            active = value > resolution
+            lost += int(np.count_nonzero((np.abs(value) <= resolution) & (value != 0)))
             masks.append(active)
             values, envelope = np.where(active, z, 0.0), np.where(active, env, 0.0)
     relu_layers = tuple(k for k, la in enumerate(net.layers) if la.activation == "relu")
