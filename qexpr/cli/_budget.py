@@ -32,8 +32,9 @@ PATTERN_BYTES = 24
 #: peak RSS without ``--plot``, 420 MB with it (4,105 cells).
 OBJECT_BYTES = 10
 #: Blocks of cells the float engine evaluates at once (``BLOCK_VALUES`` float64 per array;
-#: the float checks of leading terms hold a few: quadratic 1,2000,1 peaked at 420 MB).
-BLOCK_ARRAYS = 16
+#: the float checks of leading terms hold a few). Measured (2-core CPU, 2026-12-01):
+#: quadratic 1,2000,1 in float mode peaked at 431–557 MB, 1,10000,1 at 763 MB.
+BLOCK_ARRAYS = 20
 #: CPU seconds per (cell, point, input) of the float engine. Measured (2-core CPU,
 #: 2026-11-30): quadratic 1,10000,1 in float mode, 102 s CPU for the 10^9 that the
 #: estimate below gives (475 MB peak RSS).

@@ -43,7 +43,7 @@ string. The default mode (auto = hybrid) proves every count it prints ("certifie
 --mode float is a fast estimate and says so. Work estimated past the memory or time
 limit is refused up front, with advice. Measured (2-core CPU, 2026-11-30, CPU time):
 one layer of 2,000 quadratic neurons, 109 s certified and 6 s with --mode float; of
-10,000, 102 to 131 s and under 0.5 GB with --mode float (the certified count is refused
+10,000, 102 to 131 s and under 0.8 GB with --mode float (the certified count is refused
 there).
 
 """ + examples(
