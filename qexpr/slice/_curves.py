@@ -52,6 +52,7 @@ import numpy as np
 from qexpr._errors import QexprValueError
 from qexpr._network import Network
 from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
+from qexpr.slice._line import SimpleRoot, ball, evaluate, line_order, simple_roots
 from qexpr.slice._plane import check_box, plane_network
 from qexpr.spline._algebraic import (
     RealAlgebraic,
@@ -177,26 +178,14 @@ def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
     return odd_real_roots(poly // poly.gcd(poly.derivative()), cache)
 
 
-def _ball(value: RealAlgebraic) -> flint.arb:
-    lo, hi = value.interval
-    return flint.arb(_fmpq(lo)).union(flint.arb(_fmpq(hi)))
-
-
-def _evaluate(poly: flint.fmpq_mpoly, u: flint.arb, v: flint.arb) -> flint.arb:
-    total = flint.arb(0)
-    for (i, j), c in poly.to_dict().items():
-        total += flint.arb(c) * u**i * v**j
-    return total
-
-
 def _select(
     poly: flint.fmpq_mpoly, alpha: RealAlgebraic, candidates: list, count: int
 ) -> list[RealAlgebraic]:
     """The ``count`` candidates ``γ`` with ``poly(alpha, γ) = 0`` (the others are excluded by
     interval evaluation; every candidate is a root over some conjugate of ``alpha``)."""
     for _ in range(_REFINE_LIMIT):
-        u = _ball(alpha)
-        candidates = [g for g in candidates if _evaluate(poly, u, _ball(g)).contains(0)]
+        u = ball(alpha)
+        candidates = [g for g in candidates if evaluate(poly, u, ball(g)).contains(0)]
         if len(candidates) <= count:
             break
         alpha.refine()
@@ -224,7 +213,8 @@ def _from_v(f: FieldPoly) -> flint.fmpq_mpoly:
 def _line_roots(
     curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache
 ) -> tuple[list[RealAlgebraic], int | None]:
-    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple.
+    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple,
+    for a rational ``alpha`` or a curve whose discriminant vanishes at ``alpha``.
 
     At most one real root may be multiple (else :class:`_NotGeneric`).
     """
@@ -232,8 +222,6 @@ def _line_roots(
         line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
         roots = _real_roots(line, cache)
         multiple = [r for f, m in line.factor()[1] if m > 1 for r in _real_roots(f, cache)]
-    elif curve.degrees()[1] == 1:
-        return _select(curve, alpha, _norm_roots(curve, alpha, cache), 1), None
     else:
         field = Field(alpha)
         f = _in_v(curve)
@@ -256,6 +244,29 @@ class _Cache(RootCache):
         self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
 
 
+def _on_line(
+    index: int,
+    curve: flint.fmpq_mpoly,
+    alpha: RealAlgebraic,
+    count: int,
+    critical: _Critical,
+    cache: _Cache,
+) -> tuple[list[RealAlgebraic | SimpleRoot], int | None]:
+    """The roots of a curve on the critical line ``u = alpha`` (see :func:`_line_roots`).
+
+    A curve whose discriminant does not vanish at ``alpha`` has ``count`` simple roots there
+    (as in the strip beside); when it meets no other curve on the line they are bracketed
+    without the norm (:func:`~qexpr.slice._line.simple_roots`), else selected from it.
+    """
+    if alpha.is_rational or index in critical.singular.get(alpha, ()):
+        return _line_roots(curve, alpha, cache)
+    if index not in critical.meeting.get(alpha, ()):
+        roots = simple_roots(curve, alpha, count, cache)
+        if roots is not None:
+            return roots, None
+    return _select(curve, alpha, _norm_roots(curve, alpha, cache), count), None
+
+
 def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) -> list:
     """Real roots in ``v`` of ``res_u(p(u), curve(u, v))``: candidates for every conjugate."""
     key = (str(curve), tuple(int(c) for c in alpha.poly.coeffs()))
@@ -265,14 +276,33 @@ def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) ->
     return cache.norms[key]
 
 
-def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> list[RealAlgebraic]:
-    """Real roots of every discriminant and pairwise resultant in ``v``, increasing."""
-    polys = [f.discriminant("y") for f in curves if f.degrees()[1] >= 2]
-    polys += [f.resultant(g, "y") for f, g in itertools.combinations(curves, 2)]
-    found: set[RealAlgebraic] = set()
-    for poly in polys:
-        found.update(_real_roots(_univariate(poly, 0), cache))
-    return sorted(found)
+@dataclass(frozen=True)
+class _Critical:
+    """Critical values of ``u``, increasing, and for each the curves it concerns.
+
+    ``singular[α]``: curves whose discriminant in ``v`` vanishes at ``α`` (a multiple root on
+    the line); ``meeting[α]``: curves sharing a root with another curve on the line (the
+    pair's resultant vanishes). Every other curve has only simple roots on ``u = α``, none of
+    them on another curve.
+    """
+
+    values: list[RealAlgebraic]
+    singular: dict[RealAlgebraic, set[int]]
+    meeting: dict[RealAlgebraic, set[int]]
+
+
+def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> _Critical:
+    """Real roots of every discriminant and pairwise resultant in ``v``."""
+    singular: dict[RealAlgebraic, set[int]] = {}
+    meeting: dict[RealAlgebraic, set[int]] = {}
+    for i, f in enumerate(curves):
+        if f.degrees()[1] >= 2:
+            for alpha in _real_roots(_univariate(f.discriminant("y"), 0), cache):
+                singular.setdefault(alpha, set()).add(i)
+    for (i, f), (j, g) in itertools.combinations(enumerate(curves), 2):
+        for alpha in _real_roots(_univariate(f.resultant(g, "y"), 0), cache):
+            meeting.setdefault(alpha, set()).update((i, j))
+    return _Critical(sorted({*singular, *meeting}), singular, meeting)
 
 
 @dataclass(frozen=True)
@@ -348,11 +378,16 @@ def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[i
 
 
 def _join_across(
-    alpha: RealAlgebraic, left: _Strip, right: _Strip, curves: list, cache: _Cache
+    alpha: RealAlgebraic,
+    left: _Strip,
+    right: _Strip,
+    curves: list,
+    critical: _Critical,
+    cache: _Cache,
 ) -> list[tuple[int, int]]:
     """Pairs of cells on either side of ``u = alpha`` sharing an interval free of curves."""
-    line = [_line_roots(f, alpha, cache) for f in curves]
-    points = sorted({root for roots, _ in line for root in roots})
+    line = [_on_line(i, f, alpha, left.counts[i], critical, cache) for i, f in enumerate(curves)]
+    points = line_order([root for roots, _ in line for root in roots])
     index = {root: k for k, root in enumerate(points)}
     by_interval: dict[int, list[int]] = {}
     for strip in (left, right):
@@ -375,7 +410,8 @@ def _decompose(
     cache = _Cache()
     corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
     lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
-    critical = [a for a in _critical_values(sheared, cache) if not (a < lo or hi < a)]
+    found = _critical_values(sheared, cache)
+    critical = [a for a in found.values if not (a < lo or hi < a)]
     samples: list[Point] = []
     strips: list[_Strip] = []
     joined: list[tuple[int, int]] = []
@@ -386,7 +422,7 @@ def _decompose(
             strips.append(_strip(sheared, rational_between(a, b), shear, box, samples))
             bar.update()
         for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
-            joined += _join_across(alpha, left, right, sheared, cache)
+            joined += _join_across(alpha, left, right, sheared, found, cache)
             bar.update()
     neighbours = [
         (a, b)
