@@ -8,7 +8,8 @@ it suffices to find rationals ``t_0 < … < t_c`` where ``curve(α, t)`` has cer
 (ball evaluation at ``α``'s isolating interval) that alternate: each interval
 ``(t_{i-1}, t_i)`` holds at least one root (intermediate value theorem), ``c`` of them hold
 ``c`` roots, so each holds exactly one and there are no others. The ``t_i`` are read off the
-roots at a rational ``u`` inside ``α``'s interval, refined until the signs are certified.
+roots at the midpoint of ``α``'s interval (first in floating point, as guesses; then
+exactly, refining ``α``) until the signs are certified.
 
 A :class:`SimpleRoot` is refined by bisection the same way, and :func:`line_order` sorts
 such roots with exact :class:`~qexpr.RealAlgebraic` ones by refining intervals until they
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+from fractions import Fraction
 
 import flint
+import numpy as np
 
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
@@ -45,27 +48,60 @@ def evaluate(poly: flint.fmpq_mpoly, u: flint.arb, v: flint.arb) -> flint.arb:
     return total
 
 
-def _sign(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, v: flint.fmpq) -> int:
-    """The sign of ``curve(α, v)`` if the current interval of ``α`` certifies it, else 0."""
-    value = evaluate(curve, ball(alpha), flint.arb(v))
-    return 1 if value > 0 else -1 if value < 0 else 0
+class _Curve:
+    """A curve ``Σ_j c_j(u) v^j`` on the line ``u = α``: signs of ``curve(α, v)`` at rational
+    ``v`` from balls ``c_j(α)`` (recomputed when ``α``'s interval shrinks)."""
+
+    __slots__ = ("_balls", "alpha", "coeffs", "curve")
+
+    def __init__(self, curve: flint.fmpq_mpoly, alpha: RealAlgebraic) -> None:
+        rows: dict[int, dict[int, flint.fmpq]] = {}
+        for (i, j), c in curve.to_dict().items():
+            rows.setdefault(int(j), {})[int(i)] = c
+        self.curve, self.alpha = curve, alpha
+        self.coeffs = [
+            flint.arb_poly([row.get(i, 0) for i in range(max(row, default=-1) + 1)])
+            for row in (rows.get(j, {}) for j in range(max(rows) + 1))
+        ]
+        self._balls: tuple = (None, [])
+
+    def sign(self, v: flint.fmpq) -> int:
+        """The sign of ``curve(α, v)`` if the current interval of ``α`` certifies it, else 0."""
+        bounds = self.alpha.bounds
+        if self._balls[0] != bounds:
+            u = ball(self.alpha)
+            self._balls = (bounds, [c(u) for c in self.coeffs])
+        value = flint.arb(0)
+        for c in reversed(self._balls[1]):
+            value = value * v + c
+        return 1 if value > 0 else -1 if value < 0 else 0
+
+    def vanishes(self, v: flint.fmpq) -> bool:
+        """Exactly: is ``curve(α, v) = 0``?"""
+        coeffs = {int(e[0]): c for e, c in self.curve.subs({"y": v}).to_dict().items()}
+        line = flint.fmpq_poly([coeffs.get(i, 0) for i in range(max(coeffs, default=-1) + 1)])
+        return (line % flint.fmpq_poly(self.alpha.poly)).is_zero()
+
+    def certified_sign(self, v: flint.fmpq) -> int:
+        """The sign of ``curve(α, v)``, refining ``α`` until certified (0 if it is zero)."""
+        for _ in range(_REFINE_LIMIT):
+            sign = self.sign(v)
+            if sign:
+                return sign
+            if self.vanishes(v):
+                return 0
+            self.alpha.refine()
+        raise ArithmeticError("could not decide a sign on a critical line")  # pragma: no cover
 
 
 class SimpleRoot:
     """The only root of ``curve(α, ·)`` in the open interval ``(lo, hi)``, a simple root on
     no other curve (its sign changes there; ``sign_lo`` is the sign at ``lo``)."""
 
-    __slots__ = ("alpha", "curve", "hi", "lo", "sign_lo")
+    __slots__ = ("curve", "hi", "lo", "sign_lo")
 
-    def __init__(
-        self,
-        curve: flint.fmpq_mpoly,
-        alpha: RealAlgebraic,
-        lo: flint.fmpq,
-        hi: flint.fmpq,
-        sign_lo: int,
-    ) -> None:
-        self.curve, self.alpha, self.lo, self.hi, self.sign_lo = curve, alpha, lo, hi, sign_lo
+    def __init__(self, curve: _Curve, lo: flint.fmpq, hi: flint.fmpq, sign_lo: int) -> None:
+        self.curve, self.lo, self.hi, self.sign_lo = curve, lo, hi, sign_lo
 
     @property
     def bounds(self) -> tuple[flint.fmpq, flint.fmpq]:
@@ -75,40 +111,34 @@ class SimpleRoot:
     def refine(self) -> None:
         """Shrink the interval to one of its thirds-or-halves with a certified sign."""
         for t in ((self.lo + self.hi) / 2, (2 * self.lo + self.hi) / 3):
-            if _vanishes(self.curve, self.alpha, t):
-                continue
-            sign = _certified_sign(self.curve, self.alpha, t)
-            if sign == self.sign_lo:
-                self.lo = t
-            else:
-                self.hi = t
-            return
+            sign = self.curve.certified_sign(t)
+            if sign:
+                self.lo, self.hi = (t, self.hi) if sign == self.sign_lo else (self.lo, t)
+                return
         raise ArithmeticError("a simple root has two rational neighbours on its curve")
 
 
-def _vanishes(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, v: flint.fmpq) -> bool:
-    """Exactly: is ``curve(α, v) = 0``?"""
-    coeffs = {int(e[0]): c for e, c in curve.subs({"y": v}).to_dict().items()}
-    line = flint.fmpq_poly([coeffs.get(i, 0) for i in range(max(coeffs, default=-1) + 1)])
-    return (line % flint.fmpq_poly(alpha.poly)).is_zero()
+def _exact_cuts(line: _Curve, cache: RootCache) -> list[flint.fmpq]:
+    """Rationals around and between the real roots at the rational midpoint of ``α``'s
+    interval."""
+    lo, hi = line.alpha.bounds
+    coeffs = {int(e[1]): c for e, c in line.curve.subs({"x": (lo + hi) / 2}).to_dict().items()}
+    at = flint.fmpq_poly([coeffs.get(j, 0) for j in range(max(coeffs, default=-1) + 1)])
+    near = odd_real_roots(at // at.gcd(at.derivative()), cache) if at.degree() > 0 else []
+    return [rational_between(a, b) for a, b in itertools.pairwise([None, *near, None])]
 
 
-def _certified_sign(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, v: flint.fmpq) -> int:
-    """The sign of a nonzero ``curve(α, v)``, refining ``α`` until it is certified."""
-    for _ in range(_REFINE_LIMIT):
-        sign = _sign(curve, alpha, v)
-        if sign:
-            return sign
-        alpha.refine()
-    raise ArithmeticError("could not decide a sign on a critical line")  # pragma: no cover
-
-
-def _roots_at(curve: flint.fmpq_mpoly, u: flint.fmpq, cache: RootCache) -> list[RealAlgebraic]:
-    coeffs = {int(e[1]): c for e, c in curve.subs({"x": u}).to_dict().items()}
-    line = flint.fmpq_poly([coeffs.get(j, 0) for j in range(max(coeffs, default=-1) + 1)])
-    if line.degree() < 1:
+def _float_cuts(line: _Curve) -> list[flint.fmpq]:
+    """Rationals around and between float approximations of the real roots (guesses only:
+    :func:`simple_roots` certifies the signs there)."""
+    u = ball(line.alpha)
+    values = [float(c(u).mid()) for c in line.coeffs]
+    roots = np.roots(values[::-1])
+    near = sorted(float(r.real) for r in roots if abs(r.imag) <= 1e-9 * (1 + abs(r)))
+    if not all(np.isfinite(near)):
         return []
-    return odd_real_roots(line // line.gcd(line.derivative()), cache)
+    cuts = [near[0] - 1, *((a + b) / 2 for a, b in itertools.pairwise(near)), near[-1] + 1]
+    return [flint.fmpq(*Fraction(c).as_integer_ratio()) for c in cuts] if near else []
 
 
 def simple_roots(
@@ -119,15 +149,15 @@ def simple_roots(
     refinements of ``α`` (the caller then uses the exact norm)."""
     if count == 0:
         return []
-    for _ in range(_TRIES):
-        lo, hi = alpha.bounds
-        near = _roots_at(curve, (lo + hi) / 2, cache)
-        if len(near) == count:
-            cuts = [rational_between(a, b) for a, b in itertools.pairwise([None, *near, None])]
-            signs = [_sign(curve, alpha, t) for t in cuts]
+    line = _Curve(curve, alpha)
+    for attempt in range(_TRIES):
+        cuts = _exact_cuts(line, cache) if attempt else _float_cuts(line)
+        if len(cuts) == count + 1:
+            signs = [line.sign(t) for t in cuts]
             if all(a * b < 0 for a, b in itertools.pairwise(signs)):
-                return [SimpleRoot(curve, alpha, a, b, s) for a, b, s in zip(cuts, cuts[1:], signs)]
-        alpha.refine()
+                return [SimpleRoot(line, a, b, s) for a, b, s in zip(cuts, cuts[1:], signs)]
+        if attempt:
+            alpha.refine()
     return None
 
 
