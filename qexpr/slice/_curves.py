@@ -62,10 +62,10 @@ from qexpr.spline._algebraic import (
     working_precision,
 )
 
-__all__ = ["MAX_DEGREE", "RegionMap", "exact_regions"]
+__all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Highest degree of a boundary curve that :func:`exact_regions` handles.
-MAX_DEGREE = 4
+#: Default limit of :func:`estimated_work` per decomposition (a few minutes on 2 cores).
+MAX_WORK = 2_000_000
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
@@ -462,25 +462,30 @@ def _add_curves(curves: dict[str, flint.fmpq_mpoly], zs: Iterable[flint.fmpq_mpo
                 curves.setdefault(str(factor), factor)
 
 
-def _check_degrees(net: Network, offset: int) -> None:
-    """Refuse, before any work, a network whose boundary curves may exceed ``MAX_DEGREE``.
+def estimated_work(degrees: Iterable[int]) -> int:
+    """The work estimate of one decomposition: critical lines times branches per line.
 
-    A layer's pre-activation has degree at most ``k d`` in the plane when its formula has
-    degree ``k`` in its inputs (read from the layer's own formula on symbolic inputs) and its
-    inputs have degree at most ``d``: ReLU states only remove terms.
+    For curves of degrees ``d_i`` (box edges included) the critical values number at most
+    ``Σ_i d_i (d_i - 1) + Σ_{i<j} d_i d_j`` (degrees of the discriminants and, by Bézout, of
+    the pairwise resultants), and a vertical line meets at most ``Σ_i d_i`` branches. The
+    time of :func:`exact_regions` grows with this product (measured in ``docs/benchmarks.md``).
     """
-    degree = 1
-    for index, layer in enumerate(net.layers):
-        ctx = flint.fmpq_mpoly_ctx.get(tuple(f"h{i}" for i in range(layer.in_dim)), "lex")
-        z = layer.pre_activation(np.array([_Poly(g) for g in ctx.gens()], dtype=object))
-        degree *= max(max(_Poly.lift(v).total_degree(), 0) for v in z)
-        if layer.activation == "relu" and degree > MAX_DEGREE:
-            raise QexprValueError(
-                f"layers[{index - offset}]: boundary curves may have degree {degree}; exact slices "
-                f"handle degree at most {MAX_DEGREE} (use method 'grid', an estimate)"
-            )
-        if layer.activation == "square":
-            degree *= 2
+    degrees = [int(d) for d in degrees]
+    total = sum(degrees)
+    critical = sum(d * (d - 1) for d in degrees) + (total**2 - sum(d * d for d in degrees)) // 2
+    return critical * total
+
+
+def _check_work(curves: Iterable[flint.fmpq_mpoly], layer: int, max_work: int) -> None:
+    """Refuse, before its decomposition, a layer whose estimated work exceeds ``max_work``."""
+    degrees = [int(c.total_degree()) for c in curves]
+    work = estimated_work(degrees)
+    if work > max_work:
+        raise QexprValueError(
+            f"layers[{layer}]: {len(degrees)} boundary curves of degree up to {max(degrees)}, "
+            f"estimated work {work:.3g} > max_work {max_work:.3g} (see docs/slices.md); "
+            "use method 'grid' (an estimate), a smaller network, or a larger max_work"
+        )
 
 
 class _UnionFind:
@@ -504,6 +509,7 @@ def exact_regions(
     *,
     seed: int = 0,
     progress: bool = False,
+    max_work: int = MAX_WORK,
 ) -> RegionMap:
     """Exact activation regions of a network of any neuron type on a 2-D slice.
 
@@ -520,17 +526,21 @@ def exact_regions(
         Seeds the sequence of shears tried (the result does not depend on it).
     progress
         Show a tqdm progress bar over the strips of each decomposition (on stderr).
+    max_work
+        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a
+        decomposition whose :func:`estimated_work` exceeds this, before computing it.
 
     Returns
     -------
     RegionMap
         One rational sample point and the exact pattern per region.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise QexprValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    for name, value in (("seed", seed), ("max_work", max_work)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise QexprValueError(f"{name}: expected a non-negative integer, got {value!r}")
     two = plane_network(net, plane).to_exact()
     box = check_box(box)
-    _check_degrees(two, len(two.layers) - len(net.layers))
+    offset = len(two.layers) - len(net.layers)
     edges = {
         str(e): e
         for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
@@ -539,7 +549,7 @@ def exact_regions(
     curves: dict[str, flint.fmpq_mpoly] = {}
     relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
     with working_precision(_PRECISION):
-        for layer in two.layers:
+        for index, layer in enumerate(two.layers):
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
             if layer.activation != "relu":
                 square = layer.activation == "square"
@@ -547,6 +557,7 @@ def exact_regions(
                 continue
             _add_curves(curves, (z for z_ in zs.values() for z in z_))
             relu_layers.append(zs)
+            _check_work({**curves, **edges}.values(), index - offset, max_work)
             cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
             pieces = {}
             for point in cut.samples:
