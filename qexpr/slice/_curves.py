@@ -10,12 +10,10 @@ pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the pla
 coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
 irreducible factors, with the four box edges, are the curves: off them every pattern is
 locally constant. The patterns that occur are read at the cells of the decomposition of the
-curves found so far. Scope: curves of degree at most 4 (``MAX_DEGREE``): up to two ReLU
-layers of quadratic or compact neurons, with conventional ReLU layers anywhere (their
-pre-activations keep the degree of their inputs); a network whose curves may have a higher
-degree (a bound read off each layer's formula) raises :class:`~qexpr.QexprValueError`
-before any work, pointing to the grid estimate (the method itself does not
-depend on the degree; the bound keeps the resultants' degrees, hence the time, in check).
+curves found so far. Scope: any depth and degree. Before each decomposition the work is
+estimated from the curves' degrees (:func:`estimated_work`: a Bézout bound on the critical
+values times the branches per vertical line); beyond ``max_work`` a
+:class:`~qexpr.QexprValueError` names the layer and the estimate and points to the grid.
 
 **Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
@@ -25,14 +23,19 @@ resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
 consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
 meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
 (a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
-exactly. At a critical value ``α``, each curve's real roots on the line ``u = α`` come from
-the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal polynomial of ``α``), keeping the roots
-where interval evaluation of ``f`` cannot exclude zero until their number equals the Sturm
-count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``); the
-multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At most one
-real root of a curve on the line may be multiple (else the next shear): a simple root takes
-exactly one branch of its curve from each side (implicit function theorem), the multiple
-root the rest, so branches map to roots in order (checked by counting). Two sectors on
+exactly. At a critical value ``α`` only the curves it concerns need algebra: a curve whose
+discriminant does not vanish at ``α`` has simple roots there, as many as in the strip
+beside (its top coefficient in ``v`` is constant); if it meets no other curve on the line
+either (no pairwise resultant vanishes at ``α``), its roots are bracketed by certified ball
+signs (``qexpr.slice._line``), with no arithmetic in ``Q(α)``. Otherwise a curve's real
+roots on the line ``u = α`` come from the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal
+polynomial of ``α``), keeping the roots where interval evaluation of ``f`` cannot exclude
+zero until their number equals the known count or, for a curve singular at ``α``, the
+Sturm count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``);
+the multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At
+most one real root of a curve on the line may be multiple (else the next shear): a simple
+root takes exactly one branch of its curve from each side (implicit function theorem), the
+multiple root the rest, so branches map to roots in order (checked by counting). Two sectors on
 either side of ``u = α`` are joined when their limits on the line share an open interval
 free of curves.
 """
@@ -516,8 +519,8 @@ def exact_regions(
     Parameters
     ----------
     net
-        A network whose ReLU boundaries are curves of degree at most 4 (see the module
-        docstring); float weights are read as their exact values.
+        Any network (see the module docstring for the work limit); float weights are read
+        as their exact values.
     plane
         ``None`` for a two-input network, else three points spanning the plane.
     box
