@@ -346,3 +346,40 @@ def test_sturm_count_over_a_quadratic_field_matches_float_roots(rows, d):
         return
     expected = sum(abs(r.imag) <= 1e-9 for r in roots)
     assert real_root_count(Field(alpha), coeffs) == expected
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(-20, 20), min_size=3, max_size=7))
+def test_roots_from_float_guesses_equal_the_isolated_roots(coeffs):
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._line import guessed_roots
+    from qexpr.spline._algebraic import _isolate
+
+    poly = flint.fmpz_poly(coeffs)
+    if poly.degree() < 2:
+        return
+    for factor, _ in poly.factor()[1]:
+        if factor.degree() >= 2:
+            factor = factor if factor.leading_coefficient() > 0 else -factor
+            guessed, isolated = guessed_roots(factor), _isolate(factor)
+            if guessed is not None:
+                assert guessed == isolated
+                for a, b in zip(guessed, isolated):
+                    assert abs(float(a) - float(b)) <= 1e-12 * (1 + abs(float(b)))
+                    assert factor(a.bounds[0]) * factor(a.bounds[1]) < 0
+
+
+def test_simple_roots_on_an_irrational_line_by_hand():
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._line import line_order, simple_roots
+    from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots
+
+    # On u = √2 the curve v² - u has the simple roots ±2^(1/4); v - 1 has the root 1.
+    x, y = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex").gens()
+    alpha = odd_real_roots(flint.fmpq_poly([-2, 0, 1]), RootCache())[1]
+    low, high = simple_roots(y * y - x, alpha, 2, RootCache())
+    for root, value in ((low, -(2**0.25)), (high, 2**0.25)):
+        lo, hi = root.bounds
+        assert float(lo) < value < float(hi)
+    one = RealAlgebraic.rational(1)
+    assert line_order([high, one, low]) == [low, one, high]

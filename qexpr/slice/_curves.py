@@ -55,7 +55,14 @@ import numpy as np
 from qexpr._errors import QexprValueError
 from qexpr._network import Network
 from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
-from qexpr.slice._line import SimpleRoot, ball, evaluate, line_order, simple_roots
+from qexpr.slice._line import (
+    SimpleRoot,
+    ball,
+    evaluate,
+    guessed_roots,
+    line_order,
+    simple_roots,
+)
 from qexpr.slice._plane import check_box, plane_network
 from qexpr.spline._algebraic import (
     RealAlgebraic,
@@ -73,6 +80,8 @@ _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
 _PRECISION = 1024
+#: Highest degree isolated from float guesses (a Sturm sequence over Q grows fast beyond).
+_GUESS_DEGREE = 8
 
 Point = tuple[Fraction, Fraction]
 
@@ -239,12 +248,24 @@ def _line_roots(
 
 
 class _Cache(RootCache):
-    """Real roots of irreducible factors, and of the norm of each curve per minimal polynomial
-    (shared by the conjugate critical values that are real)."""
+    """Real roots of irreducible factors (of degree at most ``_GUESS_DEGREE`` isolated from
+    float guesses where they certify, :func:`~qexpr.slice._line.guessed_roots`, else by
+    :class:`RootCache`), and of the norm of
+    each curve per minimal polynomial (shared by the conjugate critical values that are real)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
+        self.guessed: dict[tuple[int, ...], list[RealAlgebraic] | None] = {}
+
+    def roots(self, factor: flint.fmpz_poly) -> list[RealAlgebraic]:
+        if not 2 <= factor.degree() <= _GUESS_DEGREE:
+            return super().roots(factor)
+        key = tuple(int(c) for c in factor.coeffs())
+        if key not in self.guessed:
+            self.guessed[key] = guessed_roots(factor)
+        found = self.guessed[key]
+        return super().roots(factor) if found is None else found
 
 
 def _on_line(
@@ -328,9 +349,13 @@ class _Decomposition:
 
 
 def _strip(
-    curves: list[flint.fmpq_mpoly], u: flint.fmpq, shear: Fraction, box: tuple, samples: list
+    curves: list[flint.fmpq_mpoly],
+    u: flint.fmpq,
+    shear: Fraction,
+    box: tuple,
+    samples: list,
+    cache: _Cache,
 ) -> _Strip:
-    cache = RootCache()
     branches = []
     for index, curve in enumerate(curves):
         roots = _real_roots(_univariate(curve.subs({"x": u}), 1), cache)
@@ -422,7 +447,7 @@ def _decompose(
         total=2 * len(critical), desc="slice", disable=not progress, leave=False, delay=1
     ) as bar:
         for a, b in itertools.pairwise(critical):
-            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples))
+            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples, cache))
             bar.update()
         for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
             joined += _join_across(alpha, left, right, sheared, found, cache)

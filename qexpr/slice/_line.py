@@ -27,7 +27,7 @@ import numpy as np
 
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots, rational_between
 
-__all__ = ["SimpleRoot", "ball", "evaluate", "line_order", "simple_roots"]
+__all__ = ["SimpleRoot", "ball", "evaluate", "guessed_roots", "line_order", "simple_roots"]
 
 #: Refinements of ``α`` tried before falling back to the exact norm.
 _TRIES = 40
@@ -128,17 +128,28 @@ def _exact_cuts(line: _Curve, cache: RootCache) -> list[flint.fmpq]:
     return [rational_between(a, b) for a, b in itertools.pairwise([None, *near, None])]
 
 
-def _float_cuts(line: _Curve) -> list[flint.fmpq]:
-    """Rationals around and between float approximations of the real roots (guesses only:
+def _brackets(near: list[float]) -> list[tuple[flint.fmpq, flint.fmpq]] | None:
+    """Disjoint rational intervals ``r ± 1e-9 (1 + |r|)`` around increasing float guesses
+    (``None`` if two overlap or a guess is not finite); a sign change certifies each."""
+    if not all(np.isfinite(near)):
+        return None
+    out = []
+    for r in near:
+        delta = 1e-9 * (1 + abs(r))
+        lo, hi = (flint.fmpq(*Fraction(r + e).as_integer_ratio()) for e in (-delta, delta))
+        if out and out[-1][1] >= lo:
+            return None
+        out.append((lo, hi))
+    return out
+
+
+def _float_brackets(line: _Curve) -> list[tuple[flint.fmpq, flint.fmpq]] | None:
+    """Brackets around float approximations of the real roots on the line (guesses only:
     :func:`simple_roots` certifies the signs there)."""
     u = ball(line.alpha)
     values = [float(c(u).mid()) for c in line.coeffs]
     roots = np.roots(values[::-1])
-    near = sorted(float(r.real) for r in roots if abs(r.imag) <= 1e-9 * (1 + abs(r)))
-    if not all(np.isfinite(near)):
-        return []
-    cuts = [near[0] - 1, *((a + b) / 2 for a, b in itertools.pairwise(near)), near[-1] + 1]
-    return [flint.fmpq(*Fraction(c).as_integer_ratio()) for c in cuts] if near else []
+    return _brackets(sorted(float(r.real) for r in roots if abs(r.imag) <= 1e-9 * (1 + abs(r))))
 
 
 def simple_roots(
@@ -150,14 +161,18 @@ def simple_roots(
     if count == 0:
         return []
     line = _Curve(curve, alpha)
-    for attempt in range(_TRIES):
-        cuts = _exact_cuts(line, cache) if attempt else _float_cuts(line)
+    guesses = _float_brackets(line)
+    if guesses is not None and len(guesses) == count:
+        signs = [(line.sign(a), line.sign(b)) for a, b in guesses]
+        if all(a * b < 0 for a, b in signs):
+            return [SimpleRoot(line, a, b, s) for (a, b), (s, _) in zip(guesses, signs)]
+    for _ in range(_TRIES):
+        cuts = _exact_cuts(line, cache)
         if len(cuts) == count + 1:
             signs = [line.sign(t) for t in cuts]
             if all(a * b < 0 for a, b in itertools.pairwise(signs)):
                 return [SimpleRoot(line, a, b, s) for a, b, s in zip(cuts, cuts[1:], signs)]
-        if attempt:
-            alpha.refine()
+        alpha.refine()
     return None
 
 
@@ -180,3 +195,38 @@ def _compare(a: RealAlgebraic | SimpleRoot, b: RealAlgebraic | SimpleRoot) -> in
 def line_order(points: list[RealAlgebraic | SimpleRoot]) -> list[RealAlgebraic | SimpleRoot]:
     """The distinct points of a critical line, increasing."""
     return sorted(dict.fromkeys(points), key=functools.cmp_to_key(_compare))
+
+
+def _sturm_count(poly: flint.fmpz_poly) -> int:
+    """Distinct real roots of a squarefree polynomial over Q (Sturm's theorem)."""
+    sequence = [flint.fmpq_poly(poly), flint.fmpq_poly(poly.derivative())]
+    while sequence[-1].degree() > 0:
+        sequence.append(-(sequence[-2] % sequence[-1]))
+    lead = [1 if s.leading_coefficient() > 0 else -1 for s in sequence if not s.is_zero()]
+    at_minus = [s * (-1) ** (p.degree() % 2) for s, p in zip(lead, sequence)]
+    return _changes(at_minus) - _changes(lead)
+
+
+def _changes(signs: list[int]) -> int:
+    return sum(a != b for a, b in itertools.pairwise(signs))
+
+
+def guessed_roots(factor: flint.fmpz_poly) -> list[RealAlgebraic] | None:
+    """The real roots of an irreducible integer polynomial of degree at least 2, increasing,
+    isolated from float guesses: rationals between them where the exact signs alternate, as
+    many intervals as the Sturm count. ``None`` when the guesses do not certify."""
+    count = _sturm_count(factor)
+    if count == 0:
+        return []
+    try:
+        coeffs = [float(c) for c in reversed(factor.coeffs())]
+    except OverflowError:
+        return None
+    if not all(np.isfinite(coeffs)):
+        return None
+    roots = np.roots(coeffs)
+    near = sorted(float(r.real) for r in roots if abs(r.imag) <= 1e-9 * (1 + abs(r)))
+    brackets = _brackets(near) if len(near) == count else None
+    if brackets is None or any(factor(a) * factor(b) >= 0 for a, b in brackets):
+        return None
+    return [RealAlgebraic(factor, i, a, b) for i, (a, b) in enumerate(brackets)]
