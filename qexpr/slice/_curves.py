@@ -11,7 +11,7 @@ coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``).
 irreducible factors, with the four box edges, are the curves: off them every pattern is
 locally constant. The patterns that occur are read at the cells of the decomposition of the
 curves found so far. Scope: any depth and degree. Before each decomposition the work is
-estimated from the curves' degrees (:func:`estimated_work`: a Bézout bound on the critical
+estimated from the curves' degrees (``estimated_work``: a Bézout bound on the critical
 values times the branches per vertical line); beyond ``max_work`` a
 :class:`~qexpr.QexprValueError` names the layer and the estimate and points to the grid.
 
@@ -74,8 +74,8 @@ from qexpr.spline._algebraic import (
 
 __all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Default limit of :func:`estimated_work` per decomposition (a few minutes on 2 cores).
-MAX_WORK = 2_000_000
+#: Default limit of ``estimated_work`` per decomposition (about 10 minutes, see docs/slices.md).
+MAX_WORK = 10_000_000
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
@@ -556,7 +556,7 @@ def exact_regions(
         Show a tqdm progress bar over the strips of each decomposition (on stderr).
     max_work
         Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a
-        decomposition whose :func:`estimated_work` exceeds this, before computing it.
+        decomposition whose ``estimated_work`` exceeds this, before computing it.
 
     Returns
     -------
