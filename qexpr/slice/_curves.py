@@ -74,8 +74,8 @@ from qexpr.spline._algebraic import (
 
 __all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Default limit of ``estimated_work`` per decomposition (about 10 minutes, see docs/slices.md).
-MAX_WORK = 10_000_000
+#: Default limit of ``estimated_work`` per decomposition (minutes, see docs/slices.md).
+MAX_WORK = 5_000_000
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
