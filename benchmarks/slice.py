@@ -8,12 +8,26 @@ Part 2 (every neuron type): the exact region map (``exact_regions``, a cylindric
 decomposition) against the grid estimate (``grid_slice`` at 256², plus ``confirm_regions``)
 and, on ReLU networks, against the polygons; time ratio exact / baseline, same process,
 minimum of ``REPEAT`` runs, and how the exact time grows with the number of regions.
-Run: ``python benchmarks/slice.py``.
+
+Part 3 (deep quadratic networks): the exact map of random quadratic 2-2-2-1 … 2-6-6-1 and
+three-layer 2-1-1-1-1, 2-2-1-1-1 nets against the same method at ``BASELINE`` (the last
+commit before the critical-line and field speed-ups, loaded from git into this process),
+one run each; the baseline is stopped after ``BASELINE_LIMIT`` seconds (shown as ``>``) and
+did not handle three quadratic layers (degree cap 4). ``work`` is the largest
+``estimated_work`` of the decompositions; the rows up to width 4 run without the work limit
+(stopped after ``NEW_LIMIT`` seconds), 2-6-6-1 with the default ``MAX_WORK``.
+Run: ``python benchmarks/slice.py`` (``python benchmarks/slice.py deep`` for part 3 only).
 """
 
 from __future__ import annotations
 
+import functools
+import signal
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
 
 import numpy as np
 import regioncam
@@ -24,6 +38,11 @@ from qexpr.slice._grid import confirm_regions, grid_slice
 from qexpr.slice._polygons import exact_slice
 
 REPEAT = 3
+#: The commit whose exact_regions is the baseline of part 3 (degree cap 4, Q(α) inverses).
+BASELINE = "524d0dc"
+BASELINE_LIMIT = 300
+NEW_LIMIT = 1200
+UNLIMITED = 10**15
 
 
 def regioncam_faces(net: qexpr.Network) -> tuple[int, int]:
@@ -72,12 +91,6 @@ def curves_against_baselines() -> None:
         for s in (0, 1)
     ]
     nets.append(("relu+quad", [2, 4, 4, 1], qexpr.Network(2, (relu_first, *quad.layers)), REPEAT))
-    # Two quadratic layers (quartic boundaries): one run each (2-3-3-1 seed 0 takes minutes).
-    nets += [
-        ("quadratic", widths, qexpr.random_network("quadratic", widths, seed=seed), 1)
-        for widths in ([2, 2, 2, 1], [2, 3, 3, 1])
-        for seed in range(2)
-    ]
     for kind, widths, net, repeat in nets:
         exact, t_e = best_of(exact_regions, net, repeat=repeat)
         grid, t_g = best_of(grid_estimate, net, repeat=repeat)
@@ -91,6 +104,96 @@ def curves_against_baselines() -> None:
             assert polygons.regions == exact.regions
             line += f"{t_p:>8.3f}{t_e / t_p:>7.0f}"
         print(line, flush=True)
+
+
+def baseline_exact_regions():
+    """``exact_regions`` of ``_curves.py`` and ``_field.py`` at ``BASELINE``, read from git."""
+    root = Path(__file__).resolve().parent.parent
+    modules = {}
+    for name in ("_field", "_curves"):
+        source = subprocess.run(
+            ["git", "show", f"{BASELINE}:qexpr/slice/{name}.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        source = source.replace("from qexpr.slice._field import", "from baseline_field import")
+        module = types.ModuleType(f"baseline{name}")
+        sys.modules[module.__name__] = module
+        exec(compile(source, f"{BASELINE}:{name}.py", "exec"), module.__dict__)
+        modules[name] = module
+    return modules["_curves"].exact_regions
+
+
+class _Stop(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Stop
+
+
+def limited(func, net, limit: int) -> tuple[object, float | None]:
+    """``func(net)`` and its time, or ``(None, None)`` after ``limit`` seconds."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(limit)
+    try:
+        return timed(func, net)
+    except _Stop:
+        return None, None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def deep_quadratic() -> None:
+    from qexpr.slice import _curves
+
+    works: list[int] = []
+    check = _curves._check_work
+
+    def spy(curves, layer, max_work):
+        curves = list(curves)
+        works.append(_curves.estimated_work(c.total_degree() for c in curves))
+        check(curves, layer, max_work)
+
+    _curves._check_work = spy
+    old = baseline_exact_regions()
+    print(
+        f"\n{'widths':<10}{'seed':>5}{'work':>10}{'regions':>8}{'cells':>7}{'t_new':>9}"
+        f"{'t_base':>9}{'ratio':>7}"
+    )
+    # Up to width 4 without the work limit (time-limited instead); 2-6-6-1 with the default.
+    nets = [([2, w, w, 1], seed, UNLIMITED) for w in (2, 3, 4) for seed in (0, 1)]
+    nets += [([2, 1, 1, 1, 1], s, UNLIMITED) for s in (0, 1)] + [([2, 2, 1, 1, 1], 0, UNLIMITED)]
+    nets += [([2, 6, 6, 1], seed, _curves.MAX_WORK) for seed in (0, 1)]
+    for widths, seed, max_work in nets:
+        net = qexpr.random_network("quadratic", widths, seed=seed)
+        works.clear()
+        name = ",".join(map(str, widths))
+        try:
+            new, t_new = limited(
+                functools.partial(exact_regions, max_work=max_work), net, NEW_LIMIT
+            )
+        except qexpr.QexprValueError as exc:
+            print(f"{name:<10}{seed:>5}{max(works):>10.3g}  refused: {exc}", flush=True)
+            continue
+        if new is None:
+            print(
+                f"{name:<10}{seed:>5}{max(works):>10.3g}  stopped after {NEW_LIMIT} s", flush=True
+            )
+            continue
+        line = f"{name:<10}{seed:>5}{max(works):>10.3g}{new.regions:>8}{new.cells:>7}{t_new:>9.2f}"
+        if len(widths) == 4:
+            base, t_old = limited(old, net, BASELINE_LIMIT)
+            if base is None:
+                line += f"{'>' + str(BASELINE_LIMIT):>9}{'>' + f'{BASELINE_LIMIT / t_new:.0f}':>7}"
+            else:
+                assert (base.regions, sorted(base.patterns)) == (new.regions, sorted(new.patterns))
+                line += f"{t_old:>9.2f}{t_old / t_new:>7.1f}"
+        print(line, flush=True)
+    _curves._check_work = check
 
 
 def main() -> None:
@@ -111,5 +214,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
-    curves_against_baselines()
+    if sys.argv[1:] != ["deep"]:
+        main()
+        curves_against_baselines()
+    deep_quadratic()

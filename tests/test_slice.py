@@ -140,16 +140,26 @@ def test_cli_slice(tmp_path):
     assert grid["confirmed"] == grid["regions"]
 
 
-def test_cli_slice_deep_quadratic_falls_back_to_a_named_estimate(tmp_path):
+def test_cli_slice_deep_quadratic_is_exact(tmp_path):
     path = tmp_path / "deep.json"
-    qexpr.save_network(qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=0), path)
-    text = run_cli("slice", str(path), "--resolution", "32")
-    assert text.returncode == 0 and "grid estimate, not certified" in text.stdout
-    record = json.loads(run_cli("slice", str(path), "--json", "--resolution", "32").stdout)
+    net = qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=1)
+    qexpr.save_network(net, path)
+    record = json.loads(run_cli("slice", str(path), "--json", "--no-progress").stdout)
+    assert record["method"] == "exact" and record["certified"] is True
+    assert record["regions"] == exact_regions(net).regions
+
+
+def test_cli_slice_beyond_the_work_estimate_falls_back_to_a_named_estimate(tmp_path):
+    path = tmp_path / "wide.json"
+    qexpr.save_network(qexpr.random_network("quadratic", [2, 200, 1], seed=0), path)
+    text = run_cli("slice", str(path), "--json", "--resolution", "4", "--no-progress")
+    record = json.loads(text.stdout)
     assert record["method"] == "grid" and record["certified"] is False
-    assert "degree 8" in record["exact"]
+    assert "estimated work" in record["exact"]
+    text = run_cli("slice", str(path), "--resolution", "4", "--no-progress")
+    assert text.returncode == 0 and "grid estimate, not certified" in text.stdout
     refused = run_cli("slice", str(path), "--method", "exact", "--no-progress")
-    assert_one_line_error(refused, "degree 8", "grid")
+    assert_one_line_error(refused, "estimated work", "grid")
 
 
 @pytest.mark.parametrize(

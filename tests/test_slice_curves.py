@@ -172,10 +172,75 @@ def test_quadratic_after_relu_lines_is_in_scope():
         assert exact_pattern(net, point) == pattern
 
 
-def test_three_quadratic_layers_are_refused_with_a_pointer_to_the_grid():
-    net = qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=0)
-    with pytest.raises(qexpr.QexprValueError, match=r"layers\[2\].*degree 8.*grid"):
-        exact_regions(net)
+def annuli() -> qexpr.Network:
+    """Three quadratic ReLU layers on ``s = x² + y²``: ``h1 = s``, ``h2 = relu(z2)`` with
+    ``z2 = (h1 - 1/4)(h1 - 1)``, ``z3 = h2² - 1/50``: a boundary curve of degree 8,
+    ``z2² = 1/50``, irreducible over Q (1/50 is not a square)."""
+
+    def layer(wr, br, wg, bg, wb, c) -> qexpr.QuadraticLayer:
+        def exact(values: list) -> np.ndarray:
+            return np.vectorize(Fraction, otypes=[object])(np.array(values, dtype=object))
+
+        rows = {"wr": wr, "br": br, "wg": wg, "bg": bg, "wb": wb, "c": c}
+        return qexpr.QuadraticLayer(activation="relu", **{k: exact(v) for k, v in rows.items()})
+
+    quarter, fiftieth = Fraction(1, 4), Fraction(-1, 50)
+    return qexpr.Network(
+        2,
+        (
+            layer([[0, 0]], [0], [[0, 0]], [0], [[1, 1]], [0]),
+            layer([[1]], [-quarter], [[1]], [-1], [[0]], [0]),
+            layer([[1]], [0], [[1]], [0], [[0]], [fiftieth]),
+            qexpr.LinearLayer(w=[[1]], b=[0]),
+        ),
+    )
+
+
+def test_three_quadratic_layers_by_hand():
+    # With s = x² + y²: z1 = s > 0 off the origin (an isolated point, splitting nothing);
+    # z2 = (s - 1/4)(s - 1) > 0 off the annulus 1/4 < s < 1, and there z3 = -1/50 < 0; elsewhere
+    # z3 > 0 iff z2 > 1/√50, i.e. s < 0.0939… or s > 1.156… (the roots of
+    # s² - 5s/4 + 1/4 - 1/√50; z2 = -1/√50 has no real s). In [-2, 2]² (s up to 8): a disk
+    # (1,1,1), the annuli (1,1,0), (1,0,0), (1,1,0), and the outside (1,1,1): 5 regions.
+    result = exact_regions(annuli(), box=BOX2)
+    assert max(c.total_degree() for c in result.curves) == 8
+    t, f = True, False
+    assert sorted(result.patterns) == sorted(
+        [(t, t, t), (t, t, f), (t, f, f), (t, t, f), (t, t, t)]
+    )
+    for (x, y), pattern in zip(result.samples, result.patterns):
+        s = x * x + y * y
+        z2 = (s - Fraction(1, 4)) * (s - 1)
+        assert pattern == (s > 0, z2 > 0, z2 > 0 and z2 * z2 > Fraction(1, 50))
+
+
+def test_estimated_work_by_hand():
+    from qexpr.slice._curves import estimated_work
+
+    # The box alone: no discriminants, 6 pairs of lines meeting once, 4 branches per line.
+    assert estimated_work([1, 1, 1, 1]) == 6 * 4
+    # A conic in the box: discriminant degree 2, 4 conic-edge pairs (2 points each) and 6
+    # edge pairs: 16 critical values, 6 branches.
+    assert estimated_work([2, 1, 1, 1, 1]) == 16 * 6
+
+
+def test_work_beyond_the_limit_is_refused_with_the_estimate_and_a_pointer_to_the_grid():
+    net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=0)
+    with pytest.raises(qexpr.QexprValueError, match=r"layers\[1\].*estimated work.*grid"):
+        exact_regions(net, max_work=1000)
+
+
+@settings(max_examples=6)
+@given(st.integers(0, 2**16))
+def test_three_quadratic_layers_against_grid_and_own_samples(seed):
+    net = qexpr.random_network("quadratic", [2, 1, 1, 1, 1], seed=seed)
+    result = exact_regions(net)
+    for point, pattern in zip(result.samples, result.patterns):
+        assert exact_pattern(net, point) == pattern
+    grid = grid_slice(net, resolution=200)
+    seen = {tuple(bool(v) for v in p) for p in grid.patterns}
+    assert seen <= set(result.patterns)
+    assert result.regions >= len(seen)
 
 
 def lemniscate() -> qexpr.Network:
@@ -241,6 +306,8 @@ def test_float_weights_are_read_exactly():
         ({"box": ["a", 1, 0, 1]}, qexpr.QexprValueError, "box"),
         ({"seed": -1}, qexpr.QexprValueError, "seed"),
         ({"seed": True}, qexpr.QexprValueError, "seed"),
+        ({"max_work": -1}, qexpr.QexprValueError, "max_work"),
+        ({"max_work": 1.5}, qexpr.QexprValueError, "max_work"),
         ({"plane": [[0, 0], [1, 0]]}, qexpr.QexprValueError, "three points"),
     ],
 )
@@ -279,3 +346,40 @@ def test_sturm_count_over_a_quadratic_field_matches_float_roots(rows, d):
         return
     expected = sum(abs(r.imag) <= 1e-9 for r in roots)
     assert real_root_count(Field(alpha), coeffs) == expected
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(-20, 20), min_size=3, max_size=7))
+def test_roots_from_float_guesses_equal_the_isolated_roots(coeffs):
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._line import guessed_roots
+    from qexpr.spline._algebraic import _isolate
+
+    poly = flint.fmpz_poly(coeffs)
+    if poly.degree() < 2:
+        return
+    for factor, _ in poly.factor()[1]:
+        if factor.degree() >= 2:
+            factor = factor if factor.leading_coefficient() > 0 else -factor
+            guessed, isolated = guessed_roots(factor), _isolate(factor)
+            if guessed is not None:
+                assert guessed == isolated
+                for a, b in zip(guessed, isolated):
+                    assert abs(float(a) - float(b)) <= 1e-12 * (1 + abs(float(b)))
+                    assert factor(a.bounds[0]) * factor(a.bounds[1]) < 0
+
+
+def test_simple_roots_on_an_irrational_line_by_hand():
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._line import line_order, simple_roots
+    from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots
+
+    # On u = √2 the curve v² - u has the simple roots ±2^(1/4); v - 1 has the root 1.
+    x, y = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex").gens()
+    alpha = odd_real_roots(flint.fmpq_poly([-2, 0, 1]), RootCache())[1]
+    low, high = simple_roots(y * y - x, alpha, 2, RootCache())
+    for root, value in ((low, -(2**0.25)), (high, 2**0.25)):
+        lo, hi = root.bounds
+        assert float(lo) < value < float(hi)
+    one = RealAlgebraic.rational(1)
+    assert line_order([high, one, low]) == [low, one, high]

@@ -24,9 +24,9 @@ three points (comma-separated exact numbers). The box is in plane coordinates (d
 touching in one point are separate.
 
 --method exact (certified): rational polygons for conventional ReLU networks, a cylindrical
-decomposition for every network whose boundary curves have degree at most 4 (up to two
-quadratic or compact ReLU layers, conventional ReLU layers anywhere); deeper quadratic
-networks are refused. --method grid: an ESTIMATE (not certified) from a grid labelling,
+decomposition for every other network (any depth) whose estimated work fits the default
+limit; beyond it the network is refused with the estimate. --method grid: an ESTIMATE
+(not certified) from a grid labelling,
 each region confirmed by the exact 1-D engine; thin regions can be missed or split.
 --method auto (default): exact where it applies, else the grid estimate (and it says so).
 

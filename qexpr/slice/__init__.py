@@ -2,9 +2,10 @@
 
 * ``_plane`` — the plane and box of a slice (a network with two inputs);
 * ``_polygons`` — exact rational polygons for piecewise-linear (conventional ReLU) networks;
-* ``_curves`` — exact region maps for every neuron type whose boundary curves have degree at
-  most 4 (a cylindrical decomposition; loads python-flint on first use);
+* ``_curves`` — exact region maps for every neuron type, within a work estimate (a
+  cylindrical decomposition; loads python-flint on first use);
 * ``_field`` — polynomials over a real number field: gcd and Sturm counts;
+* ``_line`` — simple roots on a critical line, bracketed by certified signs;
 * ``_grid`` — the grid method for every network: an estimate, with regions confirmed
   exactly along lines.
 """

@@ -10,12 +10,10 @@ pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the pla
 coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
 irreducible factors, with the four box edges, are the curves: off them every pattern is
 locally constant. The patterns that occur are read at the cells of the decomposition of the
-curves found so far. Scope: curves of degree at most 4 (``MAX_DEGREE``): up to two ReLU
-layers of quadratic or compact neurons, with conventional ReLU layers anywhere (their
-pre-activations keep the degree of their inputs); a network whose curves may have a higher
-degree (a bound read off each layer's formula) raises :class:`~qexpr.QexprValueError`
-before any work, pointing to the grid estimate (the method itself does not
-depend on the degree; the bound keeps the resultants' degrees, hence the time, in check).
+curves found so far. Scope: any depth and degree. Before each decomposition the work is
+estimated from the curves' degrees (``estimated_work``: a Bézout bound on the critical
+values times the branches per vertical line); beyond ``max_work`` a
+:class:`~qexpr.QexprValueError` names the layer and the estimate and points to the grid.
 
 **Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
@@ -25,14 +23,19 @@ resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
 consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
 meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
 (a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
-exactly. At a critical value ``α``, each curve's real roots on the line ``u = α`` come from
-the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal polynomial of ``α``), keeping the roots
-where interval evaluation of ``f`` cannot exclude zero until their number equals the Sturm
-count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``); the
-multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At most one
-real root of a curve on the line may be multiple (else the next shear): a simple root takes
-exactly one branch of its curve from each side (implicit function theorem), the multiple
-root the rest, so branches map to roots in order (checked by counting). Two sectors on
+exactly. At a critical value ``α`` only the curves it concerns need algebra: a curve whose
+discriminant does not vanish at ``α`` has simple roots there, as many as in the strip
+beside (its top coefficient in ``v`` is constant); if it meets no other curve on the line
+either (no pairwise resultant vanishes at ``α``), its roots are bracketed by certified ball
+signs (``qexpr.slice._line``), with no arithmetic in ``Q(α)``. Otherwise a curve's real
+roots on the line ``u = α`` come from the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal
+polynomial of ``α``), keeping the roots where interval evaluation of ``f`` cannot exclude
+zero until their number equals the known count or, for a curve singular at ``α``, the
+Sturm count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``);
+the multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At
+most one real root of a curve on the line may be multiple (else the next shear): a simple
+root takes exactly one branch of its curve from each side (implicit function theorem), the
+multiple root the rest, so branches map to roots in order (checked by counting). Two sectors on
 either side of ``u = α`` are joined when their limits on the line share an open interval
 free of curves.
 """
@@ -52,6 +55,14 @@ import numpy as np
 from qexpr._errors import QexprValueError
 from qexpr._network import Network
 from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
+from qexpr.slice._line import (
+    SimpleRoot,
+    ball,
+    evaluate,
+    guessed_roots,
+    line_order,
+    simple_roots,
+)
 from qexpr.slice._plane import check_box, plane_network
 from qexpr.spline._algebraic import (
     RealAlgebraic,
@@ -61,14 +72,16 @@ from qexpr.spline._algebraic import (
     working_precision,
 )
 
-__all__ = ["MAX_DEGREE", "RegionMap", "exact_regions"]
+__all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Highest degree of a boundary curve that :func:`exact_regions` handles.
-MAX_DEGREE = 4
+#: Default limit of ``estimated_work`` per decomposition (minutes, see docs/slices.md).
+MAX_WORK = 5_000_000
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
 _PRECISION = 1024
+#: Highest degree isolated from float guesses (a Sturm sequence over Q grows fast beyond).
+_GUESS_DEGREE = 8
 
 Point = tuple[Fraction, Fraction]
 
@@ -177,26 +190,14 @@ def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
     return odd_real_roots(poly // poly.gcd(poly.derivative()), cache)
 
 
-def _ball(value: RealAlgebraic) -> flint.arb:
-    lo, hi = value.interval
-    return flint.arb(_fmpq(lo)).union(flint.arb(_fmpq(hi)))
-
-
-def _evaluate(poly: flint.fmpq_mpoly, u: flint.arb, v: flint.arb) -> flint.arb:
-    total = flint.arb(0)
-    for (i, j), c in poly.to_dict().items():
-        total += flint.arb(c) * u**i * v**j
-    return total
-
-
 def _select(
     poly: flint.fmpq_mpoly, alpha: RealAlgebraic, candidates: list, count: int
 ) -> list[RealAlgebraic]:
     """The ``count`` candidates ``γ`` with ``poly(alpha, γ) = 0`` (the others are excluded by
     interval evaluation; every candidate is a root over some conjugate of ``alpha``)."""
     for _ in range(_REFINE_LIMIT):
-        u = _ball(alpha)
-        candidates = [g for g in candidates if _evaluate(poly, u, _ball(g)).contains(0)]
+        u = ball(alpha)
+        candidates = [g for g in candidates if evaluate(poly, u, ball(g)).contains(0)]
         if len(candidates) <= count:
             break
         alpha.refine()
@@ -224,7 +225,8 @@ def _from_v(f: FieldPoly) -> flint.fmpq_mpoly:
 def _line_roots(
     curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache
 ) -> tuple[list[RealAlgebraic], int | None]:
-    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple.
+    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple,
+    for a rational ``alpha`` or a curve whose discriminant vanishes at ``alpha``.
 
     At most one real root may be multiple (else :class:`_NotGeneric`).
     """
@@ -232,8 +234,6 @@ def _line_roots(
         line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
         roots = _real_roots(line, cache)
         multiple = [r for f, m in line.factor()[1] if m > 1 for r in _real_roots(f, cache)]
-    elif curve.degrees()[1] == 1:
-        return _select(curve, alpha, _norm_roots(curve, alpha, cache), 1), None
     else:
         field = Field(alpha)
         f = _in_v(curve)
@@ -248,12 +248,47 @@ def _line_roots(
 
 
 class _Cache(RootCache):
-    """Real roots of irreducible factors, and of the norm of each curve per minimal polynomial
-    (shared by the conjugate critical values that are real)."""
+    """Real roots of irreducible factors (of degree at most ``_GUESS_DEGREE`` isolated from
+    float guesses where they certify, :func:`~qexpr.slice._line.guessed_roots`, else by
+    :class:`RootCache`), and of the norm of
+    each curve per minimal polynomial (shared by the conjugate critical values that are real)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
+        self.guessed: dict[tuple[int, ...], list[RealAlgebraic] | None] = {}
+
+    def roots(self, factor: flint.fmpz_poly) -> list[RealAlgebraic]:
+        if not 2 <= factor.degree() <= _GUESS_DEGREE:
+            return super().roots(factor)
+        key = tuple(int(c) for c in factor.coeffs())
+        if key not in self.guessed:
+            self.guessed[key] = guessed_roots(factor)
+        found = self.guessed[key]
+        return super().roots(factor) if found is None else found
+
+
+def _on_line(
+    index: int,
+    curve: flint.fmpq_mpoly,
+    alpha: RealAlgebraic,
+    count: int,
+    critical: _Critical,
+    cache: _Cache,
+) -> tuple[list[RealAlgebraic | SimpleRoot], int | None]:
+    """The roots of a curve on the critical line ``u = alpha`` (see :func:`_line_roots`).
+
+    A curve whose discriminant does not vanish at ``alpha`` has ``count`` simple roots there
+    (as in the strip beside); when it meets no other curve on the line they are bracketed
+    without the norm (:func:`~qexpr.slice._line.simple_roots`), else selected from it.
+    """
+    if alpha.is_rational or index in critical.singular.get(alpha, ()):
+        return _line_roots(curve, alpha, cache)
+    if index not in critical.meeting.get(alpha, ()):
+        roots = simple_roots(curve, alpha, count, cache)
+        if roots is not None:
+            return roots, None
+    return _select(curve, alpha, _norm_roots(curve, alpha, cache), count), None
 
 
 def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) -> list:
@@ -265,14 +300,33 @@ def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) ->
     return cache.norms[key]
 
 
-def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> list[RealAlgebraic]:
-    """Real roots of every discriminant and pairwise resultant in ``v``, increasing."""
-    polys = [f.discriminant("y") for f in curves if f.degrees()[1] >= 2]
-    polys += [f.resultant(g, "y") for f, g in itertools.combinations(curves, 2)]
-    found: set[RealAlgebraic] = set()
-    for poly in polys:
-        found.update(_real_roots(_univariate(poly, 0), cache))
-    return sorted(found)
+@dataclass(frozen=True)
+class _Critical:
+    """Critical values of ``u``, increasing, and for each the curves it concerns.
+
+    ``singular[α]``: curves whose discriminant in ``v`` vanishes at ``α`` (a multiple root on
+    the line); ``meeting[α]``: curves sharing a root with another curve on the line (the
+    pair's resultant vanishes). Every other curve has only simple roots on ``u = α``, none of
+    them on another curve.
+    """
+
+    values: list[RealAlgebraic]
+    singular: dict[RealAlgebraic, set[int]]
+    meeting: dict[RealAlgebraic, set[int]]
+
+
+def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> _Critical:
+    """Real roots of every discriminant and pairwise resultant in ``v``."""
+    singular: dict[RealAlgebraic, set[int]] = {}
+    meeting: dict[RealAlgebraic, set[int]] = {}
+    for i, f in enumerate(curves):
+        if f.degrees()[1] >= 2:
+            for alpha in _real_roots(_univariate(f.discriminant("y"), 0), cache):
+                singular.setdefault(alpha, set()).add(i)
+    for (i, f), (j, g) in itertools.combinations(enumerate(curves), 2):
+        for alpha in _real_roots(_univariate(f.resultant(g, "y"), 0), cache):
+            meeting.setdefault(alpha, set()).update((i, j))
+    return _Critical(sorted({*singular, *meeting}), singular, meeting)
 
 
 @dataclass(frozen=True)
@@ -295,9 +349,13 @@ class _Decomposition:
 
 
 def _strip(
-    curves: list[flint.fmpq_mpoly], u: flint.fmpq, shear: Fraction, box: tuple, samples: list
+    curves: list[flint.fmpq_mpoly],
+    u: flint.fmpq,
+    shear: Fraction,
+    box: tuple,
+    samples: list,
+    cache: _Cache,
 ) -> _Strip:
-    cache = RootCache()
     branches = []
     for index, curve in enumerate(curves):
         roots = _real_roots(_univariate(curve.subs({"x": u}), 1), cache)
@@ -348,11 +406,16 @@ def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[i
 
 
 def _join_across(
-    alpha: RealAlgebraic, left: _Strip, right: _Strip, curves: list, cache: _Cache
+    alpha: RealAlgebraic,
+    left: _Strip,
+    right: _Strip,
+    curves: list,
+    critical: _Critical,
+    cache: _Cache,
 ) -> list[tuple[int, int]]:
     """Pairs of cells on either side of ``u = alpha`` sharing an interval free of curves."""
-    line = [_line_roots(f, alpha, cache) for f in curves]
-    points = sorted({root for roots, _ in line for root in roots})
+    line = [_on_line(i, f, alpha, left.counts[i], critical, cache) for i, f in enumerate(curves)]
+    points = line_order([root for roots, _ in line for root in roots])
     index = {root: k for k, root in enumerate(points)}
     by_interval: dict[int, list[int]] = {}
     for strip in (left, right):
@@ -375,7 +438,8 @@ def _decompose(
     cache = _Cache()
     corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
     lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
-    critical = [a for a in _critical_values(sheared, cache) if not (a < lo or hi < a)]
+    found = _critical_values(sheared, cache)
+    critical = [a for a in found.values if not (a < lo or hi < a)]
     samples: list[Point] = []
     strips: list[_Strip] = []
     joined: list[tuple[int, int]] = []
@@ -383,10 +447,10 @@ def _decompose(
         total=2 * len(critical), desc="slice", disable=not progress, leave=False, delay=1
     ) as bar:
         for a, b in itertools.pairwise(critical):
-            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples))
+            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples, cache))
             bar.update()
         for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
-            joined += _join_across(alpha, left, right, sheared, cache)
+            joined += _join_across(alpha, left, right, sheared, found, cache)
             bar.update()
     neighbours = [
         (a, b)
@@ -426,25 +490,30 @@ def _add_curves(curves: dict[str, flint.fmpq_mpoly], zs: Iterable[flint.fmpq_mpo
                 curves.setdefault(str(factor), factor)
 
 
-def _check_degrees(net: Network, offset: int) -> None:
-    """Refuse, before any work, a network whose boundary curves may exceed ``MAX_DEGREE``.
+def estimated_work(degrees: Iterable[int]) -> int:
+    """The work estimate of one decomposition: critical lines times branches per line.
 
-    A layer's pre-activation has degree at most ``k d`` in the plane when its formula has
-    degree ``k`` in its inputs (read from the layer's own formula on symbolic inputs) and its
-    inputs have degree at most ``d``: ReLU states only remove terms.
+    For curves of degrees ``d_i`` (box edges included) the critical values number at most
+    ``Σ_i d_i (d_i - 1) + Σ_{i<j} d_i d_j`` (degrees of the discriminants and, by Bézout, of
+    the pairwise resultants), and a vertical line meets at most ``Σ_i d_i`` branches. The
+    time of :func:`exact_regions` grows with this product (measured in ``docs/benchmarks.md``).
     """
-    degree = 1
-    for index, layer in enumerate(net.layers):
-        ctx = flint.fmpq_mpoly_ctx.get(tuple(f"h{i}" for i in range(layer.in_dim)), "lex")
-        z = layer.pre_activation(np.array([_Poly(g) for g in ctx.gens()], dtype=object))
-        degree *= max(max(_Poly.lift(v).total_degree(), 0) for v in z)
-        if layer.activation == "relu" and degree > MAX_DEGREE:
-            raise QexprValueError(
-                f"layers[{index - offset}]: boundary curves may have degree {degree}; exact slices "
-                f"handle degree at most {MAX_DEGREE} (use method 'grid', an estimate)"
-            )
-        if layer.activation == "square":
-            degree *= 2
+    degrees = [int(d) for d in degrees]
+    total = sum(degrees)
+    critical = sum(d * (d - 1) for d in degrees) + (total**2 - sum(d * d for d in degrees)) // 2
+    return critical * total
+
+
+def _check_work(curves: Iterable[flint.fmpq_mpoly], layer: int, max_work: int) -> None:
+    """Refuse, before its decomposition, a layer whose estimated work exceeds ``max_work``."""
+    degrees = [int(c.total_degree()) for c in curves]
+    work = estimated_work(degrees)
+    if work > max_work:
+        raise QexprValueError(
+            f"layers[{layer}]: {len(degrees)} boundary curves of degree up to {max(degrees)}, "
+            f"estimated work {work:.3g} > max_work {max_work:.3g} (see docs/slices.md); "
+            "use method 'grid' (an estimate), a smaller network, or a larger max_work"
+        )
 
 
 class _UnionFind:
@@ -468,14 +537,15 @@ def exact_regions(
     *,
     seed: int = 0,
     progress: bool = False,
+    max_work: int = MAX_WORK,
 ) -> RegionMap:
     """Exact activation regions of a network of any neuron type on a 2-D slice.
 
     Parameters
     ----------
     net
-        A network whose ReLU boundaries are curves of degree at most 4 (see the module
-        docstring); float weights are read as their exact values.
+        Any network (see the module docstring for the work limit); float weights are read
+        as their exact values.
     plane
         ``None`` for a two-input network, else three points spanning the plane.
     box
@@ -484,17 +554,21 @@ def exact_regions(
         Seeds the sequence of shears tried (the result does not depend on it).
     progress
         Show a tqdm progress bar over the strips of each decomposition (on stderr).
+    max_work
+        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a
+        decomposition whose ``estimated_work`` exceeds this, before computing it.
 
     Returns
     -------
     RegionMap
         One rational sample point and the exact pattern per region.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise QexprValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    for name, value in (("seed", seed), ("max_work", max_work)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise QexprValueError(f"{name}: expected a non-negative integer, got {value!r}")
     two = plane_network(net, plane).to_exact()
     box = check_box(box)
-    _check_degrees(two, len(two.layers) - len(net.layers))
+    offset = len(two.layers) - len(net.layers)
     edges = {
         str(e): e
         for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
@@ -503,7 +577,7 @@ def exact_regions(
     curves: dict[str, flint.fmpq_mpoly] = {}
     relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
     with working_precision(_PRECISION):
-        for layer in two.layers:
+        for index, layer in enumerate(two.layers):
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
             if layer.activation != "relu":
                 square = layer.activation == "square"
@@ -511,6 +585,7 @@ def exact_regions(
                 continue
             _add_curves(curves, (z for z_ in zs.values() for z in z_))
             relu_layers.append(zs)
+            _check_work({**curves, **edges}.values(), index - offset, max_work)
             cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
             pieces = {}
             for point in cut.samples:

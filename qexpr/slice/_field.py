@@ -41,10 +41,6 @@ class Field:
     def reduce(self, a: Element) -> Element:
         return a % self.p
 
-    def inverse(self, a: Element) -> Element:
-        g, s, _ = a.xgcd(self.p)
-        return self.reduce(s / g[0])
-
     def sign(self, a: Element) -> int:
         """The sign of ``a(α)`` (0 only when ``a`` is zero modulo ``p``)."""
         a = self.reduce(a)
@@ -70,22 +66,43 @@ class Field:
         return f
 
     def rem(self, f: FieldPoly, g: FieldPoly) -> FieldPoly:
-        """The remainder of ``f`` by a nonzero ``g``."""
+        """A positive multiple of the remainder of ``f`` by a nonzero ``g``.
+
+        Pseudo-division without inverses in ``Q(α)``: each step multiplies ``f`` by
+        ``|lc(g)|`` (the sign read at ``α``), and the result is divided by its positive
+        rational content, so the signs of the remainder at every ``v`` are kept (as Sturm's
+        theorem needs) and coefficients stay small.
+        """
         f = self.trim(f)
-        lead = self.inverse(g[-1])
+        sign = self.sign(g[-1])
+        scale = g[-1] * sign
         while len(f) >= len(g):
-            q = self.reduce(f[-1] * lead)
-            shift = len(f) - len(g)
+            top, shift = f[-1] * sign, len(f) - len(g)
+            f = [c * scale for c in f]
             for i, c in enumerate(g):
-                f[shift + i] = f[shift + i] - q * c
+                f[shift + i] = f[shift + i] - top * c
             f = self.trim(f)
-        return f
+        return _primitive(f)
 
     def gcd(self, f: FieldPoly, g: FieldPoly) -> FieldPoly:
         f, g = self.trim(f), self.trim(g)
         while g:
             f, g = g, self.rem(f, g)
         return f
+
+
+def _primitive(f: FieldPoly) -> FieldPoly:
+    """``f`` divided by the positive rational content of all its coefficients."""
+    if not f:
+        return f
+    lcm = flint.fmpz(1)
+    for c in f:
+        lcm = lcm * c.denom() // lcm.gcd(c.denom())
+    numerators = [flint.fmpz_poly((c * lcm).numer()) for c in f]
+    content = flint.fmpz(0)
+    for n in numerators:
+        content = content.gcd(n.content())
+    return [flint.fmpq_poly(n) / content for n in numerators]
 
 
 def derivative(f: FieldPoly) -> FieldPoly:
