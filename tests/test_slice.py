@@ -162,6 +162,20 @@ def test_cli_slice_beyond_the_work_estimate_falls_back_to_a_named_estimate(tmp_p
     assert_one_line_error(refused, "estimated work", "grid")
 
 
+def test_cli_slice_max_work_sets_the_exact_method_limit(tmp_path):
+    """A quadratic 2-2-1 slice is exact by default; with --max-work 0 (below any
+    decomposition's estimate) auto falls back to the grid and exact refuses."""
+    path = tmp_path / "small.json"
+    net = qexpr.random_network("quadratic", [2, 2, 1], seed=3)
+    qexpr.save_network(net, path)
+    exact = json.loads(run_cli("slice", str(path), "--json", "--no-progress").stdout)
+    assert exact["method"] == "exact" and exact["regions"] == exact_regions(net).regions
+    args = ["slice", str(path), "--max-work", "0", "--no-progress"]
+    fallback = json.loads(run_cli(*args, "--json", "--resolution", "8").stdout)
+    assert fallback["method"] == "grid" and "estimated work" in fallback["exact"]
+    assert_one_line_error(run_cli(*args, "--method", "exact"), "estimated work", "max_work")
+
+
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
@@ -169,6 +183,7 @@ def test_cli_slice_beyond_the_work_estimate_falls_back_to_a_named_estimate(tmp_p
         (["--plane", "0,0", "1,0", "0,1"], ["plane", "3"]),
         (["--method", "fast"], ["--method"]),
         (["--seed", "-1"], ["--seed"]),
+        (["--max-work", "-1"], ["--max-work"]),
         (["--plot", "/no/such/dir/x.png"], ["--plot", "/no/such/dir"]),
         (["--plot", "x.txt"], ["--plot", ".png"]),
         (["--resolution", "1"], ["--resolution", "4096"]),

@@ -24,10 +24,10 @@ three points (comma-separated exact numbers). The box is in plane coordinates (d
 touching in one point are separate.
 
 --method exact (certified): rational polygons for conventional ReLU networks, a cylindrical
-decomposition for every other network (any depth) whose estimated work fits the default
-limit; beyond it the network is refused with the estimate. --method grid: an ESTIMATE
-(not certified) from a grid labelling,
-each region confirmed by the exact 1-D engine; thin regions can be missed or split.
+decomposition for every other network (any depth) whose estimated work fits the limit
+(--max-work); beyond it the network is refused with the estimate. --method grid: an
+ESTIMATE (not certified) from a grid labelling, each region confirmed by the exact 1-D
+engine; thin regions can be missed or split.
 --method auto (default): exact where it applies, else the grid estimate (and it says so).
 
 """ + examples(
@@ -46,12 +46,15 @@ def _pattern_text(pattern: tuple[bool, ...]) -> str:
     return "".join("1" if on else "0" for on in pattern)
 
 
-def _exact_record(net, points, box, seed: int, progress: bool) -> tuple[dict, object]:
+def _exact_record(
+    net, points, box, seed: int, progress: bool, max_work: int | None
+) -> tuple[dict, object]:
     """Certified regions: polygons for piecewise-linear networks, else the curve method."""
     from qexpr.slice import exact_regions
     from qexpr.slice._polygons import exact_slice
+    from qexpr.spline._linear import is_piecewise_linear
 
-    if all(la.neuron == "linear" and la.activation != "square" for la in net.layers):
+    if is_piecewise_linear(net):
         result = exact_slice(net, points, box)
         engine, cells = "polygons", len(result.cells)
         samples = [
@@ -59,7 +62,8 @@ def _exact_record(net, points, box, seed: int, progress: bool) -> tuple[dict, ob
             for poly, pattern in result.cells
         ]
     else:
-        result = exact_regions(net, points, box, seed=seed, progress=progress)
+        limit = {} if max_work is None else {"max_work": max_work}
+        result = exact_regions(net, points, box, seed=seed, progress=progress, **limit)
         engine, cells = "curves", result.cells
         samples = [(x, y, p) for (x, y), p in zip(result.samples, result.patterns)]
     record = {
@@ -92,6 +96,15 @@ def command(
     seed: Annotated[
         int, typer.Option(help="Seed of the shears tried (exact curves; count independent).")
     ] = 0,
+    max_work: Annotated[
+        int | None,
+        typer.Option(
+            help="Refuse an exact curve decomposition whose estimated work exceeds this "
+            "(auto then falls back to the grid estimate); default: exact_regions' max_work, "
+            "see the slices page.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     progress: Annotated[bool, typer.Option(help="tqdm progress bar on stderr.")] = True,
     plot: Annotated[
@@ -110,6 +123,8 @@ def command(
         fail(f"--resolution: expected 2 to {MAX_RESOLUTION}, got {resolution}")
     if seed < 0:
         fail(f"--seed: expected a non-negative integer, got {seed}")
+    if max_work is not None and max_work < 0:
+        fail(f"--max-work: expected a non-negative integer, got {max_work}")
     check_plot_path(plot)
     net = load_network(file)
     points = None if plane is None else list(plane)
@@ -119,7 +134,7 @@ def command(
     result = None
     if method != "grid":
         try:
-            exact, result = _exact_record(net, points, exact_box, seed, progress)
+            exact, result = _exact_record(net, points, exact_box, seed, progress, max_work)
             record.update(exact)
         except QexprValueError as exc:
             if method == "exact":
