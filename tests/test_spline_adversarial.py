@@ -258,12 +258,12 @@ def test_issue_networks_where_float_went_wrong(kind, widths, seed, pieces, degre
     assert auto.spline.breakpoints == exact.spline.breakpoints
 
 
-@pytest.mark.xfail(strict=True, reason="known: a far root's x error hides a coincident switch")
 def test_far_coincident_roots_float_is_right_or_flagged():
     # benchmarks/adversarial.py batch 298: roots -1 and 10^6 of (x/7 + 1/7)(x - 10^6) +
     # 10^-6, then relu(2 h1 + 2 h2 - 6/7) switching 3e-6 after 10^6. Float places the first
     # root at 10^6 + 0.87 (the half-line map's t is right to 1e-12) and reports one switch
-    # for two, with unresolved 0.
+    # for two. The end carries an x radius (ROOT_TOL times the map's slope, 5·10^4
+    # here), and the later neuron's sign change within it is counted as unresolved.
     first = _layer(
         "quadratic",
         [

@@ -413,6 +413,54 @@ def _missed_roots(
     return missed
 
 
+def _x_radius(t: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """How far (in x) a root computed at ``t`` in a cell may lie from the true root.
+
+    A root is trusted to ``ROOT_TOL`` in t (closer roots merge; flatter ones are
+    ambiguous, see :func:`qexpr.spline._chebyshev.sign_changes`), so in x to ``ROOT_TOL``
+    times the map's slope ``|dx/dt|``: ``(b - a) / 2`` on a bounded cell, ``2 s / (1 ∓ t)²``
+    on a half-line, huge far out (t = 1 - 2·10^-6 is x ≈ 10^6 with slope 5·10^11).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        slope = np.where(
+            np.isinf(right),
+            2 * np.maximum(1.0, np.abs(left)) / (1 - t) ** 2,
+            np.where(
+                np.isinf(left),
+                2 * np.maximum(1.0, np.abs(right)) / (1 + t) ** 2,
+                (right - left) / 2,
+            ),
+        )
+    return ROOT_TOL * slope
+
+
+def _near_found_ends(
+    layers: Sequence[_FloatLayer],
+    masks: Sequence[np.ndarray],
+    k: int,
+    ends: tuple[np.ndarray, np.ndarray],
+    radius: tuple[np.ndarray, np.ndarray],
+) -> int:
+    """How many of layer ``k``'s pre-activations may change sign within ``radius`` of a
+    cell end computed as an earlier layer's root (:func:`_x_radius`): their signs at
+    ``end - r`` and ``end + r`` differ, or one is below resolution (nonzero, at most
+    ``RTOL`` times its envelope). The true end may lie on either side of such a root, so
+    the root may belong to this cell or the next: float64 cannot tell (unresolved).
+    Only ends with ``r > 0`` are evaluated."""
+    lost = 0
+    for end, r in zip(ends, radius, strict=True):
+        cells = np.nonzero((r > 0) & np.isfinite(end))[0]
+        if not cells.size:
+            continue
+        x = end[cells, None] + r[cells, None] * np.array([-1.0, 1.0])
+        z, e = forward_fixed(layers, x, [m[cells] for m in masks], k)
+        strong = np.abs(z) > RTOL * e
+        sign = np.sign(z) * strong
+        weak = ~strong & (z != 0)
+        lost += int(np.count_nonzero((sign[:, 0] != sign[:, 1]) | weak.any(axis=1)))
+    return lost
+
+
 def float_cells(net: Network, domain: tuple[float, float] | None = None) -> FloatCells:
     """The cells of a one-input network in float64 (see the module docstring).
 
@@ -430,6 +478,9 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
     else:
         left, right = np.array([float(domain[0])]), np.array([float(domain[1])])
     masks: list[np.ndarray] = []
+    # How far each cell's left / right end may lie from the root it was computed as (0 for
+    # the domain's own ends): see _x_radius.
+    radius = (np.zeros(len(left)), np.zeros(len(left)))
     lost = 0
     for k, layer in enumerate(layers):
         if layer.activation != "relu":
@@ -455,6 +506,7 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         coeffs = chebyshev_coefficients(values, envelope)
         rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1), pinned=pinned)
         lost += unresolved(values, envelope) + ambiguous
+        lost += _near_found_ends(layers, masks, k, (left, right), radius)
         parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
         lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
@@ -467,6 +519,10 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         lost += int(np.count_nonzero(unsure))
         at_end = (t_lo == -1.0, t_hi == 1.0)
         lost += _missed_roots(signs, parent, at_end, states, unsure, _block_cells(layers))
+        radius = (
+            np.where(t_lo == -1.0, radius[0][parent], _x_radius(t_lo, left[parent], right[parent])),
+            np.where(t_hi == 1.0, radius[1][parent], _x_radius(t_hi, left[parent], right[parent])),
+        )
         left = np.where(t_lo == -1.0, left[parent], x_lo)
         right = np.where(t_hi == 1.0, right[parent], x_hi)
     # Join neighbours whose states agree in every layer (the start's cut at 0, for one).
