@@ -52,10 +52,11 @@ def first_neuron(draw: st.DrawFn, kind: str) -> dict[str, F]:
     return dict(w=s, b=-s * r1 + c)
 
 
+_LAYER_CLASSES = {"quadratic": qexpr.QuadraticLayer, "compact": qexpr.CompactLayer}
+
+
 def _layer(kind: str, neurons: list[dict[str, F]], activation: str) -> qexpr.Layer:
-    cls = {"quadratic": qexpr.QuadraticLayer, "compact": qexpr.CompactLayer}.get(
-        kind, qexpr.LinearLayer
-    )
+    cls = _LAYER_CLASSES.get(kind, qexpr.LinearLayer)
     keys = neurons[0].keys()
     params = {}
     for key in keys:
@@ -68,9 +69,7 @@ def _layer(kind: str, neurons: list[dict[str, F]], activation: str) -> qexpr.Lay
 @st.composite
 def later_layer(draw: st.DrawFn, kind: str, fan_in: int, width: int) -> qexpr.Layer:
     """A layer mixing its inputs with adversarial weights."""
-    cls = {"quadratic": qexpr.QuadraticLayer, "compact": qexpr.CompactLayer}.get(
-        kind, qexpr.LinearLayer
-    )
+    cls = _LAYER_CLASSES.get(kind, qexpr.LinearLayer)
     matrices = cls.neuron_type().matrices
     params = {}
     for key in cls.keys:
@@ -157,16 +156,8 @@ def test_float_is_honest_on_a_domain(net, domain):
 
 def test_relu_of_x_squared_minus_a_tiny_offset():
     # relu(x^2 - 10^-24): 0 on [-10^-12, 10^-12], x^2 - 10^-24 outside: 3 pieces, degree 2.
-    layer = qexpr.QuadraticLayer(
-        wr=_array([[1]]),
-        br=_array([0]),
-        wg=_array([[1]]),
-        bg=_array([0]),
-        wb=_array([[0]]),
-        c=_array([F(-1, 10**24)]),
-        activation="relu",
-    )
-    net = qexpr.Network(1, (layer,))
+    neuron = dict(wr=F(1), br=F(0), wg=F(1), bg=F(0), wb=F(0), c=F(-1, 10**24))
+    net = qexpr.Network(1, (_layer("quadratic", [neuron], "relu"),))
     result = qexpr.count_pieces(net)
     assert (result.pieces, result.degree, result.certified) == (3, 2, True)
     assert [float(b) for b in result.spline.breakpoints] == [-1e-12, 1e-12]
