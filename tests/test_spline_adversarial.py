@@ -266,3 +266,28 @@ def test_far_coincident_roots_float_is_right_or_flagged():
     second = qexpr.LinearLayer(w=_array([[2, 2]]), b=_array([F(-6, 7)]), activation="relu")
     out = qexpr.LinearLayer(w=_array([[MEGA]]), b=_array([0]), activation="identity")
     _check_float(qexpr.Network(1, (first, second, out)))
+
+
+def test_two_roots_near_a_million_one_cut_misplaced_float_is_flagged():
+    # benchmarks/adversarial.py batch 2015: compact neurons with roots (10^6, -10^-6) offset
+    # by -10^-24 and (10^6, -1) offset by -2 10^-6: the two roots near 10^6 are 1.3e-11
+    # apart (below float64's resolution there), so exact has a 7th piece between them. On
+    # [0, ∞) the second neuron's Chebyshev series loses its t^2 coefficient to
+    # cancellation and float puts its root near 65,535, where its state does not change:
+    # that cut is counted as unresolved (a simple root always flips its neuron).
+    def compact(s, r1, r2, c):
+        return dict(wr=-s * (r1 + r2), br=s * r1 * r2 + c, wb=s, c=F(0))
+
+    first = _layer(
+        "compact",
+        [
+            compact(MICRO, MEGA, -MICRO, -F(1, 10**24)),
+            compact(F(1, 7), MEGA, F(-1), -2 * MICRO),
+            compact(F(1, 7), F(-1), -3 * MICRO, -MICRO),
+        ],
+        "relu",
+    )
+    out = qexpr.LinearLayer(w=_array([[F(1, 7)] * 3]), b=_array([0]), activation="identity")
+    net = qexpr.Network(1, (first, out))
+    assert qexpr.count_pieces(net, mode="exact").pieces == 7
+    _check_float(net)

@@ -271,25 +271,39 @@ class FloatCells:
 
 
 def _split(
-    t: np.ndarray, cell: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """New cells from cut points: returns (parent cell, t_lo, t_hi) for each piece, and
-    how many cut points were merged with a neighbour closer than ``ROOT_TOL``.
+    t: np.ndarray, cell: np.ndarray, neuron: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """New cells from cut points ``t`` of ``neuron`` in ``cell``: returns (parent cell, t_lo,
+    t_hi, the neuron whose root the left end is or -1 at the parent's own end) for each
+    piece, and how many cut points were merged with a neighbour closer than ``ROOT_TOL``.
 
     A neuron's own roots that close are already one cluster, so a merge joins roots of
     different neurons: float64 cannot tell their order, or whether they are one point.
     """
     cells = np.concatenate([cell, np.arange(count), np.arange(count)])
     points = np.concatenate([t, np.full(count, -1.0), np.full(count, 1.0)])
+    owners = np.concatenate([neuron, np.full(2 * count, -1)])
     order = np.lexsort((points, cells))
-    cells, points = cells[order], points[order]
+    cells, points, owners = cells[order], points[order], owners[order]
     distinct = np.ones(len(points), dtype=bool)
     distinct[1:] = (cells[1:] != cells[:-1]) | (points[1:] - points[:-1] > ROOT_TOL)
     distinct |= points == 1.0
     merged = int(np.count_nonzero(~distinct))
-    cells, points = cells[distinct], points[distinct]
+    cells, points, owners = cells[distinct], points[distinct], owners[distinct]
     pair = cells[:-1] == cells[1:]
-    return cells[:-1][pair], points[:-1][pair], points[1:][pair], merged
+    return cells[:-1][pair], points[:-1][pair], points[1:][pair], owners[:-1][pair], merged
+
+
+def _unflipped(owner: np.ndarray, states: np.ndarray, unsure: np.ndarray) -> int:
+    """How many cuts leave their own neuron in the same state on both sides (both read
+    surely): a root of odd multiplicity always flips it, so the computed root is not where
+    float64 put it (the true one may lie next to another neuron's) — unresolved. ``owner``
+    is :func:`_split`'s; a new cell with ``owner >= 0`` follows its left neighbour."""
+    cut = np.nonzero(owner >= 0)[0]
+    j = owner[cut]
+    same = states[cut, j] == states[cut - 1, j]
+    sure = ~unsure[cut, j] & ~unsure[cut - 1, j]
+    return int(np.count_nonzero(same & sure))
 
 
 def _states(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -507,7 +521,8 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         rows, roots, ambiguous = sign_changes(coeffs, envelope.max(axis=-1), pinned=pinned)
         lost += unresolved(values, envelope) + ambiguous
         lost += _near_found_ends(layers, masks, k, (left, right), radius)
-        parent, t_lo, t_hi, merged = _split(roots, rows // layer.out_dim, len(left))
+        neuron = rows % layer.out_dim
+        parent, t_lo, t_hi, owner, merged = _split(roots, rows // layer.out_dim, neuron, len(left))
         lost += merged
         x_lo = _to_x(t_lo[:, None], left[parent], right[parent])[:, 0]
         x_hi = _to_x(t_hi[:, None], left[parent], right[parent])[:, 0]
@@ -516,7 +531,7 @@ def float_cells(net: Network, domain: tuple[float, float] | None = None) -> Floa
         masks = [m[parent] for m in masks]
         states, unsure = _block_states(layers, x_samples, masks, k)
         masks.append(states)
-        lost += int(np.count_nonzero(unsure))
+        lost += int(np.count_nonzero(unsure)) + _unflipped(owner, states, unsure)
         at_end = (t_lo == -1.0, t_hi == 1.0)
         lost += _missed_roots(signs, parent, at_end, states, unsure, _block_cells(layers))
         radius = (
