@@ -26,7 +26,7 @@ from qexpr.spline._float import (
     prepare,
     same_neighbours,
 )
-from qexpr.spline._linear import is_piecewise_linear, linear_cells
+from qexpr.spline._linear import is_piecewise_linear, linear_cells_of
 from qexpr.spline._scale import input_scale, rescale_input
 from qexpr.spline._structure import rounding_bound, same_outputs
 
@@ -210,14 +210,31 @@ class FloatOutputs:
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
-    cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
-    degrees = np.any(slope != 0, axis=1).astype(int)
-    diff = np.stack([slope[:-1] - slope[1:], intercept[:-1] - intercept[1:]], axis=1)
-    env = np.stack([slope_env[:-1] + slope_env[1:], intercept_env[:-1] + intercept_env[1:]], 1)
     layers = prepare(net)
+    cells, stack = linear_cells_of(layers, domain)
+    degrees = np.any(stack[0] != 0, axis=1).astype(int)
+    # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
+    diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
+    env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)
     eps = rounding_bound(layers, len(layers), 2)
-    same, unproved = same_outputs(diff, env, eps, same_neighbours(layers, cells.masks))
-    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(slope, intercept))
+    same, unproved = same_outputs(diff, env, eps, np.zeros(len(diff), dtype=bool))
+    if unproved:  # neighbours not proved different: the structure may prove them equal
+        structural = _structurally_same(layers, cells.masks, same)
+        same, unproved = same_outputs(diff, env, eps, structural)
+    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(stack[0], stack[1]))
+
+
+def _structurally_same(
+    layers: list, masks: tuple[np.ndarray, ...], pairs: np.ndarray
+) -> np.ndarray:
+    """:func:`~qexpr.spline._float.same_neighbours` on the neighbour pairs marked in
+    ``pairs`` only (False elsewhere): structure proves equal only outputs that are equal in
+    float64 too, so pairs whose values differ beyond rounding never need it."""
+    first = np.flatnonzero(pairs)
+    rows = np.stack([first, first + 1], axis=1).ravel()
+    structural = np.zeros(len(pairs), dtype=bool)
+    structural[first] = same_neighbours(layers, [m[rows] for m in masks])[::2]
+    return structural
 
 
 def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:

@@ -12,19 +12,32 @@ outputs for all cells at once, so a layer costs two small matrix products, the r
 The tolerance is that of :mod:`qexpr.spline._float`: a slope or intercept at most ``RTOL``
 times its magnitude envelope is zero; roots within ``X_TOL`` (relative) of a cell's end
 or of each other coincide.
+
+Speed: a layer is a fixed number of numpy operations on small arrays (about 60; each
+costs about a microsecond, more than its arithmetic on a few thousand entries), so the
+slopes, intercepts and their envelopes travel as one stacked array (4, cells, width) that
+is cut and masked in one operation each, the masks of earlier layers are re-indexed once
+at the end, and the checks for values below resolution take their slow path only when a
+value is nonzero yet within ``RTOL`` of its envelope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from qexpr._network import Network
-from qexpr.spline._float import RTOL, FloatCells, sample_interval
+from qexpr.spline._float import RTOL, FloatCells, prepare
 
-__all__ = ["X_TOL", "is_piecewise_linear", "linear_cells"]
+__all__ = ["X_TOL", "is_piecewise_linear", "linear_cells", "linear_cells_of"]
 
 #: Relative distance below which two breakpoints (or a breakpoint and a cell end) coincide.
 X_TOL = 1e-9
+
+#: A layer for this engine: ``(W, |W|, bias, relu)``: W (in × out) and the bias rows
+#: ``(0, b + 0, 0, |b|)`` (4, 1, out) of the stacked pre-activation, all float64.
+Affine = tuple[np.ndarray, np.ndarray, np.ndarray, bool]
 
 
 def is_piecewise_linear(net: Network) -> bool:
@@ -33,16 +46,18 @@ def is_piecewise_linear(net: Network) -> bool:
     return all(la.neuron_type().degree == 1 and la.activation != "square" for la in net.layers)
 
 
-def _affine_layers(net: Network) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """Each layer's ``(W, b, relu)``: W (in × out) and b as float64."""
-    layers = []
-    for layer in net.layers:
-        w_key, b_key = layer.neuron_type().linear_part
-        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
-        layers.append(
-            (w, np.asarray(getattr(layer, b_key), dtype=np.float64), layer.activation == "relu")
-        )
-    return layers
+def _affine_layers(layers: Sequence) -> list[Affine]:
+    """Each layer's ``(W, |W|, bias, relu)`` from the float engine's layers
+    (:func:`qexpr.spline._float.prepare`: matrices already transposed to in × out)."""
+    affine = []
+    for layer in layers:
+        w_key, b_key = layer.neuron.linear_part
+        w, a = layer.weights, layer.abs_weights
+        bias = np.zeros((4, 1, len(w[b_key])))
+        bias[1, 0] = w[b_key] + 0.0
+        bias[3, 0] = a[b_key]
+        affine.append((w[w_key], a[w_key], bias, layer.activation == "relu"))
+    return affine
 
 
 def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
@@ -51,47 +66,68 @@ def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
     numbers).
 
     Every root lies inside its cell, at more than ``X_TOL`` from its ends, so one global
-    sort orders the roots cell by cell."""
-    points = np.sort(roots)
-    gap = np.diff(points)
-    keep = gap > X_TOL * np.maximum(1.0, np.abs(points[1:]))
-    merged = int(np.count_nonzero(~keep))
-    return np.sort(np.concatenate([left, points[1:][keep], points[:1]])), merged
+    sort orders the roots cell by cell. ``roots`` is sorted in place."""
+    roots.sort()
+    later = roots[1:]
+    keep = later - roots[:-1] > X_TOL * np.maximum(1.0, np.abs(later))
+    kept = int(np.count_nonzero(keep))
+    if kept < len(later):
+        later = later[keep]
+    new_left = np.concatenate((left, later, roots[:1]))
+    new_left.sort()
+    return new_left, len(keep) - kept
 
 
-def _pre_activation(
-    values: np.ndarray, envelope: np.ndarray, w: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Stacked slopes and intercepts ``values @ w + (0, b)`` and their envelopes, entries
-    within ``RTOL`` of their envelope set to 0, and how many of those were not 0 (slopes,
-    and intercepts whose slope is 0 too)."""
-    z = values @ w
-    z[1] += b
-    env = envelope @ np.abs(w)
-    env[1] += np.abs(b)
-    small = np.abs(z) <= RTOL * env
-    lost = int(np.count_nonzero(small[0] & ((z[0] != 0) | small[1] & (z[1] != 0))))
-    z[small] = 0.0
-    return z, env, lost
+def _pre_activation(stack: np.ndarray, layer: Affine) -> tuple[np.ndarray, int]:
+    """Stacked slopes, intercepts and their envelopes of a layer's pre-activations,
+    ``(S, C, |S|, |C|) -> (S W, C W + b, |S| |W|, |C| |W| + |b|)`` (4, cells, out), slopes
+    and intercepts within ``RTOL`` of their envelope set to 0; and how many of those were
+    not 0 (slopes, and intercepts whose slope is 0 too).
+
+    The bias row is ``(0, b + 0, 0, |b|)``: adding ``+0`` turns ``-0.0`` into ``0.0`` and
+    changes nothing else, so afterwards every slope or intercept below resolution is
+    already ``0.0`` unless it is nonzero, and only then must entries be set to 0."""
+    w, a, bias, _ = layer
+    out = np.empty((4, stack.shape[1], w.shape[1]))
+    np.matmul(stack[:2], w, out=out[:2])
+    np.matmul(stack[2:], a, out=out[2:])
+    out += bias
+    z = out[:2]
+    small = np.abs(z) <= RTOL * out[2:]
+    flagged = small & (z != 0)
+    if not flagged.any():
+        return out, 0
+    np.copyto(z, 0.0, where=small)  # rare: a nonzero value below resolution
+    return out, int(np.count_nonzero(flagged[0] | small[0] & flagged[1]))
 
 
-def _split(
-    s: np.ndarray, c: np.ndarray, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, int]:
-    """Cut the cells at the roots ``-c / s`` inside them: ``(parent, left, right, lost)``
-    (``parent`` None when nothing is cut); lost counts roots within ``X_TOL`` of a cell's
-    end (an end equal in float64 may still differ) and merged roots."""
-    x = np.where(s != 0, -c / s, np.nan)  # NaN compares False below
+def _roots(z: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int]:
+    """The roots ``-c / s`` inside the cells (more than ``X_TOL`` relative from both
+    ends), and how many roots lie within ``X_TOL`` of a cell's end (an end equal in
+    float64 may still differ); a zero slope has no root."""
+    x = np.where(z[0] != 0, -z[1] / z[0], np.nan)  # NaN compares False below
     margin = X_TOL * np.maximum(1.0, np.abs(x))
-    inside = (x > left[:, None] + margin) & (x < right[:, None] - margin)
-    distance = np.minimum(np.abs(x - left[:, None]), np.abs(x - right[:, None]))
-    lost = int(np.count_nonzero(distance <= margin))
-    roots = x[inside]
-    if not roots.size:
-        return None, left, right, lost
-    new_left, merged = _cut(roots, left)
-    parent = np.searchsorted(left, new_left, side="right") - 1
-    return parent, new_left, np.append(new_left[1:], right[-1]), lost + merged
+    lo, hi = left[:, None], right[:, None]
+    inside = (x > lo + margin) & (x < hi - margin)
+    distance = np.minimum(np.abs(x - lo), np.abs(x - hi))
+    return x.ravel().compress(inside.ravel()), int(np.count_nonzero(distance <= margin))
+
+
+def _centres(left: np.ndarray, right: np.ndarray, *, bounded: bool) -> np.ndarray:
+    """Where each cell's states are read: :func:`qexpr.spline._float.sample_interval`'s
+    centre (the middle of a bounded cell; ``a + max(1, |a|)`` on ``[a, ∞)``, likewise on
+    ``(-∞, b]``; 0 on the whole line). On the whole line (``bounded`` False) the first
+    cell starts at -∞ and the last ends at +∞; every other cell is bounded."""
+    mid = (left + right) / 2
+    if bounded:
+        return mid
+    if len(mid) == 1:
+        mid[0] = 0.0
+        return mid
+    first, last = float(right[0]), float(left[-1])
+    mid[0] = first - max(1.0, abs(first))
+    mid[-1] = last + max(1.0, abs(last))
+    return mid
 
 
 def linear_cells(
@@ -101,35 +137,80 @@ def linear_cells(
 
     Returns ``(cells, slope, intercept, slope_env, intercept_env)``: the outputs are
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
-    Slopes and intercepts travel stacked (2, cells, width), so a layer costs one product
-    for the values and one for the envelopes.
+    """
+    cells, stack = linear_cells_of(prepare(net), domain)
+    return cells, stack[0], stack[1], stack[2], stack[3]
+
+
+def linear_cells_of(
+    layers: Sequence, domain: tuple[float, float] | None = None
+) -> tuple[FloatCells, np.ndarray]:
+    """:func:`linear_cells` from the float engine's layers
+    (:func:`qexpr.spline._float.prepare`), for callers that already hold them: the cells
+    and the outputs' slopes, intercepts and their envelopes stacked, (4, cells, outputs).
+
+    Slopes, intercepts and their envelopes travel stacked (4, cells, width), so a layer
+    costs one product for the values and one for the envelopes; each layer's masks are
+    kept on the cells of that layer with the parent of each later cell, and brought onto
+    the final cells once at the end.
     """
     lo, hi = (-np.inf, np.inf) if domain is None else (float(domain[0]), float(domain[1]))
     left, right = np.array([lo]), np.array([hi])
-    values = np.array([[[1.0]], [[0.0]]])
-    envelope = values.copy()
-    masks: list[np.ndarray] = []
+    stack = np.array([1.0, 0.0, 1.0, 0.0]).reshape(4, 1, 1)
+    # Per layer: its masks on its own cells (None without ReLU), and the parent of each
+    # of its cells among the cells before its cut (None when it cut nothing).
+    states: list[np.ndarray | None] = []
+    parents: list[np.ndarray | None] = []
+    affine = _affine_layers(layers)
     lost = 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for w, b, relu in _affine_layers(net):
-            z, env, small = _pre_activation(values, envelope, w, b)
+        for layer in affine:
+            stack, small = _pre_activation(stack, layer)
             lost += small
-            if not relu:
-                masks.append(np.zeros((len(left), len(b)), dtype=bool))
-                values, envelope = z, env
-                continue
-            parent, left, right, cut = _split(z[0], z[1], left, right)
-            lost += cut
-            if parent is not None:
-                z, env = z[:, parent], env[:, parent]
-                masks = [m[parent] for m in masks]
-            mid, _ = sample_interval(left, right)
-            value = z[0] * mid[:, None] + z[1]
-            resolution = RTOL * (env[0] * np.abs(mid)[:, None] + env[1])
-            active = value > resolution
-            lost += int(np.count_nonzero((np.abs(value) <= resolution) & (value != 0)))
-            masks.append(active)
-            values, envelope = np.where(active, z, 0.0), np.where(active, env, 0.0)
-    relu_layers = tuple(k for k, la in enumerate(net.layers) if la.activation == "relu")
-    cells = FloatCells(left, right, tuple(masks), relu_layers, lost)
-    return cells, values[0], values[1], envelope[0], envelope[1]
+            parent = None
+            if layer[3]:
+                roots, near = _roots(stack[:2], left, right)
+                lost += near
+                if roots.size:
+                    new_left, merged = _cut(roots, left)
+                    lost += merged
+                    parent = np.searchsorted(left, new_left, side="right") - 1
+                    left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
+                    stack = stack.take(parent, axis=1)
+                active, weak = _states(stack, _centres(left, right, bounded=domain is not None))
+                lost += weak
+                stack = np.where(active, stack, 0.0)
+            states.append(active if layer[3] else None)
+            parents.append(parent)
+    relu = tuple(k for k, mask in enumerate(states) if mask is not None)
+    widths = [la[0].shape[1] for la in affine]
+    masks = _final_masks(states, parents, widths, len(left))
+    cells = FloatCells(left, right, masks, relu, lost)
+    return cells, stack
+
+
+def _states(stack: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, int]:
+    """ReLU states at the cells' centres ``mid``: active where ``s mid + c`` exceeds
+    ``RTOL`` times its envelope; and how many values are nonzero yet within that bound."""
+    value = stack[0] * mid[:, None] + stack[1]
+    resolution = RTOL * (stack[2] * np.abs(mid)[:, None] + stack[3])
+    weak = int(np.count_nonzero((np.abs(value) <= resolution) & (value != 0)))
+    return value > resolution, weak
+
+
+def _final_masks(
+    states: list[np.ndarray | None], parents: list[np.ndarray | None], widths: list[int], count: int
+) -> tuple[np.ndarray, ...]:
+    """Each layer's masks on the ``count`` final cells (all False for a layer without
+    ReLU): a layer's states are re-indexed through the parents of every later cut,
+    composed from the last layer back (the last ReLU layer's cells are the final ones)."""
+    cells = None  # final cell -> cell of the current layer (None: the same cells)
+    masks: list[np.ndarray] = []
+    for mask, parent, width in zip(reversed(states), reversed(parents), reversed(widths)):
+        if mask is None:
+            masks.append(np.zeros((count, width), dtype=bool))
+        else:
+            masks.append(mask if cells is None else mask[cells])
+        if parent is not None:
+            cells = parent if cells is None else parent[cells]
+    return tuple(reversed(masks))
