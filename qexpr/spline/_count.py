@@ -7,6 +7,7 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,10 +24,9 @@ from qexpr.spline._float import (
     local_series,
     output_series,
     piece_windows,
-    prepare,
     same_neighbours,
 )
-from qexpr.spline._linear import is_piecewise_linear, linear_cells_of
+from qexpr.spline._linear import AffineLayer, affine_layers, is_piecewise_linear, linear_cells_of
 from qexpr.spline._scale import input_scale, rescale_input
 from qexpr.spline._structure import rounding_bound, same_outputs
 
@@ -100,6 +100,9 @@ class PieceCount:
 def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     if domain is None:
         return None
+    pair = None if exact else _float_pair(domain)
+    if pair is not None:
+        return pair
     if not isinstance(domain, tuple | list):
         raise QexprTypeError(f"domain: expected None or a pair (a, b), got {domain!r}")
     a, b = parse_vector(domain, "domain", 2)
@@ -108,6 +111,16 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     if not exact and not (fits_float64(a) and fits_float64(b)):
         raise QexprValueError("domain: beyond float64's range (1.8e308); use mode exact")
     return (a, b) if exact else (float(a), float(b))
+
+
+def _float_pair(domain: object) -> tuple[float, float] | None:
+    """``(a, b)`` for a pair of finite Python floats with ``a < b``, which the general
+    check returns unchanged (the fast path of float mode); None for anything else."""
+    if type(domain) not in (tuple, list) or len(domain) != 2:  # type: ignore[arg-type]
+        return None
+    a, b = domain  # type: ignore[misc]
+    finite = type(a) is float and type(b) is float and math.isfinite(a) and math.isfinite(b)
+    return (a, b) if finite and a < b else None
 
 
 def _fits_float64(net: Network) -> bool:
@@ -210,7 +223,7 @@ class FloatOutputs:
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degrees, equalities and local series from the piecewise-linear engine."""
-    layers = prepare(net)
+    layers = affine_layers(net)
     cells, stack = linear_cells_of(layers, domain)
     degrees = np.any(stack[0] != 0, axis=1).astype(int)
     # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
@@ -225,7 +238,7 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
 
 
 def _structurally_same(
-    layers: list, masks: tuple[np.ndarray, ...], pairs: np.ndarray
+    layers: list[AffineLayer], masks: tuple[np.ndarray, ...], pairs: np.ndarray
 ) -> np.ndarray:
     """:func:`~qexpr.spline._float.same_neighbours` on the neighbour pairs marked in
     ``pairs`` only (False elsewhere): structure proves equal only outputs that are equal in
@@ -402,11 +415,14 @@ def count_pieces(
     >>> result.pieces, result.degree  # doctest: +SKIP
     """
     form = spline_form(net, mode, domain, progress=progress)
+    ends = form.breakpoints
+    if form.mode != "float":  # float breakpoints are floats: their own JSON
+        ends = tuple(endpoint_to_json(b) for b in ends)
     return PieceCount(
         pieces=len(form.breakpoints) + 1,
         activation_regions=form.region_count,
         degree=form.degree,
-        breakpoints=tuple(endpoint_to_json(b) for b in form.breakpoints),
+        breakpoints=ends,
         mode=form.mode,
         unresolved=form.unresolved,
         spline=form,

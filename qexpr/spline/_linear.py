@@ -24,20 +24,25 @@ value is nonzero yet within ``RTOL`` of its envelope.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from qexpr._network import Network
-from qexpr.spline._float import RTOL, FloatCells, prepare
+from qexpr._network import Layer, Network
+from qexpr._neurons import NeuronType
+from qexpr.spline._float import RTOL, FloatCells
 
-__all__ = ["X_TOL", "is_piecewise_linear", "linear_cells", "linear_cells_of"]
+__all__ = [
+    "X_TOL",
+    "AffineLayer",
+    "affine_layers",
+    "is_piecewise_linear",
+    "linear_cells",
+    "linear_cells_of",
+]
 
 #: Relative distance below which two breakpoints (or a breakpoint and a cell end) coincide.
 X_TOL = 1e-9
-
-#: A layer for this engine: ``(W, |W|, bias, relu)``: W (in × out) and the bias rows
-#: ``(0, b + 0, 0, |b|)`` (4, 1, out) of the stacked pre-activation, all float64.
-Affine = tuple[np.ndarray, np.ndarray, np.ndarray, bool]
 
 
 def is_piecewise_linear(net: Network) -> bool:
@@ -46,18 +51,54 @@ def is_piecewise_linear(net: Network) -> bool:
     return all(la.neuron_type().degree == 1 and la.activation != "square" for la in net.layers)
 
 
-def _affine_layers(layers: Sequence) -> list[Affine]:
-    """Each layer's ``(W, |W|, bias, relu)`` from the float engine's layers
-    (:func:`qexpr.spline._float.prepare`: matrices already transposed to in × out)."""
-    affine = []
-    for layer in layers:
-        w_key, b_key = layer.neuron.linear_part
-        w, a = layer.weights, layer.abs_weights
-        bias = np.zeros((4, 1, len(w[b_key])))
-        bias[1, 0] = w[b_key] + 0.0
-        bias[3, 0] = a[b_key]
-        affine.append((w[w_key], a[w_key], bias, layer.activation == "relu"))
-    return affine
+class AffineLayer(NamedTuple):
+    """A layer's float64 weights for this engine: W (in × out), |W|, ``bias``, the rows
+    ``(0, b + 0, 0, |b|)`` (4, 1, out) added to the stacked pre-activation (``+ 0``
+    turns ``-0.0`` into ``0.0``), the neuron type and the activation.
+
+    ``weights``/``abs_weights`` give W and b and their absolute values under the neuron's
+    own names, as :func:`qexpr.spline._float.prepare` does (what
+    :func:`~qexpr.spline._structure.rounding_bound` and
+    :func:`~qexpr.spline._float.same_neighbours` read).
+    """
+
+    w: np.ndarray
+    abs_w: np.ndarray
+    bias: np.ndarray
+    neuron: NeuronType
+    activation: str
+
+    @classmethod
+    def of(cls, layer: Layer) -> AffineLayer:
+        neuron = layer.neuron_type()
+        w_key, b_key = neuron.linear_part
+        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
+        bias = np.zeros((4, 1, w.shape[1]))
+        np.add(np.asarray(getattr(layer, b_key), dtype=np.float64), 0.0, out=bias[1, 0])
+        np.abs(bias[1, 0], out=bias[3, 0])
+        return cls(w, np.abs(w), bias, neuron, layer.activation)
+
+    @property
+    def out_dim(self) -> int:
+        """Number of neurons."""
+        return self.w.shape[1]
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """W (in × out) and b under the neuron's names."""
+        w_key, b_key = self.neuron.linear_part
+        return {w_key: self.w, b_key: self.bias[1, 0]}
+
+    @property
+    def abs_weights(self) -> dict[str, np.ndarray]:
+        """|W| and |b| under the neuron's names."""
+        w_key, b_key = self.neuron.linear_part
+        return {w_key: self.abs_w, b_key: self.bias[3, 0]}
+
+
+def affine_layers(net: Network) -> list[AffineLayer]:
+    """The layers of a piecewise-linear network for :func:`linear_cells_of`."""
+    return [AffineLayer.of(layer) for layer in net.layers]
 
 
 def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
@@ -66,19 +107,25 @@ def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
     numbers).
 
     Every root lies inside its cell, at more than ``X_TOL`` from its ends, so one global
-    sort orders the roots cell by cell. ``roots`` is sorted in place."""
+    sort orders the roots cell by cell. ``roots`` is sorted in place. When the smallest
+    gap exceeds ``X_TOL`` times the largest ``max(1, |root|)``, no root is merged and the
+    root-by-root test is skipped."""
     roots.sort()
     later = roots[1:]
-    keep = later - roots[:-1] > X_TOL * np.maximum(1.0, np.abs(later))
-    kept = int(np.count_nonzero(keep))
-    if kept < len(later):
-        later = later[keep]
+    merged = 0
+    if later.size:
+        gap = later - roots[:-1]
+        largest = max(1.0, abs(float(roots[0])), abs(float(roots[-1])))
+        if not gap.min() > X_TOL * largest:
+            keep = gap > X_TOL * np.maximum(1.0, np.abs(later))
+            merged = len(keep) - int(np.count_nonzero(keep))
+            later = later[keep]
     new_left = np.concatenate((left, later, roots[:1]))
     new_left.sort()
-    return new_left, len(keep) - kept
+    return new_left, merged
 
 
-def _pre_activation(stack: np.ndarray, layer: Affine) -> tuple[np.ndarray, int]:
+def _pre_activation(stack: np.ndarray, layer: AffineLayer) -> tuple[np.ndarray, int]:
     """Stacked slopes, intercepts and their envelopes of a layer's pre-activations,
     ``(S, C, |S|, |C|) -> (S W, C W + b, |S| |W|, |C| |W| + |b|)`` (4, cells, out), slopes
     and intercepts within ``RTOL`` of their envelope set to 0; and how many of those were
@@ -87,30 +134,37 @@ def _pre_activation(stack: np.ndarray, layer: Affine) -> tuple[np.ndarray, int]:
     The bias row is ``(0, b + 0, 0, |b|)``: adding ``+0`` turns ``-0.0`` into ``0.0`` and
     changes nothing else, so afterwards every slope or intercept below resolution is
     already ``0.0`` unless it is nonzero, and only then must entries be set to 0."""
-    w, a, bias, _ = layer
+    w = layer.w
     out = np.empty((4, stack.shape[1], w.shape[1]))
     np.matmul(stack[:2], w, out=out[:2])
-    np.matmul(stack[2:], a, out=out[2:])
-    out += bias
+    np.matmul(stack[2:], layer.abs_w, out=out[2:])
+    out += layer.bias
     z = out[:2]
     small = np.abs(z) <= RTOL * out[2:]
+    if not small.any():
+        return out, 0
     flagged = small & (z != 0)
-    if not flagged.any():
+    if not flagged.any():  # only zeros (all 0.0, none -0.0): nothing to set
         return out, 0
     np.copyto(z, 0.0, where=small)  # rare: a nonzero value below resolution
     return out, int(np.count_nonzero(flagged[0] | small[0] & flagged[1]))
 
 
 def _roots(z: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int]:
-    """The roots ``-c / s`` inside the cells (more than ``X_TOL`` relative from both
+    """The roots ``x = -c / s`` inside the cells (more than ``X_TOL`` relative from both
     ends), and how many roots lie within ``X_TOL`` of a cell's end (an end equal in
-    float64 may still differ); a zero slope has no root."""
-    x = np.where(z[0] != 0, -z[1] / z[0], np.nan)  # NaN compares False below
-    margin = X_TOL * np.maximum(1.0, np.abs(x))
-    lo, hi = left[:, None], right[:, None]
-    inside = (x > lo + margin) & (x < hi - margin)
-    distance = np.minimum(np.abs(x - lo), np.abs(x - hi))
-    return x.ravel().compress(inside.ravel()), int(np.count_nonzero(distance <= margin))
+    float64 may still differ); a zero slope has no root.
+
+    Computed on ``y = c / s = -x`` against the negated ends: every comparison and
+    distance is the same float64 operation on negated operands (rounding is symmetric),
+    so the answers are those of ``x`` against the ends, with one operation less."""
+    s, c = z
+    y = np.divide(c, s, out=np.full_like(c, np.nan), where=s != 0)  # NaN: compares False
+    margin = X_TOL * np.maximum(1.0, np.abs(y))
+    lo, hi = -left[:, None], -right[:, None]
+    inside = (y < lo - margin) & (y > hi + margin)
+    distance = np.minimum(np.abs(y - lo), np.abs(y - hi))
+    return -y.ravel().compress(inside.ravel()), int(np.count_nonzero(distance <= margin))
 
 
 def _centres(left: np.ndarray, right: np.ndarray, *, bounded: bool) -> np.ndarray:
@@ -138,16 +192,16 @@ def linear_cells(
     Returns ``(cells, slope, intercept, slope_env, intercept_env)``: the outputs are
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
     """
-    cells, stack = linear_cells_of(prepare(net), domain)
+    cells, stack = linear_cells_of(affine_layers(net), domain)
     return cells, stack[0], stack[1], stack[2], stack[3]
 
 
 def linear_cells_of(
-    layers: Sequence, domain: tuple[float, float] | None = None
+    layers: Sequence[AffineLayer], domain: tuple[float, float] | None = None
 ) -> tuple[FloatCells, np.ndarray]:
-    """:func:`linear_cells` from the float engine's layers
-    (:func:`qexpr.spline._float.prepare`), for callers that already hold them: the cells
-    and the outputs' slopes, intercepts and their envelopes stacked, (4, cells, outputs).
+    """:func:`linear_cells` from :func:`affine_layers`, for callers that already hold
+    them: the cells and the outputs' slopes, intercepts and their envelopes stacked,
+    (4, cells, outputs).
 
     Slopes, intercepts and their envelopes travel stacked (4, cells, width), so a layer
     costs one product for the values and one for the envelopes; each layer's masks are
@@ -161,31 +215,31 @@ def linear_cells_of(
     # of its cells among the cells before its cut (None when it cut nothing).
     states: list[np.ndarray | None] = []
     parents: list[np.ndarray | None] = []
-    affine = _affine_layers(layers)
     lost = 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for layer in affine:
+        for layer in layers:
             stack, small = _pre_activation(stack, layer)
             lost += small
             parent = None
-            if layer[3]:
+            relu = layer.activation == "relu"
+            if relu:
                 roots, near = _roots(stack[:2], left, right)
                 lost += near
                 if roots.size:
                     new_left, merged = _cut(roots, left)
                     lost += merged
-                    parent = np.searchsorted(left, new_left, side="right") - 1
+                    parent = left[1:].searchsorted(new_left, "right")  # new_left >= left[0]
                     left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
                     stack = stack.take(parent, axis=1)
                 active, weak = _states(stack, _centres(left, right, bounded=domain is not None))
                 lost += weak
                 stack = np.where(active, stack, 0.0)
-            states.append(active if layer[3] else None)
+            states.append(active if relu else None)
             parents.append(parent)
-    relu = tuple(k for k, mask in enumerate(states) if mask is not None)
-    widths = [la[0].shape[1] for la in affine]
+    relu_layers = tuple(k for k, mask in enumerate(states) if mask is not None)
+    widths = [layer.out_dim for layer in layers]
     masks = _final_masks(states, parents, widths, len(left))
-    cells = FloatCells(left, right, masks, relu, lost)
+    cells = FloatCells(left, right, masks, relu_layers, lost)
     return cells, stack
 
 
@@ -194,8 +248,10 @@ def _states(stack: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, int]:
     ``RTOL`` times its envelope; and how many values are nonzero yet within that bound."""
     value = stack[0] * mid[:, None] + stack[1]
     resolution = RTOL * (stack[2] * np.abs(mid)[:, None] + stack[3])
-    weak = int(np.count_nonzero((np.abs(value) <= resolution) & (value != 0)))
-    return value > resolution, weak
+    weak = np.abs(value) <= resolution
+    if weak.any():  # rare but for zeros
+        return value > resolution, int(np.count_nonzero(weak & (value != 0)))
+    return value > resolution, 0
 
 
 def _final_masks(
