@@ -8,6 +8,7 @@ cells into pieces and activation regions, and reports the counts.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,9 +27,9 @@ from qexpr.spline._float import (
     piece_windows,
     same_neighbours,
 )
-from qexpr.spline._linear import AffineLayer, affine_layers, is_piecewise_linear, linear_cells_of
+from qexpr.spline._linear import AffineLayer, is_piecewise_linear, linear_cells_of, linear_network
 from qexpr.spline._scale import input_scale, rescale_input
-from qexpr.spline._structure import rounding_bound, same_outputs
+from qexpr.spline._structure import same_outputs
 
 if TYPE_CHECKING:
     from qexpr.spline._exact import ExactCell
@@ -125,11 +126,8 @@ def _float_pair(domain: object) -> tuple[float, float] | None:
 
 def _fits_float64(net: Network) -> bool:
     """True when every weight of ``net`` is within float64's range (float mode can run)."""
-    return all(
-        array.dtype != object or all(fits_float64(value) for value in array.flat)
-        for layer in net.layers
-        for array in layer.params.values()
-    )
+    arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
+    return all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
 
 
 def _certified_spline(
@@ -197,48 +195,58 @@ class _LinearSeries:
         mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
         return np.stack([s * mid + c, s * half], axis=2)
 
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree: 1 where a slope is not 0, else 0."""
+        return np.any(self.slope != 0, axis=1).astype(int)
+
 
 @dataclass(frozen=True)
 class _PolynomialSeries:
-    """Local series of a network's outputs with the ReLU states of each cell held fixed."""
+    """Local series of a network's outputs with the ReLU states of each cell held fixed,
+    and each cell's output degree."""
 
     net: Network
     masks: tuple[np.ndarray, ...]
+    cell_degrees: np.ndarray
 
     def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return local_series(self.net, [m[index] for m in self.masks], lo, hi)
 
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree."""
+        return self.cell_degrees
+
 
 @dataclass(frozen=True)
 class FloatOutputs:
-    """Float cells, each cell's output degree, which neighbours share their output
-    polynomials, how many outputs were below resolution, and the cells' local series."""
+    """Float cells, the highest output degree, which neighbours share their output
+    polynomials, how many outputs were below resolution, and the cells' local series
+    (with each cell's degree, computed when the pieces are built)."""
 
     cells: FloatCells
-    degrees: np.ndarray
+    degree: int
     same: np.ndarray
     lost: int
     series: _LinearSeries | _PolynomialSeries | _RescaledSeries
 
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
-    """Cells, degrees, equalities and local series from the piecewise-linear engine."""
-    layers = affine_layers(net)
+    """Cells, degree, equalities and local series from the piecewise-linear engine."""
+    layers, eps = linear_network(net)
     cells, stack = linear_cells_of(layers, domain)
-    degrees = np.any(stack[0] != 0, axis=1).astype(int)
     # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
     diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
     env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)
-    eps = rounding_bound(layers, len(layers), 2)
     same, unproved = same_outputs(diff, env, eps, np.zeros(len(diff), dtype=bool))
     if unproved:  # neighbours not proved different: the structure may prove them equal
         structural = _structurally_same(layers, cells.masks, same)
         same, unproved = same_outputs(diff, env, eps, structural)
-    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(stack[0], stack[1]))
+    degree = int((stack[0] != 0).any())
+    return FloatOutputs(cells, degree, same, unproved, _LinearSeries(stack[0], stack[1]))
 
 
 def _structurally_same(
-    layers: list[AffineLayer], masks: tuple[np.ndarray, ...], pairs: np.ndarray
+    layers: Sequence[AffineLayer], masks: tuple[np.ndarray, ...], pairs: np.ndarray
 ) -> np.ndarray:
     """:func:`~qexpr.spline._float.same_neighbours` on the neighbour pairs marked in
     ``pairs`` only (False elsewhere): structure proves equal only outputs that are equal in
@@ -251,10 +259,11 @@ def _structurally_same(
 
 
 def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
-    """Cells, degrees, equalities and local series from the general float engine."""
+    """Cells, degree, equalities and local series from the general float engine."""
     cells = float_cells(net, domain)
     degrees, same, lost = output_series(net, cells)
-    return FloatOutputs(cells, degrees, same, lost, _PolynomialSeries(net, cells.masks))
+    series = _PolynomialSeries(net, cells.masks, degrees)
+    return FloatOutputs(cells, int(degrees.max()), same, lost, series)
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,10 @@ class _RescaledSeries:
 
     def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return self.inner(index, lo / self.scale, hi / self.scale)
+
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree (rescaling the input keeps degrees)."""
+        return self.inner.degrees()
 
 
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
@@ -305,7 +318,8 @@ class _FloatBuild:
         ]
 
     def __call__(self) -> Objects:
-        cells, degrees, same = self.outputs.cells, self.outputs.degrees, self.outputs.same
+        cells, same = self.outputs.cells, self.outputs.same
+        degrees = self.outputs.series.degrees()
         patterns = cells.patterns
         same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
         count = len(same) + 1
@@ -333,16 +347,24 @@ class _FloatBuild:
         return pieces, regions, finest
 
 
+def _region_count(patterns: np.ndarray) -> int:
+    """1 + how many neighbouring rows of ``patterns`` (cells × neurons, bool) differ; rows
+    are compared whole, as bytes."""
+    if patterns.shape[1] == 0:
+        return 1
+    rows = np.ascontiguousarray(patterns).view(np.dtype((np.void, patterns.shape[1])))
+    return 1 + int(np.count_nonzero(rows[1:, 0] != rows[:-1, 0]))
+
+
 def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
     outputs = float_outputs(net, domain)
     cells, same = outputs.cells, outputs.same
-    patterns = cells.patterns
     return Spline(
         mode="float",
         domain=domain,
         breakpoints=tuple(cells.right[:-1][~same].tolist()),
-        degree=int(outputs.degrees.max()),
-        region_count=1 + int(np.count_nonzero(np.any(patterns[1:] != patterns[:-1], axis=1))),
+        degree=outputs.degree,
+        region_count=_region_count(cells.patterns),
         unresolved=cells.unresolved + outputs.lost,
         build=_FloatBuild(outputs),
     )

@@ -23,6 +23,7 @@ value is nonzero yet within ``RTOL`` of its envelope.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -31,14 +32,16 @@ import numpy as np
 from qexpr._network import Layer, Network
 from qexpr._neurons import NeuronType
 from qexpr.spline._float import RTOL, FloatCells
+from qexpr.spline._structure import rounding_bound
 
 __all__ = [
     "X_TOL",
     "AffineLayer",
-    "affine_layers",
+    "LinearNetwork",
     "is_piecewise_linear",
     "linear_cells",
     "linear_cells_of",
+    "linear_network",
 ]
 
 #: Relative distance below which two breakpoints (or a breakpoint and a cell end) coincide.
@@ -96,9 +99,31 @@ class AffineLayer(NamedTuple):
         return {w_key: self.abs_w, b_key: self.bias[3, 0]}
 
 
-def affine_layers(net: Network) -> list[AffineLayer]:
-    """The layers of a piecewise-linear network for :func:`linear_cells_of`."""
-    return [AffineLayer.of(layer) for layer in net.layers]
+class LinearNetwork(NamedTuple):
+    """A piecewise-linear network ready for :func:`linear_cells_of`: its layers and the
+    rounding bound ε of its outputs' slopes and intercepts
+    (:func:`~qexpr.spline._structure.rounding_bound`, two values per series)."""
+
+    layers: tuple[AffineLayer, ...]
+    output_eps: float
+
+
+#: Each live network's :class:`LinearNetwork`, built on its first use: a network and its
+#: weights are immutable (frozen layers, read-only arrays), so the float64 copies,
+#: absolute values and bias rows stay valid while it lives, and repeated counts on one
+#: network (domains, benchmarks) convert nothing. Entries go with their network.
+_PREPARED: weakref.WeakKeyDictionary[Network, LinearNetwork] = weakref.WeakKeyDictionary()
+
+
+def linear_network(net: Network) -> LinearNetwork:
+    """The layers of a piecewise-linear network for :func:`linear_cells_of`, and its
+    output rounding bound (built once per network, see :data:`_PREPARED`)."""
+    prepared = _PREPARED.get(net)
+    if prepared is None:
+        layers = tuple(AffineLayer.of(layer) for layer in net.layers)
+        prepared = LinearNetwork(layers, rounding_bound(layers, len(layers), 2))
+        _PREPARED[net] = prepared
+    return prepared
 
 
 def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
@@ -153,18 +178,21 @@ def _pre_activation(stack: np.ndarray, layer: AffineLayer) -> tuple[np.ndarray, 
 def _roots(z: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int]:
     """The roots ``x = -c / s`` inside the cells (more than ``X_TOL`` relative from both
     ends), and how many roots lie within ``X_TOL`` of a cell's end (an end equal in
-    float64 may still differ); a zero slope has no root.
-
-    Computed on ``y = c / s = -x`` against the negated ends: every comparison and
-    distance is the same float64 operation on negated operands (rounding is symmetric),
-    so the answers are those of ``x`` against the ends, with one operation less."""
+    float64 may still differ); a zero slope has no root (NaN, which compares False)."""
     s, c = z
-    y = np.divide(c, s, out=np.full_like(c, np.nan), where=s != 0)  # NaN: compares False
-    margin = X_TOL * np.maximum(1.0, np.abs(y))
-    lo, hi = -left[:, None], -right[:, None]
-    inside = (y < lo - margin) & (y > hi + margin)
-    distance = np.minimum(np.abs(y - lo), np.abs(y - hi))
-    return -y.ravel().compress(inside.ravel()), int(np.count_nonzero(distance <= margin))
+    x = -c / s
+    if not s.all():
+        x[s == 0] = np.nan
+    margin = np.abs(x)
+    np.maximum(margin, 1.0, out=margin)
+    margin *= X_TOL
+    ends = np.empty((2, *x.shape))
+    ends[0], ends[1] = left[:, None], right[:, None]
+    inside = (x > ends[0] + margin) & (x < ends[1] - margin)
+    distance = np.subtract(x, ends, out=ends)
+    np.abs(distance, out=distance)
+    near = np.minimum(distance[0], distance[1]) <= margin
+    return x.ravel().compress(inside.ravel()), int(np.count_nonzero(near))
 
 
 def _centres(left: np.ndarray, right: np.ndarray, *, bounded: bool) -> np.ndarray:
@@ -192,14 +220,14 @@ def linear_cells(
     Returns ``(cells, slope, intercept, slope_env, intercept_env)``: the outputs are
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
     """
-    cells, stack = linear_cells_of(affine_layers(net), domain)
+    cells, stack = linear_cells_of(linear_network(net).layers, domain)
     return cells, stack[0], stack[1], stack[2], stack[3]
 
 
 def linear_cells_of(
     layers: Sequence[AffineLayer], domain: tuple[float, float] | None = None
 ) -> tuple[FloatCells, np.ndarray]:
-    """:func:`linear_cells` from :func:`affine_layers`, for callers that already hold
+    """:func:`linear_cells` from :func:`linear_network`'s layers, for callers that already hold
     them: the cells and the outputs' slopes, intercepts and their envelopes stacked,
     (4, cells, outputs).
 
@@ -246,12 +274,16 @@ def linear_cells_of(
 def _states(stack: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, int]:
     """ReLU states at the cells' centres ``mid``: active where ``s mid + c`` exceeds
     ``RTOL`` times its envelope; and how many values are nonzero yet within that bound."""
-    value = stack[0] * mid[:, None] + stack[1]
-    resolution = RTOL * (stack[2] * np.abs(mid)[:, None] + stack[3])
+    value = stack[0] * mid[:, None]
+    value += stack[1]
+    resolution = stack[2] * np.abs(mid)[:, None]
+    resolution += stack[3]
+    resolution *= RTOL
+    active = value > resolution
     weak = np.abs(value) <= resolution
     if weak.any():  # rare but for zeros
-        return value > resolution, int(np.count_nonzero(weak & (value != 0)))
-    return value > resolution, 0
+        return active, int(np.count_nonzero(weak & (value != 0)))
+    return active, 0
 
 
 def _final_masks(
@@ -262,11 +294,12 @@ def _final_masks(
     composed from the last layer back (the last ReLU layer's cells are the final ones)."""
     cells = None  # final cell -> cell of the current layer (None: the same cells)
     masks: list[np.ndarray] = []
-    for mask, parent, width in zip(reversed(states), reversed(parents), reversed(widths)):
+    for k in reversed(range(len(states))):
+        mask, parent = states[k], parents[k]
         if mask is None:
-            masks.append(np.zeros((count, width), dtype=bool))
+            masks.append(np.zeros((count, widths[k]), dtype=bool))
         else:
-            masks.append(mask if cells is None else mask[cells])
-        if parent is not None:
-            cells = parent if cells is None else parent[cells]
+            masks.append(mask if cells is None else mask.take(cells, axis=0))
+        if parent is not None and any(m is not None for m in states[:k]):
+            cells = parent if cells is None else parent.take(cells)
     return tuple(reversed(masks))
