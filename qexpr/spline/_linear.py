@@ -47,6 +47,10 @@ __all__ = [
 #: Relative distance below which two breakpoints (or a breakpoint and a cell end) coincide.
 X_TOL = 1e-9
 
+#: The input's slope, intercept and their envelopes on the first cell: ``x = 1 x + 0``.
+_START = np.array([1.0, 0.0, 1.0, 0.0]).reshape(4, 1, 1)
+_START.flags.writeable = False
+
 
 def is_piecewise_linear(net: Network) -> bool:
     """True when every layer is affine in its input (degree-1 neurons: the conventional
@@ -55,9 +59,10 @@ def is_piecewise_linear(net: Network) -> bool:
 
 
 class AffineLayer(NamedTuple):
-    """A layer's float64 weights for this engine: W (in × out), |W|, ``bias``, the rows
-    ``(0, b + 0, 0, |b|)`` (4, 1, out) added to the stacked pre-activation (``+ 0``
-    turns ``-0.0`` into ``0.0``), the neuron type and the activation.
+    """A layer's float64 weights for this engine: ``matrices`` (4, in, out) holds
+    ``(W, W, |W|, |W|)`` (W transposed, in × out) for the stacked product, ``bias`` the
+    rows ``(0, b + 0, 0, |b|)`` (4, 1, out) added to it (``+ 0`` turns ``-0.0`` into
+    ``0.0``); then the neuron type and the activation.
 
     ``weights``/``abs_weights`` give W and b and their absolute values under the neuron's
     own names, as :func:`qexpr.spline._float.prepare` does (what
@@ -65,8 +70,7 @@ class AffineLayer(NamedTuple):
     :func:`~qexpr.spline._float.same_neighbours` read).
     """
 
-    w: np.ndarray
-    abs_w: np.ndarray
+    matrices: np.ndarray
     bias: np.ndarray
     neuron: NeuronType
     activation: str
@@ -75,28 +79,34 @@ class AffineLayer(NamedTuple):
     def of(cls, layer: Layer) -> AffineLayer:
         neuron = layer.neuron_type()
         w_key, b_key = neuron.linear_part
-        w = np.asarray(getattr(layer, w_key), dtype=np.float64).T
-        bias = np.zeros((4, 1, w.shape[1]))
+        w = np.asarray(getattr(layer, w_key), dtype=np.float64)  # out × in
+        # Stored out × in and viewed transposed, as ``w.T`` itself: the products then run
+        # exactly as they did with ``w.T`` (the same BLAS call, the same rounding).
+        rows = np.empty((4, *w.shape))
+        rows[:2] = w
+        np.abs(w, out=rows[2])
+        rows[3] = rows[2]
+        bias = np.zeros((4, 1, w.shape[0]))
         np.add(np.asarray(getattr(layer, b_key), dtype=np.float64), 0.0, out=bias[1, 0])
         np.abs(bias[1, 0], out=bias[3, 0])
-        return cls(w, np.abs(w), bias, neuron, layer.activation)
+        return cls(rows.transpose(0, 2, 1), bias, neuron, layer.activation)
 
     @property
     def out_dim(self) -> int:
         """Number of neurons."""
-        return self.w.shape[1]
+        return self.matrices.shape[2]
 
     @property
     def weights(self) -> dict[str, np.ndarray]:
         """W (in × out) and b under the neuron's names."""
         w_key, b_key = self.neuron.linear_part
-        return {w_key: self.w, b_key: self.bias[1, 0]}
+        return {w_key: self.matrices[0], b_key: self.bias[1, 0]}
 
     @property
     def abs_weights(self) -> dict[str, np.ndarray]:
         """|W| and |b| under the neuron's names."""
         w_key, b_key = self.neuron.linear_part
-        return {w_key: self.abs_w, b_key: self.bias[3, 0]}
+        return {w_key: self.matrices[2], b_key: self.bias[3, 0]}
 
 
 class LinearNetwork(NamedTuple):
@@ -156,13 +166,11 @@ def _pre_activation(stack: np.ndarray, layer: AffineLayer) -> tuple[np.ndarray, 
     and intercepts within ``RTOL`` of their envelope set to 0; and how many of those were
     not 0 (slopes, and intercepts whose slope is 0 too).
 
-    The bias row is ``(0, b + 0, 0, |b|)``: adding ``+0`` turns ``-0.0`` into ``0.0`` and
-    changes nothing else, so afterwards every slope or intercept below resolution is
-    already ``0.0`` unless it is nonzero, and only then must entries be set to 0."""
-    w = layer.w
-    out = np.empty((4, stack.shape[1], w.shape[1]))
-    np.matmul(stack[:2], w, out=out[:2])
-    np.matmul(stack[2:], layer.abs_w, out=out[2:])
+    One batched product: each of the four is its own matrix product, as it would be
+    alone. Adding the bias rows turns ``-0.0`` into ``0.0`` and changes nothing else, so
+    afterwards every slope or intercept below resolution is already ``0.0`` unless it is
+    nonzero, and only then must entries be set to 0."""
+    out = np.matmul(stack, layer.matrices)
     out += layer.bias
     z = out[:2]
     small = np.abs(z) <= RTOL * out[2:]
@@ -220,7 +228,8 @@ def linear_cells(
     Returns ``(cells, slope, intercept, slope_env, intercept_env)``: the outputs are
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
     """
-    cells, stack = linear_cells_of(linear_network(net).layers, domain)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cells, stack = linear_cells_of(linear_network(net).layers, domain)
     return cells, stack[0], stack[1], stack[2], stack[3]
 
 
@@ -232,38 +241,38 @@ def linear_cells_of(
     (4, cells, outputs).
 
     Slopes, intercepts and their envelopes travel stacked (4, cells, width), so a layer
-    costs one product for the values and one for the envelopes; each layer's masks are
-    kept on the cells of that layer with the parent of each later cell, and brought onto
-    the final cells once at the end.
+    costs one batched product; each layer's masks are kept on the cells of that layer with
+    the parent of each later cell, and brought onto the final cells once at the end.
+    Divisions by zero are expected: call it under ``np.errstate(divide="ignore",
+    invalid="ignore")``, as :func:`linear_cells` does.
     """
     lo, hi = (-np.inf, np.inf) if domain is None else (float(domain[0]), float(domain[1]))
     left, right = np.array([lo]), np.array([hi])
-    stack = np.array([1.0, 0.0, 1.0, 0.0]).reshape(4, 1, 1)
+    stack = _START
     # Per layer: its masks on its own cells (None without ReLU), and the parent of each
     # of its cells among the cells before its cut (None when it cut nothing).
     states: list[np.ndarray | None] = []
     parents: list[np.ndarray | None] = []
     lost = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for layer in layers:
-            stack, small = _pre_activation(stack, layer)
-            lost += small
-            parent = None
-            relu = layer.activation == "relu"
-            if relu:
-                roots, near = _roots(stack[:2], left, right)
-                lost += near
-                if roots.size:
-                    new_left, merged = _cut(roots, left)
-                    lost += merged
-                    parent = left[1:].searchsorted(new_left, "right")  # new_left >= left[0]
-                    left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
-                    stack = stack.take(parent, axis=1)
-                active, weak = _states(stack, _centres(left, right, bounded=domain is not None))
-                lost += weak
-                stack = np.where(active, stack, 0.0)
-            states.append(active if relu else None)
-            parents.append(parent)
+    for layer in layers:
+        stack, small = _pre_activation(stack, layer)
+        lost += small
+        parent = None
+        relu = layer.activation == "relu"
+        if relu:
+            roots, near = _roots(stack[:2], left, right)
+            lost += near
+            if roots.size:
+                new_left, merged = _cut(roots, left)
+                lost += merged
+                parent = left[1:].searchsorted(new_left, "right")  # new_left >= left[0]
+                left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
+                stack = stack.take(parent, axis=1)
+            active, weak = _states(stack, _centres(left, right, bounded=domain is not None))
+            lost += weak
+            stack = np.where(active, stack, 0.0)
+        states.append(active if relu else None)
+        parents.append(parent)
     relu_layers = tuple(k for k, mask in enumerate(states) if mask is not None)
     widths = [layer.out_dim for layer in layers]
     masks = _final_masks(states, parents, widths, len(left))
@@ -292,14 +301,15 @@ def _final_masks(
     """Each layer's masks on the ``count`` final cells (all False for a layer without
     ReLU): a layer's states are re-indexed through the parents of every later cut,
     composed from the last layer back (the last ReLU layer's cells are the final ones)."""
-    cells = None  # final cell -> cell of the current layer (None: the same cells)
-    masks: list[np.ndarray] = []
-    for k in reversed(range(len(states))):
-        mask, parent = states[k], parents[k]
-        if mask is None:
-            masks.append(np.zeros((count, widths[k]), dtype=bool))
-        else:
-            masks.append(mask if cells is None else mask.take(cells, axis=0))
-        if parent is not None and any(m is not None for m in states[:k]):
+    relu = [k for k, mask in enumerate(states) if mask is not None]
+    masks = [
+        np.zeros((count, width), dtype=bool) if mask is None else mask
+        for mask, width in zip(states, widths)
+    ]
+    cells = None  # final cell -> cell of layer k (None: the same cells)
+    for k in reversed(relu):
+        masks[k] = states[k] if cells is None else states[k].take(cells, axis=0)
+        parent = parents[k]
+        if parent is not None and k > relu[0]:
             cells = parent if cells is None else parent.take(cells)
-    return tuple(reversed(masks))
+    return tuple(masks)
