@@ -8,7 +8,8 @@ cells into pieces and activation regions, and reports the counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -282,6 +283,30 @@ class _RescaledSeries:
         return self.inner.degrees()
 
 
+@dataclass(frozen=True)
+class _FloatPlan:
+    """How float mode runs on a network: the engine, and the exponent k of the exact
+    input rescaling with the rescaled network (None when k is 0: the network itself)."""
+
+    engine: Callable[[Network, tuple[float, float] | None], FloatOutputs]
+    k: int
+    scaled: Network | None
+
+
+#: Each live network's :class:`_FloatPlan`, made on its first float run (a network is
+#: immutable; a plan holds no reference to its own network, so entries go with it).
+_PLANS: weakref.WeakKeyDictionary[Network, _FloatPlan] = weakref.WeakKeyDictionary()
+
+
+def _float_plan(net: Network) -> _FloatPlan:
+    plan = _PLANS.get(net)
+    if plan is None:
+        engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+        k = input_scale(net)
+        plan = _PLANS[net] = _FloatPlan(engine, k, rescale_input(net, k) if k else None)
+    return plan
+
+
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """The float engine's cells and outputs (the affine fast path for ReLU networks).
 
@@ -289,15 +314,15 @@ def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutp
     from 1 (:mod:`qexpr.spline._scale`). Overflow is not an error: non-finite values are
     counted as unresolved.
     """
-    engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-    k = input_scale(net)
-    scale = 2.0**k
+    plan = _float_plan(net)
+    if plan.scaled is None:
+        with np.errstate(all="ignore"):
+            return plan.engine(net, domain)
+    scale = 2.0**plan.k
     if domain is not None:
         domain = (domain[0] / scale, domain[1] / scale)
     with np.errstate(all="ignore"):
-        out = engine(rescale_input(net, k), domain)
-    if k == 0:
-        return out
+        out = plan.engine(plan.scaled, domain)
     cells = replace(out.cells, left=out.cells.left * scale, right=out.cells.right * scale)
     return replace(out, cells=cells, series=_RescaledSeries(out.series, scale))
 
