@@ -125,10 +125,18 @@ def _float_pair(domain: object) -> tuple[float, float] | None:
     return (a, b) if finite and a < b else None
 
 
+#: Each live network's :func:`_fits_float64` (a network is immutable).
+_FITS: weakref.WeakKeyDictionary[Network, bool] = weakref.WeakKeyDictionary()
+
+
 def _fits_float64(net: Network) -> bool:
     """True when every weight of ``net`` is within float64's range (float mode can run)."""
-    arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
-    return all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
+    fits = _FITS.get(net)
+    if fits is None:
+        arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
+        fits = all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
+        _FITS[net] = fits
+    return fits
 
 
 def _certified_spline(
@@ -238,7 +246,7 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
     # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
     diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
     env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)
-    same, unproved = same_outputs(diff, env, eps, np.zeros(len(diff), dtype=bool))
+    same, unproved = same_outputs(diff, env, eps, np.False_)  # no structure asked yet
     if unproved:  # neighbours not proved different: the structure may prove them equal
         structural = _structurally_same(layers, cells.masks, same)
         same, unproved = same_outputs(diff, env, eps, structural)
