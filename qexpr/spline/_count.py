@@ -241,8 +241,9 @@ class FloatOutputs:
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """Cells, degree, equalities and local series from the piecewise-linear engine."""
-    layers, eps = linear_network(net)
-    cells, stack = linear_cells_of(layers, domain)
+    prepared = linear_network(net)
+    layers, eps = prepared.layers, prepared.output_eps
+    cells, stack = linear_cells_of(prepared, domain)
     # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
     diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
     env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)

@@ -27,7 +27,6 @@ operands as before, and each comparison the same float64 operation.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -113,12 +112,15 @@ class AffineLayer(NamedTuple):
 
 
 class LinearNetwork(NamedTuple):
-    """A piecewise-linear network ready for :func:`linear_cells_of`: its layers and the
+    """A piecewise-linear network ready for :func:`linear_cells_of`: its layers, the
     rounding bound ε of its outputs' slopes and intercepts
-    (:func:`~qexpr.spline._structure.rounding_bound`, two values per series)."""
+    (:func:`~qexpr.spline._structure.rounding_bound`, two values per series), and the first
+    layer's stacked pre-activation on the one starting cell with how many of its values
+    were below resolution (the same on every domain; read-only)."""
 
     layers: tuple[AffineLayer, ...]
     output_eps: float
+    first: tuple[np.ndarray, int]
 
 
 #: Each live network's :class:`LinearNetwork`, built on its first use: a network and its
@@ -129,12 +131,14 @@ _PREPARED: weakref.WeakKeyDictionary[Network, LinearNetwork] = weakref.WeakKeyDi
 
 
 def linear_network(net: Network) -> LinearNetwork:
-    """The layers of a piecewise-linear network for :func:`linear_cells_of`, and its
-    output rounding bound (built once per network, see :data:`_PREPARED`)."""
+    """A piecewise-linear network for :func:`linear_cells_of` (built once per network, see
+    :data:`_PREPARED`)."""
     prepared = _PREPARED.get(net)
     if prepared is None:
         layers = tuple(AffineLayer.of(layer) for layer in net.layers)
-        prepared = LinearNetwork(layers, rounding_bound(layers, len(layers), 2))
+        stack, lost = _pre_activation(_START, layers[0])
+        stack.flags.writeable = False
+        prepared = LinearNetwork(layers, rounding_bound(layers, len(layers), 2), (stack, lost))
         _PREPARED[net] = prepared
     return prepared
 
@@ -232,15 +236,15 @@ def linear_cells(
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        cells, stack = linear_cells_of(linear_network(net).layers, domain)
+        cells, stack = linear_cells_of(linear_network(net), domain)
     return cells, stack[0], stack[1], stack[2], stack[3]
 
 
 def linear_cells_of(
-    layers: Sequence[AffineLayer], domain: tuple[float, float] | None = None
+    net: LinearNetwork, domain: tuple[float, float] | None = None
 ) -> tuple[FloatCells, np.ndarray]:
-    """:func:`linear_cells` from :func:`linear_network`'s layers, for callers that already hold
-    them: the cells and the outputs' slopes, intercepts and their envelopes stacked,
+    """:func:`linear_cells` from :func:`linear_network`, for callers that already hold
+    it: the cells and the outputs' slopes, intercepts and their envelopes stacked,
     (4, cells, outputs).
 
     Slopes, intercepts and their envelopes travel stacked (4, cells, width), so a layer
@@ -251,15 +255,16 @@ def linear_cells_of(
     """
     lo, hi = (-np.inf, np.inf) if domain is None else (float(domain[0]), float(domain[1]))
     left, right = np.array([lo]), np.array([hi])
-    stack = _START
+    stack, lost = net.first  # the first layer's pre-activation: the same on every domain
     # Per layer: its masks on its own cells (None without ReLU), and the parent of each
     # of its cells among the cells before its cut (None when it cut nothing).
     states: list[np.ndarray | None] = []
     parents: list[np.ndarray | None] = []
-    lost = 0
-    for layer in layers:
-        stack, small = _pre_activation(stack, layer)
-        lost += small
+    layers = net.layers
+    for k, layer in enumerate(layers):
+        if k:
+            stack, small = _pre_activation(stack, layer)
+            lost += small
         parent = None
         relu = layer.activation == "relu"
         if relu:
