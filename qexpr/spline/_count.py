@@ -228,11 +228,13 @@ class _PolynomialSeries:
 
 @dataclass(frozen=True)
 class FloatOutputs:
-    """Float cells, the highest output degree, which neighbours share their output
-    polynomials, how many outputs were below resolution, and the cells' local series
-    (with each cell's degree, computed when the pieces are built)."""
+    """Float cells and their activation patterns (:attr:`FloatCells.patterns`), the
+    highest output degree, which neighbours share their output polynomials, how many
+    outputs were below resolution, and the cells' local series (with each cell's degree,
+    computed when the pieces are built)."""
 
     cells: FloatCells
+    patterns: np.ndarray
     degree: int
     same: np.ndarray
     lost: int
@@ -243,7 +245,7 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
     """Cells, degree, equalities and local series from the piecewise-linear engine."""
     prepared = linear_network(net)
     layers, eps = prepared.layers, prepared.output_eps
-    cells, stack = linear_cells_of(prepared, domain)
+    cells, stack, patterns = linear_cells_of(prepared, domain)
     # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
     diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
     env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)
@@ -252,7 +254,8 @@ def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOu
         structural = _structurally_same(layers, cells.masks, same)
         same, unproved = same_outputs(diff, env, eps, structural)
     degree = int((stack[0] != 0).any())
-    return FloatOutputs(cells, degree, same, unproved, _LinearSeries(stack[0], stack[1]))
+    series = _LinearSeries(stack[0], stack[1])
+    return FloatOutputs(cells, patterns, degree, same, unproved, series)
 
 
 def _structurally_same(
@@ -273,7 +276,7 @@ def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> Flo
     cells = float_cells(net, domain)
     degrees, same, lost = output_series(net, cells)
     series = _PolynomialSeries(net, cells.masks, degrees)
-    return FloatOutputs(cells, int(degrees.max()), same, lost, series)
+    return FloatOutputs(cells, cells.patterns, int(degrees.max()), same, lost, series)
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,7 @@ class _FloatBuild:
     def __call__(self) -> Objects:
         cells, same = self.outputs.cells, self.outputs.same
         degrees = self.outputs.series.degrees()
-        patterns = cells.patterns
+        patterns = self.outputs.patterns
         same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
         count = len(same) + 1
         runs = np.array(group_runs(count, lambda k: bool(same[k])))
@@ -398,7 +401,7 @@ def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
         domain=domain,
         breakpoints=tuple(cells.right[:-1][~same].tolist()),
         degree=outputs.degree,
-        region_count=_region_count(cells.patterns),
+        region_count=_region_count(outputs.patterns),
         unresolved=cells.unresolved + outputs.lost,
         build=_FloatBuild(outputs),
     )

@@ -236,56 +236,61 @@ def linear_cells(
     ``slope * x + intercept`` on each cell (arrays (cells, outputs)), with envelopes.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        cells, stack = linear_cells_of(linear_network(net), domain)
+        cells, stack, _ = linear_cells_of(linear_network(net), domain)
     return cells, stack[0], stack[1], stack[2], stack[3]
 
 
 def linear_cells_of(
     net: LinearNetwork, domain: tuple[float, float] | None = None
-) -> tuple[FloatCells, np.ndarray]:
+) -> tuple[FloatCells, np.ndarray, np.ndarray]:
     """:func:`linear_cells` from :func:`linear_network`, for callers that already hold
-    it: the cells and the outputs' slopes, intercepts and their envelopes stacked,
-    (4, cells, outputs).
+    it: the cells, the outputs' slopes, intercepts and their envelopes stacked
+    (4, cells, outputs), and the cells' activation patterns (cells, ReLU neurons; the
+    ReLU layers' masks are column blocks of it, as :attr:`FloatCells.patterns` gives).
 
     Slopes, intercepts and their envelopes travel stacked (4, cells, width), so a layer
-    costs one batched product; each layer's masks are kept on the cells of that layer with
-    the parent of each later cell, and brought onto the final cells once at the end.
-    Divisions by zero are expected: call it under ``np.errstate(divide="ignore",
-    invalid="ignore")``, as :func:`linear_cells` does.
+    costs one batched product; the patterns so far travel as one array, cut with the
+    cells and widened by each ReLU layer's states. Divisions by zero are expected: call
+    it under ``np.errstate(divide="ignore", invalid="ignore")``, as :func:`linear_cells`
+    does.
     """
-    lo, hi = (-np.inf, np.inf) if domain is None else (float(domain[0]), float(domain[1]))
+    bounded = domain is not None
+    lo, hi = (float(domain[0]), float(domain[1])) if bounded else (-np.inf, np.inf)
     left, right = np.array([lo]), np.array([hi])
     stack, lost = net.first  # the first layer's pre-activation: the same on every domain
-    # Per layer: its masks on its own cells (None without ReLU), and the parent of each
-    # of its cells among the cells before its cut (None when it cut nothing).
-    states: list[np.ndarray | None] = []
-    parents: list[np.ndarray | None] = []
-    layers = net.layers
-    for k, layer in enumerate(layers):
+    patterns = np.zeros((1, 0), dtype=bool)
+    columns: list[tuple[int, int] | None] = []  # each layer's block of patterns
+    for k, layer in enumerate(net.layers):
         if k:
             stack, small = _pre_activation(stack, layer)
             lost += small
-        parent = None
-        relu = layer.activation == "relu"
-        if relu:
-            roots, near = _roots(stack[:2], left, right)
-            lost += near
-            if roots.size:
-                new_left, merged = _cut(roots, left)
-                lost += merged
-                parent = left[1:].searchsorted(new_left, "right")  # new_left >= left[0]
-                left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
-                stack = stack.take(parent, axis=1)
-            active, weak = _states(stack, _centres(left, right, bounded=domain is not None))
-            lost += weak
-            stack = np.where(active, stack, 0.0)
-        states.append(active if relu else None)
-        parents.append(parent)
-    relu_layers = tuple(k for k, mask in enumerate(states) if mask is not None)
-    widths = [layer.out_dim for layer in layers]
-    masks = _final_masks(states, parents, widths, len(left))
-    cells = FloatCells(left, right, masks, relu_layers, lost)
-    return cells, stack
+        if layer.activation != "relu":
+            columns.append(None)
+            continue
+        roots, near = _roots(stack[:2], left, right)
+        lost += near
+        if roots.size:
+            new_left, merged = _cut(roots, left)
+            lost += merged
+            parent = left[1:].searchsorted(new_left, "right")  # new_left >= left[0]
+            left, right = new_left, np.concatenate((new_left[1:], right[-1:]))
+            stack = stack.take(parent, axis=1)
+            if patterns.shape[1]:
+                patterns = patterns.take(parent, axis=0)
+        active, weak = _states(stack, _centres(left, right, bounded=bounded))
+        lost += weak
+        stack = np.where(active, stack, 0.0)
+        start = patterns.shape[1]
+        patterns = np.concatenate((patterns, active), axis=1) if start else active
+        columns.append((start, patterns.shape[1]))
+    masks = tuple(
+        np.zeros((len(left), layer.out_dim), dtype=bool)
+        if block is None
+        else patterns[:, block[0] : block[1]]
+        for layer, block in zip(net.layers, columns)
+    )
+    relu_layers = tuple(k for k, block in enumerate(columns) if block is not None)
+    return FloatCells(left, right, masks, relu_layers, lost), stack, patterns
 
 
 def _states(stack: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, int]:
@@ -301,23 +306,3 @@ def _states(stack: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, int]:
     if weak.any():  # rare but for zeros
         return active, int(np.count_nonzero(weak & (value != 0)))
     return active, 0
-
-
-def _final_masks(
-    states: list[np.ndarray | None], parents: list[np.ndarray | None], widths: list[int], count: int
-) -> tuple[np.ndarray, ...]:
-    """Each layer's masks on the ``count`` final cells (all False for a layer without
-    ReLU): a layer's states are re-indexed through the parents of every later cut,
-    composed from the last layer back (the last ReLU layer's cells are the final ones)."""
-    relu = [k for k, mask in enumerate(states) if mask is not None]
-    masks = [
-        np.zeros((count, width), dtype=bool) if mask is None else mask
-        for mask, width in zip(states, widths)
-    ]
-    cells = None  # final cell -> cell of layer k (None: the same cells)
-    for k in reversed(relu):
-        masks[k] = states[k] if cells is None else states[k].take(cells, axis=0)
-        parent = parents[k]
-        if parent is not None and k > relu[0]:
-            cells = parent if cells is None else parent.take(cells)
-    return tuple(masks)
