@@ -189,6 +189,22 @@ def test_input_scale_is_the_rounded_mean_of_logarithms(weights):
     assert _scale.input_scale(net) == (k if abs(k) > _scale.SCALE_EXPONENT else 0)
 
 
+@pytest.mark.parametrize(
+    "domain", [(-0.0, 2.0), [-1.5, 2.0], (-30.5, 30.5), (1e-300, 1.0), (-1.0, 5e-324)]
+)
+def test_float_pair_domains_read_as_the_general_check_reads_them(domain):
+    general = _count._check_domain(domain, exact=True)
+    fast = _count._check_domain(domain, exact=False)
+    assert fast == (float(general[0]), float(general[1]))
+    assert [math.copysign(1.0, v) for v in fast] == [math.copysign(1.0, float(v)) for v in general]
+
+
+@pytest.mark.parametrize("domain", [(1.0, 1.0), (math.nan, 1.0), (-math.inf, 0.0), (True, 2.0)])
+def test_float_pair_domains_that_are_not_pass_to_the_general_check(domain):
+    with pytest.raises(qexpr.QexprError):
+        _count._check_domain(domain, exact=False)
+
+
 def test_region_count_compares_whole_rows():
     rng = np.random.default_rng(3)
     for width in (0, 1, 7, 64, 100):

@@ -116,13 +116,14 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
 
 
 def _float_pair(domain: object) -> tuple[float, float] | None:
-    """``(a, b)`` for a pair of finite Python floats with ``a < b``, which the general
-    check returns unchanged (the fast path of float mode); None for anything else."""
+    """``(a, b)`` for a pair of finite Python floats with ``a < b``, as the general check
+    returns it (exactly; ``-0.0`` read as 0 becomes ``0.0``): the fast path of float mode.
+    None for anything else."""
     if type(domain) not in (tuple, list) or len(domain) != 2:  # type: ignore[arg-type]
         return None
     a, b = domain  # type: ignore[misc]
     finite = type(a) is float and type(b) is float and math.isfinite(a) and math.isfinite(b)
-    return (a, b) if finite and a < b else None
+    return (a + 0.0, b + 0.0) if finite and a < b else None
 
 
 #: Each live network's :func:`_fits_float64` (a network is immutable).
