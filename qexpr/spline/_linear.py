@@ -91,6 +91,7 @@ class AffineLayer(NamedTuple):
         bias = np.zeros((4, 1, w.shape[0]))
         np.add(np.asarray(getattr(layer, b_key), dtype=np.float64), 0.0, out=bias[1, 0])
         np.abs(bias[1, 0], out=bias[3, 0])
+        rows.flags.writeable = bias.flags.writeable = False  # kept with the network
         return cls(rows.transpose(0, 2, 1), bias, neuron, layer.activation)
 
     @property
