@@ -7,6 +7,9 @@ cells into pieces and activation regions, and reports the counts.
 
 from __future__ import annotations
 
+import math
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,12 +26,11 @@ from qexpr.spline._float import (
     local_series,
     output_series,
     piece_windows,
-    prepare,
     same_neighbours,
 )
-from qexpr.spline._linear import is_piecewise_linear, linear_cells
+from qexpr.spline._linear import AffineLayer, is_piecewise_linear, linear_cells_of, linear_network
 from qexpr.spline._scale import input_scale, rescale_input
-from qexpr.spline._structure import rounding_bound, same_outputs
+from qexpr.spline._structure import same_outputs
 
 if TYPE_CHECKING:
     from qexpr.spline._exact import ExactCell
@@ -100,6 +102,9 @@ class PieceCount:
 def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     if domain is None:
         return None
+    pair = None if exact else _float_pair(domain)
+    if pair is not None:
+        return pair
     if not isinstance(domain, tuple | list):
         raise QexprTypeError(f"domain: expected None or a pair (a, b), got {domain!r}")
     a, b = parse_vector(domain, "domain", 2)
@@ -110,13 +115,29 @@ def _check_domain(domain: object, exact: bool) -> tuple[Any, Any] | None:
     return (a, b) if exact else (float(a), float(b))
 
 
+def _float_pair(domain: object) -> tuple[float, float] | None:
+    """``(a, b)`` for a pair of finite Python floats with ``a < b``, as the general check
+    returns it (exactly; ``-0.0`` read as 0 becomes ``0.0``): the fast path of float mode.
+    None for anything else."""
+    if type(domain) not in (tuple, list) or len(domain) != 2:  # type: ignore[arg-type]
+        return None
+    a, b = domain  # type: ignore[misc]
+    finite = type(a) is float and type(b) is float and math.isfinite(a) and math.isfinite(b)
+    return (a + 0.0, b + 0.0) if finite and a < b else None
+
+
+#: Each live network's :func:`_fits_float64` (a network is immutable).
+_FITS: weakref.WeakKeyDictionary[Network, bool] = weakref.WeakKeyDictionary()
+
+
 def _fits_float64(net: Network) -> bool:
     """True when every weight of ``net`` is within float64's range (float mode can run)."""
-    return all(
-        array.dtype != object or all(fits_float64(value) for value in array.flat)
-        for layer in net.layers
-        for array in layer.params.values()
-    )
+    fits = _FITS.get(net)
+    if fits is None:
+        arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
+        fits = all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
+        _FITS[net] = fits
+    return fits
 
 
 def _certified_spline(
@@ -184,47 +205,79 @@ class _LinearSeries:
         mid, half = ((lo + hi) / 2)[:, None], ((hi - lo) / 2)[:, None]
         return np.stack([s * mid + c, s * half], axis=2)
 
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree: 1 where a slope is not 0, else 0."""
+        return np.any(self.slope != 0, axis=1).astype(int)
+
 
 @dataclass(frozen=True)
 class _PolynomialSeries:
-    """Local series of a network's outputs with the ReLU states of each cell held fixed."""
+    """Local series of a network's outputs with the ReLU states of each cell held fixed,
+    and each cell's output degree."""
 
     net: Network
     masks: tuple[np.ndarray, ...]
+    cell_degrees: np.ndarray
 
     def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return local_series(self.net, [m[index] for m in self.masks], lo, hi)
 
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree."""
+        return self.cell_degrees
+
 
 @dataclass(frozen=True)
 class FloatOutputs:
-    """Float cells, each cell's output degree, which neighbours share their output
-    polynomials, how many outputs were below resolution, and the cells' local series."""
+    """Float cells and their activation patterns (:attr:`FloatCells.patterns`), the
+    highest output degree, which neighbours share their output polynomials, how many
+    outputs were below resolution, and the cells' local series (with each cell's degree,
+    computed when the pieces are built)."""
 
     cells: FloatCells
-    degrees: np.ndarray
+    patterns: np.ndarray
+    degree: int
     same: np.ndarray
     lost: int
     series: _LinearSeries | _PolynomialSeries | _RescaledSeries
 
 
 def _linear_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
-    """Cells, degrees, equalities and local series from the piecewise-linear engine."""
-    cells, slope, intercept, slope_env, intercept_env = linear_cells(net, domain)
-    degrees = np.any(slope != 0, axis=1).astype(int)
-    diff = np.stack([slope[:-1] - slope[1:], intercept[:-1] - intercept[1:]], axis=1)
-    env = np.stack([slope_env[:-1] + slope_env[1:], intercept_env[:-1] + intercept_env[1:]], 1)
-    layers = prepare(net)
-    eps = rounding_bound(layers, len(layers), 2)
-    same, unproved = same_outputs(diff, env, eps, same_neighbours(layers, cells.masks))
-    return FloatOutputs(cells, degrees, same, unproved, _LinearSeries(slope, intercept))
+    """Cells, degree, equalities and local series from the piecewise-linear engine."""
+    prepared = linear_network(net)
+    layers, eps = prepared.layers, prepared.output_eps
+    cells, stack, patterns = linear_cells_of(prepared, domain)
+    # Differences and envelopes of neighbours' (slope, intercept), one row per pair.
+    diff = (stack[:2, :-1] - stack[:2, 1:]).transpose(1, 0, 2)
+    env = (stack[2:, :-1] + stack[2:, 1:]).transpose(1, 0, 2)
+    same, unproved = same_outputs(diff, env, eps, np.False_)  # no structure asked yet
+    if unproved:  # neighbours not proved different: the structure may prove them equal
+        structural = _structurally_same(layers, cells.masks, same)
+        same, unproved = same_outputs(diff, env, eps, structural)
+    degree = int((stack[0] != 0).any())
+    series = _LinearSeries(stack[0], stack[1])
+    return FloatOutputs(cells, patterns, degree, same, unproved, series)
+
+
+def _structurally_same(
+    layers: Sequence[AffineLayer], masks: tuple[np.ndarray, ...], pairs: np.ndarray
+) -> np.ndarray:
+    """:func:`~qexpr.spline._float.same_neighbours` on the neighbour pairs marked in
+    ``pairs`` only (False elsewhere): structure proves equal only outputs that are equal in
+    float64 too, so pairs whose values differ beyond rounding never need it."""
+    first = np.flatnonzero(pairs)
+    rows = np.stack([first, first + 1], axis=1).ravel()
+    structural = np.zeros(len(pairs), dtype=bool)
+    structural[first] = same_neighbours(layers, [m[rows] for m in masks])[::2]
+    return structural
 
 
 def _polynomial_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
-    """Cells, degrees, equalities and local series from the general float engine."""
+    """Cells, degree, equalities and local series from the general float engine."""
     cells = float_cells(net, domain)
     degrees, same, lost = output_series(net, cells)
-    return FloatOutputs(cells, degrees, same, lost, _PolynomialSeries(net, cells.masks))
+    series = _PolynomialSeries(net, cells.masks, degrees)
+    return FloatOutputs(cells, cells.patterns, int(degrees.max()), same, lost, series)
 
 
 @dataclass(frozen=True)
@@ -238,6 +291,34 @@ class _RescaledSeries:
     def __call__(self, index: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return self.inner(index, lo / self.scale, hi / self.scale)
 
+    def degrees(self) -> np.ndarray:
+        """Each cell's output degree (rescaling the input keeps degrees)."""
+        return self.inner.degrees()
+
+
+@dataclass(frozen=True)
+class _FloatPlan:
+    """How float mode runs on a network: the engine, and the exponent k of the exact
+    input rescaling with the rescaled network (None when k is 0: the network itself)."""
+
+    engine: Callable[[Network, tuple[float, float] | None], FloatOutputs]
+    k: int
+    scaled: Network | None
+
+
+#: Each live network's :class:`_FloatPlan`, made on its first float run (a network is
+#: immutable; a plan holds no reference to its own network, so entries go with it).
+_PLANS: weakref.WeakKeyDictionary[Network, _FloatPlan] = weakref.WeakKeyDictionary()
+
+
+def _float_plan(net: Network) -> _FloatPlan:
+    plan = _PLANS.get(net)
+    if plan is None:
+        engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+        k = input_scale(net)
+        plan = _PLANS[net] = _FloatPlan(engine, k, rescale_input(net, k) if k else None)
+    return plan
+
 
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
     """The float engine's cells and outputs (the affine fast path for ReLU networks).
@@ -246,15 +327,15 @@ def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutp
     from 1 (:mod:`qexpr.spline._scale`). Overflow is not an error: non-finite values are
     counted as unresolved.
     """
-    engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-    k = input_scale(net)
-    scale = 2.0**k
+    plan = _float_plan(net)
+    if plan.scaled is None:
+        with np.errstate(all="ignore"):
+            return plan.engine(net, domain)
+    scale = 2.0**plan.k
     if domain is not None:
         domain = (domain[0] / scale, domain[1] / scale)
     with np.errstate(all="ignore"):
-        out = engine(rescale_input(net, k), domain)
-    if k == 0:
-        return out
+        out = plan.engine(plan.scaled, domain)
     cells = replace(out.cells, left=out.cells.left * scale, right=out.cells.right * scale)
     return replace(out, cells=cells, series=_RescaledSeries(out.series, scale))
 
@@ -275,8 +356,9 @@ class _FloatBuild:
         ]
 
     def __call__(self) -> Objects:
-        cells, degrees, same = self.outputs.cells, self.outputs.degrees, self.outputs.same
-        patterns = cells.patterns
+        cells, same = self.outputs.cells, self.outputs.same
+        degrees = self.outputs.series.degrees()
+        patterns = self.outputs.patterns
         same_pattern = np.all(patterns[1:] == patterns[:-1], axis=1)
         count = len(same) + 1
         runs = np.array(group_runs(count, lambda k: bool(same[k])))
@@ -303,16 +385,24 @@ class _FloatBuild:
         return pieces, regions, finest
 
 
+def _region_count(patterns: np.ndarray) -> int:
+    """1 + how many neighbouring rows of ``patterns`` (cells × neurons, bool) differ; rows
+    are compared whole, as bytes."""
+    if patterns.shape[1] == 0:
+        return 1
+    rows = np.ascontiguousarray(patterns).view(np.dtype((np.void, patterns.shape[1])))
+    return 1 + int(np.count_nonzero(rows[1:, 0] != rows[:-1, 0]))
+
+
 def _float_spline(net: Network, domain: tuple[float, float] | None) -> Spline:
     outputs = float_outputs(net, domain)
     cells, same = outputs.cells, outputs.same
-    patterns = cells.patterns
     return Spline(
         mode="float",
         domain=domain,
         breakpoints=tuple(cells.right[:-1][~same].tolist()),
-        degree=int(outputs.degrees.max()),
-        region_count=1 + int(np.count_nonzero(np.any(patterns[1:] != patterns[:-1], axis=1))),
+        degree=outputs.degree,
+        region_count=_region_count(outputs.patterns),
         unresolved=cells.unresolved + outputs.lost,
         build=_FloatBuild(outputs),
     )
@@ -385,11 +475,14 @@ def count_pieces(
     >>> result.pieces, result.degree  # doctest: +SKIP
     """
     form = spline_form(net, mode, domain, progress=progress)
+    ends = form.breakpoints
+    if form.mode != "float":  # float breakpoints are floats: their own JSON
+        ends = tuple(endpoint_to_json(b) for b in ends)
     return PieceCount(
         pieces=len(form.breakpoints) + 1,
         activation_regions=form.region_count,
         degree=form.degree,
-        breakpoints=tuple(endpoint_to_json(b) for b in form.breakpoints),
+        breakpoints=ends,
         mode=form.mode,
         unresolved=form.unresolved,
         spline=form,

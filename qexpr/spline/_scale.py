@@ -49,14 +49,30 @@ def input_scale(net: Network) -> int:
     the first layer's nonzero weights w on ``x^p``, or 0 when that is within
     :data:`SCALE_EXPONENT` of 0."""
     first = net.layers[0]
+    powers = _input_powers(first.neuron_type())
+    if all(_near_unit(getattr(first, key), power) for key, power in powers.items()):
+        return 0
     logs = [
         math.log2(abs(float(value))) / power
-        for key, power in _input_powers(first.neuron_type()).items()
+        for key, power in powers.items()
         for value in first.params[key].flat
         if 0 < abs(float(value)) < math.inf
     ]
     k = -round(sum(logs) / len(logs)) if logs else 0
     return k if abs(k) > SCALE_EXPONENT else 0
+
+
+def _near_unit(weights: np.ndarray, power: int) -> bool:
+    """True when every weight is 0 or has ``|w|^(1/power)`` within ``2^±SCALE_EXPONENT``
+    of 1 (float64 arrays only): then so is the mean of the logarithms, and the scale
+    exponent is 0 without computing them."""
+    if weights.dtype != np.float64:
+        return False
+    size = np.abs(weights)
+    bound = 2.0 ** (SCALE_EXPONENT * power)
+    if size.max() > bound:
+        return False
+    return size.min() >= 1 / bound or bool(((size == 0) | (size >= 1 / bound)).all())
 
 
 def rescale_input(net: Network, k: int) -> Network:
