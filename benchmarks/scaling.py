@@ -23,7 +23,7 @@ import qexpr
 LIMIT = 300.0
 MAX_REGIONS = {"float": 10_000, "hybrid": 10_000, "exact": 1_000}
 FAMILIES = {
-    "relu": [4, 16, 64, 256, 1000, 2500, 5100],
+    "relu": [4, 16, 64, 256, 512, 1000, 2500, 5100],
     "quadratic": [2, 4, 8, 16, 32, 64, 96],
 }
 
