@@ -44,6 +44,7 @@ from qexpr._network import Network
 from qexpr._progress import Progress, tracked
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive, descartes_bound
 from qexpr.spline._exact import ExactCell, exact_cells, exact_weights, layer_polys
+from qexpr.spline._first_layer import first_layer_cells, only_first_layer_relu
 from qexpr.spline._float import float_cells
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
 
@@ -346,6 +347,8 @@ def hybrid_cells(
     count of cells the exact engine produced; ``progress`` is called after each core and
     each transition is certified (``progress(stage, done, total)``).
     """
+    if only_first_layer_relu(net):
+        return HybridCells(first_layer_cells(net, domain, progress=progress), 0)
     bounds: tuple[End, End] = (None, None) if domain is None else (_q(domain[0]), _q(domain[1]))
     transitions = _transitions(proposed_breakpoints(net, domain), domain)
     fences = [bounds[0], *itertools.chain.from_iterable(transitions), bounds[1]]
