@@ -345,7 +345,9 @@ def hybrid_cells(
 
     Parameters and result are those of :func:`~qexpr.spline._exact.exact_cells`, plus the
     count of cells the exact engine produced; ``progress`` is called after each core and
-    each transition is certified (``progress(stage, done, total)``).
+    each transition is certified (``progress(stage, done, total)``). A network whose only
+    ReLU layer is the first is solved exactly without the float engine
+    (:mod:`qexpr.spline._first_layer`; ``progress`` as each neuron's roots are isolated).
     """
     if only_first_layer_relu(net):
         return HybridCells(first_layer_cells(net, domain, progress=progress), 0)
