@@ -8,7 +8,7 @@ regions, exact up to about 1,000; a mode stops growing once one run takes longer
 of ``time ~ (regions × n)^k`` are least-squares slopes in log-log. All regions counts
 printed for hybrid and exact are certified; float's are estimates.
 
-Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py`` (about 15 minutes on
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py`` (about 6 minutes on
 2 cores, 6 GB peak, float mode's); ``benchmarks/scaling.py relu`` (or ``quadratic``,
 ``quadratic-deep``) runs one family.
 """
