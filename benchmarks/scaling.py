@@ -1,13 +1,16 @@
 """Benchmark: time against number of regions, per engine, with fitted growth exponents.
 
-Random float64 networks (seeded) of growing width: ReLU ``1-n-n-n-1`` and quadratic
-``1-n-n-1``. Float and hybrid run up to about 10,000 regions, exact up to about 1,000; a
-mode stops growing once one run takes longer than ``LIMIT`` seconds. For each kind and
-mode, the exponent ``k`` of ``time ~ regions^k`` is the least-squares slope in log-log.
-All regions counts printed for hybrid and exact are certified; float's are estimates.
+Random float64 networks (seeded) of growing width ``n``: ReLU ``1-n-n-1`` (to 1-5100-5100-1,
+about 10,000 regions), quadratic ``1-n-1`` (to 1-8000-1, about 10,000 regions) and quadratic
+``1-n-n-1`` (``quadratic-deep``, to 1-96-96-1). Float and hybrid run up to about 10,000
+regions, exact up to about 1,000; a mode stops growing once one run takes longer than
+``LIMIT`` seconds. For each kind and mode, the exponents ``k`` of ``time ~ regions^k`` and
+of ``time ~ (regions × n)^k`` are least-squares slopes in log-log. All regions counts
+printed for hybrid and exact are certified; float's are estimates.
 
-Run: ``.venv/bin/python benchmarks/scaling.py`` (under about 10 minutes on 2 cores);
-``benchmarks/scaling.py relu`` (or ``quadratic``) runs one family.
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py`` (about 6 minutes on
+2 cores, 6 GB peak, float mode's); ``benchmarks/scaling.py relu`` (or ``quadratic``,
+``quadratic-deep``) runs one family.
 """
 
 from __future__ import annotations
@@ -19,46 +22,57 @@ import numpy as np
 
 import qexpr
 
-LIMIT = 60.0
+LIMIT = 300.0
 MAX_REGIONS = {"float": 10_000, "hybrid": 10_000, "exact": 1_000}
+#: name: (neuron kind, widths n, hidden layers of width n).
 FAMILIES = {
-    "relu": ([4, 8, 16, 32, 64, 96, 128, 192, 256], lambda n: [1, n, n, n, 1]),
-    "quadratic": ([2, 4, 8, 16, 32, 64, 96], lambda n: [1, n, n, 1]),
+    "relu": ("relu", [4, 16, 64, 256, 512, 1000, 2500, 5100], 2),
+    "quadratic": ("quadratic", [4, 16, 64, 256, 1000, 4000, 8000], 1),
+    "quadratic-deep": ("quadratic", [2, 4, 8, 16, 32, 64, 96], 2),
 }
 
 
-def main(kinds: list[str]) -> None:
-    for kind in kinds:
-        sizes, shape = FAMILIES[kind]
-        points: dict[str, list[tuple[int, float]]] = {mode: [] for mode in MAX_REGIONS}
-        warm_up = qexpr.random_network(kind, [1, 2, 1], seed=0, exact=False)
+def _exponent(x: np.ndarray, seconds: np.ndarray) -> float:
+    """Least-squares slope of log(seconds) against log(x)."""
+    return float(np.polyfit(np.log(x), np.log(seconds), 1)[0])
+
+
+def main(names: list[str]) -> None:
+    for name in names:
+        kind, sizes, depth = FAMILIES[name]
+        points: dict[str, list[tuple[int, int, float]]] = {mode: [] for mode in MAX_REGIONS}
+        warm_up = qexpr.random_network(kind, [1, *[2] * depth, 1], seed=0, exact=False)
         for mode in MAX_REGIONS:  # imports (python-flint) out of the timings
             qexpr.spline_form(warm_up, mode=mode)
         active = set(MAX_REGIONS)
         for n in sizes:
-            net = qexpr.random_network(kind, shape(n), seed=0, exact=False)
+            shape = [1, *[n] * depth, 1]
+            net = qexpr.random_network(kind, shape, seed=0, exact=False)
             for mode in ("float", "hybrid", "exact"):
                 if mode not in active:
                     continue
                 start = time.perf_counter()
                 form = qexpr.spline_form(net, mode=mode)
                 seconds = time.perf_counter() - start
-                points[mode].append((form.region_count, seconds))
+                points[mode].append((form.region_count, n, seconds))
                 print(
-                    f"{kind:<10}{'-'.join(map(str, shape(n))):<18}{mode:<8}"
+                    f"{name:<16}{'-'.join(map(str, shape)):<18}{mode:<8}"
                     f"regions {form.region_count:>7}  {seconds:9.3f} s",
                     flush=True,
                 )
                 if seconds > LIMIT or form.region_count >= MAX_REGIONS[mode]:
                     active.discard(mode)
         for mode, rows in points.items():
-            regions, seconds = np.array(rows, dtype=float).T
+            regions, width, seconds = np.array(rows, dtype=float).T
             keep = seconds > 1e-3
             if keep.sum() >= 2:
-                slope = np.polyfit(np.log(regions[keep]), np.log(seconds[keep]), 1)[0]
                 print(
-                    f"{kind} {mode}: time ~ regions^{slope:.2f} "
-                    f"({int(regions.min())} to {int(regions.max())} regions)"
+                    f"{name} {mode}: time ~ regions^{_exponent(regions[keep], seconds[keep]):.2f}"
+                    f", ~ (regions x width)^"
+                    f"{_exponent(regions[keep] * width[keep], seconds[keep]):.2f} "
+                    f"({int(regions[keep].min())} to {int(regions[keep].max())} regions); "
+                    f"largest three: (regions x width)^"
+                    f"{_exponent(regions[-3:] * width[-3:], seconds[-3:]):.2f}"
                 )
 
 

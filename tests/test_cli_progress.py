@@ -29,7 +29,8 @@ LONG_WORK = [
         ("count-pieces", "--kind", "quadratic", "--widths", "1,3,1", "--mode", "exact"),
         "exact layer 2 of 2",
     ),
-    (("count-pieces", "--kind", "quadratic", "--widths", "1,3,1"), "certify breakpoints"),
+    (("count-pieces", "--kind", "quadratic", "--widths", "1,3,3,1"), "certify breakpoints"),
+    (("count-pieces", "--kind", "quadratic", "--widths", "1,3,1"), "isolate roots"),
     (
         ("count-pieces", "--kind", "relu", "--widths", "2,3,1", "--random-lines", "4"),
         "random lines: 100%",

@@ -210,9 +210,11 @@ def test_radii_bound_the_rounding_error(m, n, seed, spread):
     h_s, h_c = rng.standard_normal((3, m)), rng.standard_normal((3, m)) * 100
     r_s, r_c = np.abs(h_s) * 1e-12, np.zeros((3, m))
     cells = replace(
-        _pwl._domain_cells(None), slope=h_s, slope_rad=r_s, intercept=h_c, intercept_rad=r_c
+        _pwl._domain_cells(None),
+        values=np.stack([h_s, r_s, h_c, r_c]),
+        unsure=np.zeros(3, dtype=bool),
     )
-    s, s_rad, c, c_rad = _pwl._pre_activation(cells, w, b, np.abs(w))
+    (s, s_rad, c, c_rad), _ = _pwl._pre_activation(cells, w, b, np.abs(w))
     for i in range(3):
         for j in range(n):
             worst_s = sum(
@@ -239,13 +241,16 @@ def test_modular_reduction_is_exact(value):
         assert r == int(r) and (int(r) - int(value)) % p == 0 and abs(r) <= 1.5 * p
 
 
-def test_block_size_does_not_change_the_cells(monkeypatch):
-    """Wide layers are multiplied a block of cells at a time: tiny blocks, same cells."""
+@pytest.mark.parametrize("block", [1, 7, 50])
+@pytest.mark.parametrize("dense", [0, 2**24])
+def test_block_size_does_not_change_the_cells(monkeypatch, block, dense):
+    """Cells are read, and the exact scan runs, a block of cells at a time, with dense or
+    row-by-row weights: tiny blocks and either product, the exact engine's cells."""
     net = qexpr.random_network("relu", [1, 12, 12, 12, 2], seed=5, exact=False)
-    whole = _pwl.pwl_cells(net)
-    monkeypatch.setattr(_modular, "BLOCK_VALUES", 1)
-    assert _same_cells(_pwl.pwl_cells(net).cells, whole.cells)
-    assert _same_cells(whole.cells, exact_cells(net))
+    monkeypatch.setattr(_modular, "BLOCK_VALUES", block)
+    monkeypatch.setattr(_pwl, "BLOCK_VALUES", block)
+    monkeypatch.setattr(_modular, "DENSE_VALUES", dense)
+    assert _same_cells(_pwl.pwl_cells(net).cells, exact_cells(net))
 
 
 @given(
@@ -260,9 +265,8 @@ def test_root_enclosures_hold_the_exact_root(s, c, s_frac, c_frac, s_sign, c_sig
     """Every root -(c + dc) / (s + ds) with |ds|, |dc| within the radii (the corners, where
     the root is extreme) lies in the enclosure the engine decides with."""
     s_rad, c_rad = abs(s) * s_frac, abs(c) * c_frac
-    cells = _pwl._domain_cells(None)
     arrays = [np.array([[v]]) for v in (s, s_rad, c, c_rad)]
-    x, lo, hi, *_ = _pwl._decide(cells, *arrays)
+    x, lo, hi = _pwl._roots(*arrays)
     assert lo[0, 0] <= x[0, 0] <= hi[0, 0]
     true = -(Fraction(c) + c_sign * Fraction(c_rad)) / (Fraction(s) + s_sign * Fraction(s_rad))
     assert Fraction(lo[0, 0]) <= true <= Fraction(hi[0, 0])

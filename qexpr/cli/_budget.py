@@ -44,11 +44,22 @@ FLOAT_SECONDS = 1e-7
 #: 1,2000,1 with float weights 161 s, for the 2.0e6, 8.0e6 and 8.0e6 the estimate gives.
 HYBRID_SECONDS = 2e-5
 #: Bytes and CPU seconds per (cell, ReLU neuron) of the certified piecewise-linear engine
-#: (ReLU networks whose weights are float64 values). Measured (2-core CPU, 2026-11-30):
-#: relu 1,3000,1 and 1,6000,1 with float weights, 928 MB and 3.48 GB peak RSS, 5.6 s and
-#: 7.7 s CPU, for the 9.0e6 and 3.6e7 pairs the estimate gives.
-PWL_BYTES = 110
+#: (ReLU networks whose weights are float64 values), over a fixed start (interpreter,
+#: imports, the exact scan's blocks and dense weight residues). Measured (2-core CPU,
+#: 2026-12-01, exact scan of the cells): relu 1,3000,1 and 1,6000,1 with float weights,
+#: 457 MB and 641 MB peak RSS, 2.5 s and 9.7 s CPU, for the 9.0e6 and 3.6e7 pairs the
+#: estimate gives (estimates 508 MB and 832 MB, 4.5 s and 18 s).
+PWL_START = 400 * 2**20
+PWL_BYTES = 12
 PWL_SECONDS = 5e-7
+#: Bytes and CPU seconds per (cell, neuron) of the hybrid engine on networks whose only
+#: ReLU layer is the first (exact roots, no float engine), over a fixed start. Measured
+#: (2-core CPU, 2026-12-01): the CLI's quadratic 1,4000,1 and 1,10000,1, 236 MB and
+#: 1.08 GB peak RSS, 2.2 s and 5.3 s CPU, for the 3.2e7 and 2.0e8 pairs the estimate gives
+#: (estimates 456 MB and 1.8 GB, 1.6 s and 10 s).
+FIRST_LAYER_START = 200 * 2**20
+FIRST_LAYER_BYTES = 8
+FIRST_LAYER_SECONDS = 5e-8
 #: Roots of layer 1 the exact engine may isolate and sort (1,024 neurons, 2,048 roots: 33 s).
 EXACT_ROOTS_LIMIT = 8192
 #: Largest random network built (weights).
@@ -209,9 +220,13 @@ def _runs_pwl(net) -> bool:
 
 def _certified_cost(net, mode: str) -> tuple[float, float]:
     """Estimated memory (bytes) and CPU time (seconds) of a certified count."""
+    from qexpr.spline._first_layer import only_first_layer_relu
+
     entries = _state_entries(_layers(net))
     if mode == "hybrid" and _runs_pwl(net):
-        return PWL_BYTES * entries, PWL_SECONDS * entries
+        return PWL_START + PWL_BYTES * entries, PWL_SECONDS * entries
+    if mode == "hybrid" and only_first_layer_relu(net):
+        return FIRST_LAYER_START + FIRST_LAYER_BYTES * entries, FIRST_LAYER_SECONDS * entries
     return float_bytes(net) + PATTERN_BYTES * entries, hybrid_seconds(net)
 
 

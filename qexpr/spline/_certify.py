@@ -44,6 +44,7 @@ from qexpr._network import Network
 from qexpr._progress import Progress, tracked
 from qexpr.spline._algebraic import RealAlgebraic, RootCache, _primitive, descartes_bound
 from qexpr.spline._exact import ExactCell, exact_cells, exact_weights, layer_polys
+from qexpr.spline._first_layer import first_layer_cells, only_first_layer_relu
 from qexpr.spline._float import float_cells
 from qexpr.spline._linear import is_piecewise_linear, linear_cells
 
@@ -344,8 +345,12 @@ def hybrid_cells(
 
     Parameters and result are those of :func:`~qexpr.spline._exact.exact_cells`, plus the
     count of cells the exact engine produced; ``progress`` is called after each core and
-    each transition is certified (``progress(stage, done, total)``).
+    each transition is certified (``progress(stage, done, total)``). A network whose only
+    ReLU layer is the first is solved exactly without the float engine
+    (:mod:`qexpr.spline._first_layer`; ``progress`` as each neuron's roots are isolated).
     """
+    if only_first_layer_relu(net):
+        return HybridCells(first_layer_cells(net, domain, progress=progress), 0)
     bounds: tuple[End, End] = (None, None) if domain is None else (_q(domain[0]), _q(domain[1]))
     transitions = _transitions(proposed_breakpoints(net, domain), domain)
     fences = [bounds[0], *itertools.chain.from_iterable(transitions), bounds[1]]

@@ -61,18 +61,6 @@ class Integers:
         shift = np.where(nonzero, powers - e, 0)
         return cls((fraction * 2.0**53).astype(np.int64), shift, e, w.shape, 53 + int(shift.max()))
 
-    def residues(self, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``M`` (P, m, n) and ``B`` (P, 1, n) modulo each prime, as float64 integers:
-        ``mantissa * 2^shift``, with a table of the powers of two modulo each prime."""
-        modulus = primes[:, None]
-        powers = np.ones((len(primes), int(self.shift.max()) + 1), dtype=np.int64)
-        for k in range(1, powers.shape[1]):
-            powers[:, k] = powers[:, k - 1] * 2 % primes
-        res = (self.mantissa[None, :] % modulus) * powers[:, self.shift] % modulus
-        m, n = self.shape
-        res = res.astype(np.float64)
-        return res[:, : m * n].reshape(-1, m, n), res[:, None, m * n :]
-
 
 def _bit_bound(layers: list[Integers]) -> int:
     """A bound ``2^k`` on every integer slope and intercept of every layer (any states):
@@ -88,12 +76,23 @@ def _bit_bound(layers: list[Integers]) -> int:
     return worst
 
 
+#: Most residues of one layer's weights held at once (128 MB): wider layers read the weight
+#: rows they need, when they need them.
+DENSE_VALUES = 2**24
+
+
 class Modular:
-    """Exact integer slopes ``S 2^σ`` and intercepts ``C 2^τ`` of every cell, held modulo
-    primes ``p < 2^k`` as float64 integers of size at most ``1.5 p``, with
-    ``(m + 1) (1.5 p)^2 < 2^52``: a float64 matrix product (BLAS) of residues is then exact
-    (every partial sum is an integer below 2^52). Integers are recovered by the Chinese
-    remainder theorem."""
+    """Exact integer slopes ``S 2^σ`` and intercepts ``C 2^τ`` of every cell's neurons, held
+    modulo primes ``p < 2^k`` as float64 integers of size at most ``1.5 p``, with
+    ``(m + 1) (1.5 p)^2 < 2^52``: a sum of ``m + 1`` products of residues is then exact in
+    float64 in any order (every partial sum is an integer below 2^52). Integers are
+    recovered by the Chinese remainder theorem.
+
+    :meth:`scan` walks the cells from left to right. Neighbouring cells differ in the
+    states of few neurons, so a layer's pre-activations change by the few weight rows of
+    the inputs that changed: each layer costs (cells + changed inputs) × width per prime,
+    not cells × width × width.
+    """
 
     def __init__(self, layers: list[Integers]) -> None:
         widest = max(layer.shape[0] for layer in layers)
@@ -106,72 +105,150 @@ class Modular:
             [self.modulus // p * pow(self.modulus // p, -1, p) % self.modulus for p in primes],
             dtype=object,
         )
-        self.p = self.primes.astype(np.float64)[:, None, None]
+        self.p = self.primes.astype(np.float64)
         self.inverse = 1 / self.p
-        self.weights = [layer.residues(self.primes) for layer in layers]
-        self.exponents = [layer.exponent for layer in layers]
-        self.slope, self.slope_exp = np.ones((count, 1, 1)), 0
-        self.intercept, self.intercept_exp = np.zeros((count, 1, 1)), 0
-        #: The cells' rows are ``values[:, parent] * mask`` (None: the values themselves);
-        #: kept unexpanded, so wide layers are gathered a block of cells at a time.
-        self.parent: np.ndarray | None = None
-        self.mask: np.ndarray | None = None
+        self.layers = layers
+        #: ``(σ, τ)`` of each layer's pre-activations, and the powers of two that align the
+        #: intercepts: ``C_k = C_{k-1} M 2^(τ_{k-1} - low) + B 2^-low``, ``τ_k = low + e``.
+        self.exponents: list[tuple[int, int]] = []
+        self.lifts: list[tuple[int, int]] = []
+        sigma, tau = 0, 0
+        for layer in layers:
+            low = min(tau, 0)
+            self.lifts.append((tau - low, -low))
+            sigma, tau = sigma + layer.exponent, low + layer.exponent
+            self.exponents.append((sigma, tau))
+        self._dense: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def set(
-        self,
-        slope: tuple[np.ndarray, int],
-        intercept: tuple[np.ndarray, int],
-        parent: np.ndarray | None = None,
-        mask: np.ndarray | None = None,
-    ) -> None:
-        """The new cells: ``(residues, exponent)`` of the slopes and intercepts, as rows
-        ``parent`` with ``mask`` applied (all rows as they are when ``parent`` is None)."""
-        (self.slope, self.slope_exp), (self.intercept, self.intercept_exp) = slope, intercept
-        self.parent, self.mask = parent, mask
-
-    def rows(self, values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
-        """The residues of some cells, gathered and masked."""
-        if self.parent is None:
-            return values[:, rows]
-        picked = np.take(values, self.parent[rows], axis=1)
-        picked *= self.mask[rows]
-        return picked
-
-    def _product(self, values: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """``rows @ w`` for every cell, a block of cells at a time (bounded memory)."""
-        count = len(self.parent) if self.parent is not None else values.shape[1]
-        out = np.empty((len(self.primes), count, w.shape[2]))
-        block = max(1, BLOCK_VALUES // (len(self.primes) * max(w.shape[1], w.shape[2])))
-        for start in range(0, count, block):
-            part = slice(start, min(start + block, count))
-            np.matmul(self.rows(values, part), w, out=out[:, part])
-        return out
+    def _column(self, values: np.ndarray) -> np.ndarray:
+        """The primes, shaped to broadcast against ``values`` (primes first)."""
+        return self.p.reshape((-1,) + (1,) * (values.ndim - 1))
 
     def _reduce(self, x: np.ndarray) -> np.ndarray:
         """A residue of ``x`` of size at most ``1.5 p``, in place, for float64 integers
         ``|x| < 2^52``: ``x - q p`` with ``q`` the quotient ``x / p`` read in float64 and
         rounded (within 1 of the nearest integer; ``q p`` is exact)."""
-        q = np.multiply(x, self.inverse)
+        p = self._column(x)
+        q = np.multiply(x, 1 / p)
         np.rint(q, out=q)
-        q *= self.p
+        q *= p
         x -= q
         return x
 
     def _power(self, k: int) -> np.ndarray:
-        return np.array([pow(2, k, int(p)) for p in self.primes], dtype=np.float64)[:, None, None]
+        return np.array([pow(2, k, int(p)) for p in self.primes], dtype=np.float64)
 
-    def pre_activation(self, k: int) -> tuple[np.ndarray, int, np.ndarray, int]:
-        """Layer ``k``'s ``(S W, σ + e, C W + b, low + e)`` modulo the primes; the power of
-        two that aligns ``C`` with ``b`` is folded into the (small) weight residues."""
-        w, b = self.weights[k]
-        e = self.exponents[k]
-        slope = self._reduce(self._product(self.slope, w))
-        low = min(self.intercept_exp, 0)
-        lifted = self._reduce(w * self._power(self.intercept_exp - low))
-        bias = self._reduce(b * self._power(-low))
-        intercept = self._product(self.intercept, lifted)
-        intercept += bias
-        return slope, self.slope_exp + e, self._reduce(intercept), low + e
+    def _residues(self, k: int, part: slice, rows: np.ndarray | None = None) -> np.ndarray:
+        """Layer ``k``'s integers ``mantissa * 2^shift`` in ``part`` of its flat list (rows
+        ``rows`` of it as a matrix when given) modulo the primes, as int64 in [0, p)."""
+        layer = self.layers[k]
+        modulus = self.primes.reshape(-1, 1, 1)
+        powers = np.ones((len(self.primes), int(layer.shift.max()) + 1), dtype=np.int64)
+        for j in range(1, powers.shape[1]):
+            powers[:, j] = powers[:, j - 1] * 2 % self.primes
+        mantissa, shift = layer.mantissa[part], layer.shift[part]
+        if rows is not None:
+            width = layer.shape[1]
+            mantissa, shift = (a.reshape(-1, width)[rows] for a in (mantissa, shift))
+        else:
+            mantissa, shift = mantissa[None], shift[None]
+        return (mantissa[None] % modulus) * powers[:, shift] % modulus
+
+    def _weights(self, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``rows`` of layer ``k``'s ``M`` modulo the primes (primes × rows × width),
+        for slopes and lifted for intercepts."""
+        if k in self._dense:
+            w_s, w_c = self._dense[k]
+            return w_s[:, rows], w_c[:, rows]
+        m, n = self.layers[k].shape
+        res = self._residues(k, slice(0, m * n), rows)
+        lift = np.array([pow(2, self.lifts[k][0], int(p)) for p in self.primes])
+        modulus = self.primes.reshape(-1, 1, 1)
+        return res.astype(np.float64), (res * lift[:, None, None] % modulus).astype(np.float64)
+
+    def _bias(self, k: int) -> np.ndarray:
+        """Layer ``k``'s ``B 2^-low`` modulo the primes (primes × width)."""
+        m, n = self.layers[k].shape
+        b = self._residues(k, slice(m * n, None))[:, 0].astype(np.float64)
+        return self._reduce(b * self._power(self.lifts[k][1])[:, None])
+
+    def _product(self, d: np.ndarray, k: int) -> np.ndarray:
+        """``d @ M`` (slopes) and ``d @ M 2^lift`` (intercepts) for changes ``d`` (primes ×
+        2 × cells × inputs, each below 3 p): the weight rows of the nonzero entries only, or
+        one dense product when most entries change and the weights fit. Entries below 3 p."""
+        count, (m, n) = d.shape[2], self.layers[k].shape
+        out = np.zeros((len(self.primes), 2, count, n))
+        cells, inputs = np.nonzero(np.any(d != 0, axis=(0, 1)))
+        if len(cells) * 8 >= count * m and len(self.primes) * m * n <= DENSE_VALUES:
+            if k not in self._dense:
+                self._dense[k] = self._weights(k, np.arange(m))
+            w_s, w_c = self._dense[k]
+            d = self._reduce(d.copy())
+            np.matmul(d[:, 0], w_s, out=out[:, 0])
+            np.matmul(d[:, 1], w_c, out=out[:, 1])
+            return self._reduce(out)
+        chunk = max(1, BLOCK_VALUES // (len(self.primes) * n))
+        for start in range(0, len(cells), chunk):
+            i, j = cells[start : start + chunk], inputs[start : start + chunk]
+            w_s, w_c = self._weights(k, j)
+            changes = self._reduce(d[:, :, i, j])[:, :, :, None]
+            terms = np.stack([changes[:, 0] * w_s, changes[:, 1] * w_c], 1)
+            starts = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
+            out[:, :, i[starts]] += self._reduce(np.add.reduceat(terms, starts, axis=2))
+        return out
+
+    def scan(
+        self, masks: list[np.ndarray | None], origin: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every cell's outputs, and the pre-activation of the neuron whose root is its left
+        end, modulo the primes.
+
+        Parameters
+        ----------
+        masks
+            Per layer, the cells' ReLU states (cells × width), or None (identity).
+        origin
+            (layer, neuron) of each cell's left end (layer -1: none).
+
+        Returns
+        -------
+        The outputs' ``S``, ``C`` (primes × 2 × cells × outputs) and the origins' ``S``,
+        ``C`` (primes × 2 × cells). Layer ``k``'s pre-activation on cell ``t`` is
+        ``A_k[t] = H_{k-1}[t] M_k + bias``, ``H_k = A_k`` masked; it is carried from cell
+        to cell as ``A_k[t] = A_k[t - 1] + (H_{k-1}[t] - H_{k-1}[t - 1]) M_k``.
+        """
+        count, primes = origin.shape[1], len(self.primes)
+        widest = max(max(layer.shape) for layer in self.layers)
+        outputs = np.empty((primes, 2, count, self.layers[-1].shape[1]))
+        ends = np.zeros((primes, 2, count))
+        before = [np.zeros((primes, 2, 1, layer.shape[0])) for layer in self.layers]
+        carry = [np.zeros((primes, 2, layer.shape[1])) for layer in self.layers]
+        for k in range(len(self.layers)):
+            carry[k][:, 1] = self._bias(k)
+        x = np.zeros((primes, 2, 1, 1))
+        x[:, 0] = 1
+        size = max(1, BLOCK_VALUES // (2 * primes * widest))
+        for start in range(0, count, size):
+            part = slice(start, min(start + size, count))
+            here = np.arange(part.start, part.stop)
+            h = np.broadcast_to(x, (primes, 2, len(here), 1))
+            for k, mask in enumerate(masks):
+                d = np.diff(h, axis=2, prepend=before[k])
+                before[k] = h[:, :, -1:].copy()
+                if d.any():
+                    a = self._product(d, k)
+                    a[:, :, 0] += carry[k]
+                    a = self._reduce(np.cumsum(a, axis=2))
+                    carry[k] = a[:, :, -1].copy()
+                else:  # no input changed: the pre-activations are those of the cell before
+                    a = np.broadcast_to(
+                        carry[k][:, :, None], (primes, 2, len(here), len(carry[k][0, 0]))
+                    )
+                cut = np.flatnonzero(origin[0, part] == k)
+                ends[:, :, here[cut]] = a[:, :, cut, origin[1, here[cut]]]
+                h = a if mask is None else a * mask[part]
+            outputs[:, :, part] = h
+        return outputs, ends
 
     def integers(self, residues: np.ndarray) -> list[int]:
         """The integers (|x| < modulus / 2) with these residues (primes × entries; any

@@ -54,7 +54,7 @@ from qexpr._network import Layer, Network
 from qexpr.spline._algebraic import RealAlgebraic, RootCache
 from qexpr.spline._certify import HybridCells, hybrid_cells
 from qexpr.spline._exact import ExactCell, exact_cells
-from qexpr.spline._modular import Integers, Modular
+from qexpr.spline._modular import BLOCK_VALUES, Integers, Modular
 
 __all__ = ["float_weights", "pwl_cells"]
 
@@ -118,21 +118,42 @@ def _rational(value: int, exponent: int) -> flint.fmpq:
     return flint.fmpq(value, 2**-exponent)
 
 
+def _blocks(count: int, width: int) -> list[slice]:
+    """Slices of ``count`` rows such that a (rows, ``width``) float64 array of one slice holds
+    about ``BLOCK_VALUES`` values."""
+    size = max(1, BLOCK_VALUES // max(1, width))
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
 @dataclass(frozen=True)
 class _Cells:
     """Float cells: enclosures of the ends (``left[0] <= true left end <= left[1]``, the
-    same for ``right``), uncertainty, slopes and intercepts with radii, states."""
+    same for ``right``), uncertainty, the layer inputs (slopes and intercepts with radii),
+    the states of each layer (None: no ReLU), and where each left end comes from.
+
+    The inputs of cell ``i`` are ``values[:, parent[i]]`` with ``mask[i]`` applied (zero
+    where the mask is off), or ``values[:, i]`` when ``parent`` is None: kept unexpanded,
+    so wide layers are read a block of cells at a time.
+    """
 
     left: np.ndarray
     right: np.ndarray
     unsure: np.ndarray
-    slope: np.ndarray
-    slope_rad: np.ndarray
-    intercept: np.ndarray
-    intercept_rad: np.ndarray
-    masks: list[np.ndarray]
-    #: Exact left end of each cell and the right end of the last (None: infinite).
-    ends: list[flint.fmpq | None]
+    #: (slope, slope radius, intercept, intercept radius) × rows × width.
+    values: np.ndarray
+    parent: np.ndarray | None
+    mask: np.ndarray | None
+    masks: list[np.ndarray | None]
+    #: (layer, neuron) whose root is each cell's left end; layer -1: the domain's left end.
+    origin: np.ndarray
+    #: The domain's ends (None: infinite).
+    ends: tuple[flint.fmpq | None, flint.fmpq | None]
+
+    def rows(self, part: slice) -> np.ndarray:
+        """The inputs (4 × cells × width) of the cells ``part``."""
+        if self.parent is None:
+            return self.values[:, part]
+        return np.where(self.mask[part], self.values[:, self.parent[part]], 0.0)
 
 
 def _outward(x: np.ndarray, rad: np.ndarray, direction: float) -> np.ndarray:
@@ -143,22 +164,30 @@ def _outward(x: np.ndarray, rad: np.ndarray, direction: float) -> np.ndarray:
 
 def _pre_activation(
     cells: _Cells, w: np.ndarray, b: np.ndarray, abs_w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Slopes and intercepts of a layer's pre-activations, with radii (module docstring)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and intercepts of a layer's pre-activations with radii (module docstring),
+    stacked (4 × cells × width), a block of cells at a time; and the cells made uncertain
+    by an input out of range."""
     n = w.shape[0] + 1
     g, inflate = gamma(n), _inflate(n)
-    s = cells.slope @ w
-    c = cells.intercept @ w + b
-    s_rad = ((cells.slope_rad + g * np.abs(cells.slope)) @ abs_w) * inflate
-    c_rad = ((cells.intercept_rad + g * np.abs(cells.intercept)) @ abs_w + g * np.abs(b)) * inflate
-    return s, s_rad, c, c_rad
+    count = len(cells.unsure)
+    out = np.empty((4, count, w.shape[1]))
+    unsure = cells.unsure.copy()
+    for part in _blocks(count, max(w.shape)):
+        slope, slope_rad, intercept, intercept_rad = cells.rows(part)
+        unsure[part] |= _bad_rows(slope, slope_rad, intercept, intercept_rad)
+        np.matmul(slope, w, out=out[0, part])
+        out[1, part] = ((slope_rad + g * np.abs(slope)) @ abs_w) * inflate
+        out[2, part] = intercept @ w + b
+        out[3, part] = ((intercept_rad + g * np.abs(intercept)) @ abs_w + g * np.abs(b)) * inflate
+    return out, unsure
 
 
-def _decide(
-    cells: _Cells, s: np.ndarray, s_rad: np.ndarray, c: np.ndarray, c_rad: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Per (cell, neuron): the root and its enclosure, whether it is inside, the state
-    elsewhere, and which cells hold an uncertain neuron."""
+def _roots(
+    s: np.ndarray, s_rad: np.ndarray, c: np.ndarray, c_rad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (cell, neuron): the root ``-c / s`` (NaN unless ``|s|`` is above its radius)
+    and its enclosure."""
     nonzero = np.abs(s) > s_rad
     c_exact_zero = (c == 0) & (c_rad == 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
@@ -168,26 +197,55 @@ def _decide(
             1 + 16 * U
         )
         rad = np.where(c_exact_zero, 0.0, rad)
-        lo, hi = _outward(x, rad, -1.0), _outward(x, rad, 1.0)
-    (left_lo, left_hi), (right_lo, right_hi) = cells.left[:, :, None], cells.right[:, :, None]
+        return x, _outward(x, rad, -1.0), _outward(x, rad, 1.0)
+
+
+def _decide(
+    left: np.ndarray, right: np.ndarray, unsure: np.ndarray, pre: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """For a block of cells: the roots strictly inside certain cells as (cell, neuron, root,
+    enclosure), the state of every neuron where it has no root, and which cells hold an
+    uncertain neuron."""
+    s, s_rad, c, c_rad = pre
+    x, lo, hi = _roots(s, s_rad, c, c_rad)
+    nonzero = np.abs(s) > s_rad
+    (left_lo, left_hi), (right_lo, right_hi) = left[:, :, None], right[:, :, None]
     below, above = hi <= left_lo, lo >= right_hi
     inside = (lo > left_hi) & (hi < right_lo)
     flat = (s == 0) & (s_rad == 0)
-    constant = flat & ((np.abs(c) > c_rad) | c_exact_zero)
+    constant = flat & ((np.abs(c) > c_rad) | ((c == 0) & (c_rad == 0)))
     certain = (nonzero & (below | above | inside)) | constant
     state = np.where(nonzero, np.where(below, s > 0, s < 0), flat & (c > 0))
-    unsure = cells.unsure | ~np.all(certain, axis=1)
-    return x, lo, hi, inside & ~unsure[:, None], state, unsure
+    unsure = unsure | ~np.all(certain, axis=1)
+    cell, neuron = np.nonzero(inside & ~unsure[:, None])
+    return cell, neuron, x[cell, neuron], lo[cell, neuron], hi[cell, neuron], state, unsure
+
+
+def _decide_all(cells: _Cells, pre: np.ndarray, unsure: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_decide` over every cell, a block at a time."""
+    state = np.empty(pre.shape[1:], dtype=bool)
+    unsure = unsure.copy()
+    found = []
+    for part in _blocks(len(unsure), pre.shape[2]):
+        cell, neuron, x, lo, hi, state[part], unsure[part] = _decide(
+            cells.left[:, part], cells.right[:, part], unsure[part], pre[:, part]
+        )
+        found.append((cell + part.start, neuron, x, lo, hi))
+    cell, neuron, x, lo, hi = (np.concatenate(a) for a in zip(*found))
+    return cell, neuron, x, lo, hi, state, unsure
 
 
 def _cuts(
-    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, inside: np.ndarray, unsure: np.ndarray
+    cell: np.ndarray,
+    neuron: np.ndarray,
+    xs: np.ndarray,
+    los: np.ndarray,
+    his: np.ndarray,
+    unsure: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Sorted cuts of the certified cells: (cell, neuron, enclosure) of each root, whether
     it starts a new cut (roots that are both exactly 0 coincide), and the cells whose roots
     overlap (uncertain)."""
-    cell, neuron = np.nonzero(inside)
-    xs, los, his = x[cell, neuron], lo[cell, neuron], hi[cell, neuron]
     order = np.lexsort((xs, cell))
     cell, neuron, los, his = (a[order] for a in (cell, neuron, los, his))
     same_cell = cell[1:] == cell[:-1]
@@ -203,25 +261,34 @@ def _cuts(
     return cell, neuron, np.stack([los, his]), new_cut, unsure
 
 
-def _relu_layer(
-    cells: _Cells,
-    exact: Modular,
-    layer: int,
-    pre_activation: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> _Cells:
-    """Cut every certain cell at its neurons' roots; states, slopes and ends of the new
-    cells, in float with radii and exactly."""
-    s, s_rad, c, c_rad = pre_activation
-    count = len(cells.unsure)
-    x, lo, hi, inside, state, unsure = _decide(cells, s, s_rad, c, c_rad)
-    cell, neuron, bounds, new_cut, unsure = _cuts(x, lo, hi, inside, unsure)
-    inside = np.zeros_like(inside)
-    inside[cell, neuron] = True
-    # rank[i, j]: index of neuron j's cut among the distinct cuts of cell i.
+def _states(
+    rank: np.ndarray,
+    positive: np.ndarray,
+    state: np.ndarray,
+    parent: np.ndarray,
+    position: np.ndarray,
+) -> np.ndarray:
+    """The new cells' states: a neuron with a root in the parent cell (``rank >= 0``) is
+    active on the side where its slope's sign puts it; the others keep the parent's
+    state. A block of cells at a time."""
+    mask = np.empty((len(parent), rank.shape[1]), dtype=bool)
+    for part in _blocks(len(parent), rank.shape[1]):
+        r, p = rank[parent[part]], parent[part]
+        mask[part] = np.where(r >= 0, (position[part, None] > r) == positive[p], state[p])
+    return mask
+
+
+def _relu_layer(cells: _Cells, layer: int, pre: np.ndarray, unsure: np.ndarray) -> _Cells:
+    """Cut every certain cell at its neurons' roots: ends, states and origins of the new
+    cells; their inputs are the parents' pre-activations, masked."""
+    count = len(unsure)
+    cell, neuron, x, lo, hi, state, unsure = _decide_all(cells, pre, unsure)
+    cell, neuron, bounds, new_cut, unsure = _cuts(cell, neuron, x, lo, hi, unsure)
+    # rank[i, j]: index of neuron j's cut among the distinct cuts of cell i (-1: none).
     cut_index = np.cumsum(new_cut) - 1
     per_cell = np.bincount(cell[new_cut], minlength=count)
     first = np.cumsum(per_cell) - per_cell
-    rank = np.full(s.shape, -1)
+    rank = np.full(pre.shape[1:], -1, dtype=np.int32)
     rank[cell, neuron] = cut_index - first[cell]
     parent = np.repeat(np.arange(count), per_cell + 1)
     start = np.cumsum(per_cell + 1) - (per_cell + 1)
@@ -230,31 +297,25 @@ def _relu_layer(
     cut_of = np.where(is_cut, first[parent] + position - 1, -1)
     # A sentinel at index -1 for the cells whose left end is not a cut.
     cut_bounds = np.hstack([bounds[:, new_cut], np.full((2, 1), np.nan)])
-    cut_cell, cut_neuron = cell[new_cut], neuron[new_cut]
+    cut_neuron = np.append(neuron[new_cut], -1)
     new_left = np.where(is_cut, cut_bounds[:, cut_of], cells.left[:, parent])
     last = np.append(~is_cut[1:], True)
     following = np.minimum(np.arange(len(parent)) + 1, len(parent) - 1)
     new_right = np.where(last, cells.right[:, parent], new_left[:, following])
-    right_of_root = position[:, None] > rank[parent]
-    mask = np.where(inside[parent], right_of_root == (s[parent] > 0), state[parent])
-    zs, zs_exp, zc, zc_exp = exact.pre_activation(layer)
-    pairs = exact.integers(np.hstack([zs[:, cut_cell, cut_neuron], zc[:, cut_cell, cut_neuron]]))
-    slopes, intercepts = pairs[: len(cut_cell)], pairs[len(cut_cell) :]
-    scale = _rational(-1, zc_exp - zs_exp)
-    roots = [flint.fmpq(c, s_) * scale for s_, c in zip(slopes, intercepts)]
-    ends = [roots[k] if k >= 0 else cells.ends[p] for k, p in zip(cut_of.tolist(), parent.tolist())]
-    ends.append(cells.ends[-1])
-    exact.set((zs, zs_exp), (zc, zc_exp), parent, mask)
+    mask = _states(rank, pre[0] > 0, state, parent, position)
+    origin = np.where(
+        is_cut, np.stack([np.full(len(parent), layer), cut_neuron[cut_of]]), cells.origin[:, parent]
+    )
     return _Cells(
         new_left,
         new_right,
         unsure[parent],
-        np.where(mask, s[parent], 0.0),
-        np.where(mask, s_rad[parent], 0.0),
-        np.where(mask, c[parent], 0.0),
-        np.where(mask, c_rad[parent], 0.0),
-        [m[parent] for m in cells.masks] + [mask],
-        ends,
+        pre,
+        parent,
+        mask,
+        [None if m is None else m[parent] for m in cells.masks] + [mask],
+        origin,
+        cells.ends,
     )
 
 
@@ -269,25 +330,24 @@ def _enclosure(value: Fraction) -> tuple[float, float]:
 
 def _domain_cells(domain: tuple[Fraction, Fraction] | None) -> _Cells | None:
     """The one starting cell: the domain's ends as float64 enclosures (None when a domain
-    end is beyond float64's range)."""
+    end is beyond float64's range); its input is ``x`` (slope 1, intercept 0, exact)."""
     if domain is None:
-        bounds, ends = [(-np.inf, -np.inf), (np.inf, np.inf)], [None, None]
+        bounds, ends = [(-np.inf, -np.inf), (np.inf, np.inf)], (None, None)
     else:
         try:
             bounds = [_enclosure(v) for v in domain]
         except OverflowError:
             return None
-        ends = [flint.fmpq(v.numerator, v.denominator) for v in domain]
-    one, zero = np.ones((1, 1)), np.zeros((1, 1))
+        ends = tuple(flint.fmpq(v.numerator, v.denominator) for v in domain)
     return _Cells(
         np.array(bounds[0])[:, None],
         np.array(bounds[1])[:, None],
         np.zeros(1, dtype=bool),
-        one,
-        zero,
-        zero.copy(),
-        zero.copy(),
+        np.array([1.0, 0.0, 0.0, 0.0])[:, None, None],
+        None,
+        None,
         [],
+        np.full((2, 1), -1),
         ends,
     )
 
@@ -300,17 +360,33 @@ def _algebraic(value: flint.fmpq | None) -> RealAlgebraic | None:
     return None if value is None else RealAlgebraic.rational(value)
 
 
-def _exact_outputs(exact: Modular, rows: np.ndarray) -> dict[int, tuple[flint.fmpq_poly, ...]]:
-    """The output polynomials ``s x + c`` of the cells ``rows``, exactly: integer
-    coefficients over the common denominator ``2^d``."""
-    outputs, count = exact.slope.shape[2], len(rows)
-    values = [
-        exact.rows(v, rows).reshape(len(exact.primes), -1) for v in (exact.slope, exact.intercept)
-    ]
-    numbers = exact.integers(np.hstack(values))
+def _exact_ends(exact: Modular, cells: _Cells, residues: np.ndarray) -> list[flint.fmpq | None]:
+    """Every cell's exact left end, and the last cell's right end: the domain's, or the
+    root ``-C 2^τ / (S 2^σ)`` of the neuron that made the cut (``residues``: its
+    pre-activation's ``S``, ``C`` modulo the primes, primes × 2 × cells)."""
+    layer, _ = cells.origin
+    cut = np.flatnonzero(layer >= 0)
+    numbers = exact.integers(residues[:, :, cut].reshape(len(exact.primes), -1))
+    slopes, intercepts = numbers[: len(cut)], numbers[len(cut) :]
+    scales = [_rational(-1, tau - sigma) for sigma, tau in exact.exponents]
+    ends: list[flint.fmpq | None] = [cells.ends[0]] * len(layer)
+    for i, k, s, c in zip(cut.tolist(), layer[cut].tolist(), slopes, intercepts):
+        ends[i] = flint.fmpq(c, s) * scales[k]
+    return [*ends, cells.ends[1]]
+
+
+def _exact_outputs(
+    exact: Modular, residues: np.ndarray, rows: np.ndarray
+) -> dict[int, tuple[flint.fmpq_poly, ...]]:
+    """The output polynomials ``s x + c`` of the cells ``rows``, exactly, from their
+    residues (primes × 2 × cells × outputs): integer coefficients over the common
+    denominator ``2^d``."""
+    outputs, count = residues.shape[3], len(rows)
+    numbers = exact.integers(residues[:, :, rows].reshape(len(exact.primes), -1))
     slopes, intercepts = numbers[: count * outputs], numbers[count * outputs :]
-    d = max(0, -exact.slope_exp, -exact.intercept_exp)
-    s_shift, c_shift, denominator = exact.slope_exp + d, exact.intercept_exp + d, 1 << d
+    slope_exp, intercept_exp = exact.exponents[-1]
+    d = max(0, -slope_exp, -intercept_exp)
+    s_shift, c_shift, denominator = slope_exp + d, intercept_exp + d, 1 << d
     polys = [
         flint.fmpq_poly([c << c_shift, s << s_shift], denominator)
         for s, c in zip(slopes, intercepts)
@@ -329,30 +405,39 @@ def pwl_cells(net: Network, domain: tuple[Fraction, Fraction] | None = None) -> 
     cells = _domain_cells(domain)
     if cells is None or any(w is None for w in weights):
         return hybrid_cells(net, domain)
-    exact = Modular([Integers.of(w, b) for w, b in weights])
     with np.errstate(all="ignore"):
         for k, (layer, (w, b)) in enumerate(zip(net.layers, weights)):
-            bad = _bad_rows(cells.slope, cells.slope_rad, cells.intercept, cells.intercept_rad)
-            cells = replace(cells, unsure=cells.unsure | bad)
-            s, s_rad, c, c_rad = _pre_activation(cells, w, b, np.abs(w))
+            pre, unsure = _pre_activation(cells, w, b, np.abs(w))
             if layer.activation == "relu":
-                cells = _relu_layer(cells, exact, k, (s, s_rad, c, c_rad))
+                cells = _relu_layer(cells, k, pre, unsure)
             else:
-                zs, zs_exp, zc, zc_exp = exact.pre_activation(k)
-                exact.set((zs, zs_exp), (zc, zc_exp))
-                cells = replace(cells, slope=s, slope_rad=s_rad, intercept=c, intercept_rad=c_rad)
-    return _assemble(net, cells, exact)
+                cells = replace(
+                    cells,
+                    unsure=unsure,
+                    values=pre,
+                    parent=None,
+                    mask=None,
+                    masks=[*cells.masks, None],
+                )
+    exact = Modular([Integers.of(w, b) for w, b in weights])
+    outputs, ends = exact.scan(cells.masks, cells.origin)
+    return _assemble(net, cells, exact, outputs, _exact_ends(exact, cells, ends))
 
 
-def _assemble(net: Network, cells: _Cells, exact: Modular) -> HybridCells:
+def _assemble(
+    net: Network,
+    cells: _Cells,
+    exact: Modular,
+    residues: np.ndarray,
+    exact_ends: list[flint.fmpq | None],
+) -> HybridCells:
     """Certified cells as exact cells, runs of uncertain ones re-solved exactly."""
     unsure = cells.unsure.tolist()
-    outputs = _exact_outputs(exact, np.nonzero(~cells.unsure)[0])
+    outputs = _exact_outputs(exact, residues, np.nonzero(~cells.unsure)[0])
     count = len(unsure)
-    patterns = (
-        np.hstack(cells.masks) if cells.masks else np.zeros((count, 0), dtype=bool)
-    ).tolist()
-    ends = [_algebraic(end) for end in cells.ends]  # one number per end, shared by neighbours
+    relu = [m for m in cells.masks if m is not None]
+    patterns = (np.hstack(relu) if relu else np.zeros((count, 0), dtype=bool)).tolist()
+    ends = [_algebraic(end) for end in exact_ends]  # one number per end, shared by neighbours
     cache = RootCache()
     result: list[ExactCell] = []
     resolved = 0
@@ -361,7 +446,7 @@ def _assemble(net: Network, cells: _Cells, exact: Modular) -> HybridCells:
         if not uncertain:
             result += [ExactCell(ends[i], ends[i + 1], outputs[i], tuple(patterns[i])) for i in run]
             continue
-        stretch = (_fraction(cells.ends[run[0]]), _fraction(cells.ends[run[-1] + 1]))
+        stretch = (_fraction(exact_ends[run[0]]), _fraction(exact_ends[run[-1] + 1]))
         solved = exact_cells(net, stretch, cache)
         resolved += len(solved)
         result += solved
