@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ __all__ = [
 
 Activation = Literal["relu", "square", "identity"]
 ACTIVATIONS: tuple[str, ...] = ("relu", "square", "identity")
+T = TypeVar("T")
 
 
 def _as_weights(value: object, name: str, ndim: int) -> np.ndarray:
@@ -272,6 +273,18 @@ class Network:
     def to_exact(self) -> Network:
         """The same network with exact weights (a float becomes its exact binary value)."""
         return Network(self.input_dim, tuple(la.map_weights(to_exact_array) for la in self.layers))
+
+    def derived(self, make: Callable[[Network], T]) -> T:
+        """``make(self)``, computed on the first call and kept with this network.
+
+        A network is immutable (frozen layers, read-only weight arrays), so whatever an
+        engine derives from it alone (float64 copies, a plan) stays valid while it lives and
+        goes with it. ``make`` is the key: pass a module-level function.
+        """
+        memo = self.__dict__.setdefault("_derived", {})
+        if make not in memo:
+            memo[make] = make(self)
+        return memo[make]
 
     @cached_property
     def _float_net(self) -> Network:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import math
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -214,19 +215,32 @@ def test_region_count_compares_whole_rows():
         assert _count._region_count(patterns) == expected
 
 
-def test_prepared_networks_are_kept_only_while_the_network_lives():
+def test_prepared_float_forms_are_kept_with_their_network():
     net = qexpr.random_network("relu", [1, 5, 5, 1], seed=1, exact=False)
     first = qexpr.count_pieces(net, "float", (-3.0, 3.0))
-    assert net in _linear._PREPARED and net in _count._PLANS
+    prepared = _linear.linear_network(net)
+    assert _linear.linear_network(net) is prepared  # built once, kept with the network
     again = qexpr.count_pieces(net, "float", (-3.0, 3.0))
     assert again.to_dict() == first.to_dict()
     twin = qexpr.network_from_dict(qexpr.network_to_dict(net))
     assert qexpr.count_pieces(twin, "float", (-3.0, 3.0)).to_dict() == first.to_dict()
+    assert _linear.linear_network(twin) is not prepared
+    probe = weakref.ref(net)
+    del net, first, again
     gc.collect()
-    count = len(_linear._PREPARED)
-    del net, twin
-    gc.collect()
-    assert len(_linear._PREPARED) == count - 2
+    assert probe() is None  # no module keeps the network (or what was derived from it)
+
+
+def test_derived_calls_make_once_per_network():
+    calls = []
+
+    def make(net):
+        calls.append(net)
+        return len(calls)
+
+    a, b = (qexpr.random_network("relu", [1, 2, 1], seed=s) for s in (0, 1))
+    assert (a.derived(make), a.derived(make), b.derived(make)) == (1, 1, 2)
+    assert calls == [a, b]
 
 
 @pytest.mark.parametrize("domain", [None, (-30.5, 30.5)])

@@ -8,7 +8,6 @@ cells into pieces and activation regions, and reports the counts.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -126,18 +125,15 @@ def _float_pair(domain: object) -> tuple[float, float] | None:
     return (a + 0.0, b + 0.0) if finite and a < b else None
 
 
-#: Each live network's :func:`_fits_float64` (a network is immutable).
-_FITS: weakref.WeakKeyDictionary[Network, bool] = weakref.WeakKeyDictionary()
-
-
 def _fits_float64(net: Network) -> bool:
-    """True when every weight of ``net`` is within float64's range (float mode can run)."""
-    fits = _FITS.get(net)
-    if fits is None:
-        arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
-        fits = all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
-        _FITS[net] = fits
-    return fits
+    """True when every weight of ``net`` is within float64's range (float mode can run);
+    computed once per network (:meth:`~qexpr.Network.derived`)."""
+    return net.derived(_weights_fit_float64)
+
+
+def _weights_fit_float64(net: Network) -> bool:
+    arrays = (getattr(layer, key) for layer in net.layers for key in layer.keys)
+    return all(a.dtype != object or all(fits_float64(v) for v in a.flat) for a in arrays)
 
 
 def _certified_spline(
@@ -306,18 +302,11 @@ class _FloatPlan:
     scaled: Network | None
 
 
-#: Each live network's :class:`_FloatPlan`, made on its first float run (a network is
-#: immutable; a plan holds no reference to its own network, so entries go with it).
-_PLANS: weakref.WeakKeyDictionary[Network, _FloatPlan] = weakref.WeakKeyDictionary()
-
-
 def _float_plan(net: Network) -> _FloatPlan:
-    plan = _PLANS.get(net)
-    if plan is None:
-        engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
-        k = input_scale(net)
-        plan = _PLANS[net] = _FloatPlan(engine, k, rescale_input(net, k) if k else None)
-    return plan
+    """The network's float plan, made on its first float run (kept with the network)."""
+    engine = _linear_outputs if is_piecewise_linear(net) else _polynomial_outputs
+    k = input_scale(net)
+    return _FloatPlan(engine, k, rescale_input(net, k) if k else None)
 
 
 def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutputs:
@@ -327,7 +316,7 @@ def float_outputs(net: Network, domain: tuple[float, float] | None) -> FloatOutp
     from 1 (:mod:`qexpr.spline._scale`). Overflow is not an error: non-finite values are
     counted as unresolved.
     """
-    plan = _float_plan(net)
+    plan = net.derived(_float_plan)
     if plan.scaled is None:
         with np.errstate(all="ignore"):
             return plan.engine(net, domain)

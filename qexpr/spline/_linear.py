@@ -26,7 +26,6 @@ operands as before, and each comparison the same float64 operation.
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -124,24 +123,18 @@ class LinearNetwork(NamedTuple):
     first: tuple[np.ndarray, int]
 
 
-#: Each live network's :class:`LinearNetwork`, built on its first use: a network and its
-#: weights are immutable (frozen layers, read-only arrays), so the float64 copies,
-#: absolute values and bias rows stay valid while it lives, and repeated counts on one
-#: network (domains, benchmarks) convert nothing. Entries go with their network.
-_PREPARED: weakref.WeakKeyDictionary[Network, LinearNetwork] = weakref.WeakKeyDictionary()
-
-
 def linear_network(net: Network) -> LinearNetwork:
-    """A piecewise-linear network for :func:`linear_cells_of` (built once per network, see
-    :data:`_PREPARED`)."""
-    prepared = _PREPARED.get(net)
-    if prepared is None:
-        layers = tuple(AffineLayer.of(layer) for layer in net.layers)
-        stack, lost = _pre_activation(_START, layers[0])
-        stack.flags.writeable = False
-        prepared = LinearNetwork(layers, rounding_bound(layers, len(layers), 2), (stack, lost))
-        _PREPARED[net] = prepared
-    return prepared
+    """A piecewise-linear network for :func:`linear_cells_of`, built once per network and
+    kept with it (:meth:`~qexpr.Network.derived`): repeated counts on one network (domains,
+    benchmarks) convert nothing."""
+    return net.derived(_linear_network)
+
+
+def _linear_network(net: Network) -> LinearNetwork:
+    layers = tuple(AffineLayer.of(layer) for layer in net.layers)
+    stack, lost = _pre_activation(_START, layers[0])
+    stack.flags.writeable = False
+    return LinearNetwork(layers, rounding_bound(layers, len(layers), 2), (stack, lost))
 
 
 def _cut(roots: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, int]:
