@@ -42,6 +42,7 @@ free of curves.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from collections.abc import Iterable, Iterator
@@ -93,7 +94,9 @@ class RegionMap:
     ``samples[i]`` is a rational point of region ``i`` and ``patterns[i]`` its activation
     pattern (all ReLU neurons in layer order, exact); ``curves`` are the boundary curves in
     plane coordinates (irreducible ``fmpq_mpoly`` in ``x, y``, box edges excluded);
-    ``cells`` the number of 2-D cells of the decomposition; ``shear`` the ``s`` used.
+    ``cells`` the number of 2-D cells (sectors) computed by the decompositions of the last
+    ReLU layer, all prefixes together (kept or not); ``shears`` the shears ``s`` those
+    decompositions used, in order of first use.
     """
 
     method: ClassVar[str] = "exact"
@@ -103,7 +106,7 @@ class RegionMap:
     patterns: tuple[tuple[bool, ...], ...]
     curves: tuple[flint.fmpq_mpoly, ...]
     cells: int
-    shear: Fraction
+    shears: tuple[Fraction, ...]
 
     @property
     def regions(self) -> int:
@@ -158,18 +161,6 @@ def _pre_activations(layer, inputs: list[flint.fmpq_mpoly]) -> list[flint.fmpq_m
     """The layer's pre-activation polynomials, from its own formula (any neuron type)."""
     z = layer.pre_activation(np.array([_Poly(p) for p in inputs], dtype=object))
     return [_as_mpoly(v) for v in z]
-
-
-def _states(relu_layers: list[dict], point: Point) -> tuple[bool, ...]:
-    """Exact ReLU states at a rational point, layer by layer from the pre-activation polynomials.
-
-    ``relu_layers[k]`` maps the states of the earlier ReLU layers to layer k's polynomials.
-    """
-    q = tuple(_fmpq(v) for v in point)
-    states: tuple[bool, ...] = ()
-    for zs in relu_layers:
-        states += tuple(bool(z(*q) > 0) for z in zs[states])
-    return states
 
 
 def _dense(coeffs: dict[int, flint.fmpq]) -> flint.fmpq_poly:
@@ -257,6 +248,21 @@ class _Cache(RootCache):
         super().__init__()
         self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
         self.guessed: dict[tuple[int, ...], list[RealAlgebraic] | None] = {}
+        self.critical: dict[tuple[str, ...], list[RealAlgebraic]] = {}
+
+    def discriminant_roots(self, f: flint.fmpq_mpoly, key: str) -> list[RealAlgebraic]:
+        """Real roots of a sheared curve's discriminant in ``v`` (cached per curve)."""
+        if (key,) not in self.critical:
+            self.critical[key,] = _real_roots(_univariate(f.discriminant("y"), 0), self)
+        return self.critical[key,]
+
+    def resultant_roots(
+        self, f: flint.fmpq_mpoly, g: flint.fmpq_mpoly, keys: tuple[str, str]
+    ) -> list[RealAlgebraic]:
+        """Real roots of two sheared curves' resultant in ``v`` (cached per pair)."""
+        if keys not in self.critical:
+            self.critical[keys] = _real_roots(_univariate(f.resultant(g, "y"), 0), self)
+        return self.critical[keys]
 
     def roots(self, factor: flint.fmpz_poly) -> list[RealAlgebraic]:
         if not 2 <= factor.degree() <= _GUESS_DEGREE:
@@ -315,16 +321,19 @@ class _Critical:
     meeting: dict[RealAlgebraic, set[int]]
 
 
-def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> _Critical:
-    """Real roots of every discriminant and pairwise resultant in ``v``."""
+def _critical_values(curves: list[flint.fmpq_mpoly], cache: _Cache) -> _Critical:
+    """Real roots of every discriminant and pairwise resultant in ``v`` (the sheared curves'
+    strings key the cache, so the decompositions of one call share them)."""
     singular: dict[RealAlgebraic, set[int]] = {}
     meeting: dict[RealAlgebraic, set[int]] = {}
+    keys = [str(f) for f in curves]
     for i, f in enumerate(curves):
         if f.degrees()[1] >= 2:
-            for alpha in _real_roots(_univariate(f.discriminant("y"), 0), cache):
+            for alpha in cache.discriminant_roots(f, keys[i]):
                 singular.setdefault(alpha, set()).add(i)
     for (i, f), (j, g) in itertools.combinations(enumerate(curves), 2):
-        for alpha in _real_roots(_univariate(f.resultant(g, "y"), 0), cache):
+        pair = (keys[i], keys[j]) if keys[i] < keys[j] else (keys[j], keys[i])
+        for alpha in cache.resultant_roots(f, g, pair):
             meeting.setdefault(alpha, set()).update((i, j))
     return _Critical(sorted({*singular, *meeting}), singular, meeting)
 
@@ -339,13 +348,6 @@ class _Strip:
     branches: tuple[tuple[int, int], ...]
     cells: tuple[int | None, ...]
     counts: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class _Decomposition:
-    samples: tuple[tuple[Fraction, Fraction], ...]
-    neighbours: tuple[tuple[int, int], ...]
-    joined: tuple[tuple[int, int], ...]
 
 
 def _strip(
@@ -424,41 +426,82 @@ def _join_across(
     return [(cells[0], c) for cells in by_interval.values() for c in cells[1:]]
 
 
-def _decompose(
-    curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction, progress: bool
-) -> _Decomposition:
-    """Cells (rational samples) and their adjacencies; :class:`_NotGeneric` if unreadable."""
-    from tqdm import tqdm
+@dataclass(frozen=True)
+class _Decomposition:
+    """The sectors (rational samples) of the strips computed and their adjacencies.
 
+    ``strip_of[i]`` is the index in ``bounds`` (the critical values on either side) of the
+    strip of sample ``i``; ``shear`` is the ``s`` used.
+    """
+
+    samples: tuple[Point, ...]
+    neighbours: tuple[tuple[int, int], ...]
+    joined: tuple[tuple[int, int], ...]
+    strip_of: tuple[int, ...]
+    bounds: tuple[tuple[RealAlgebraic, RealAlgebraic], ...]
+    shear: Fraction
+
+
+@dataclass(frozen=True)
+class _Hint:
+    """Where a prefix's cells lie in the decomposition that found them: its shear and the
+    disjoint open ``u``-intervals, increasing, made of the strips that hold such a cell."""
+
+    shear: Fraction
+    intervals: tuple[tuple[RealAlgebraic, RealAlgebraic], ...]
+
+    def covers(self, u: flint.fmpq) -> bool:
+        """Whether the rational ``u`` (never a critical value) lies in one of the intervals."""
+        point = RealAlgebraic.rational(u)
+        k = bisect.bisect_right([a for a, _ in self.intervals], point) - 1
+        return k >= 0 and point < self.intervals[k][1]
+
+
+def _decompose(
+    curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction, cache: _Cache, within: _Hint | None
+) -> _Decomposition:
+    """Sectors and adjacencies of the strips inside ``within`` (all strips if ``None``);
+    :class:`_NotGeneric` if unreadable."""
     x, y = _CTX.gens()
     s = _fmpq(shear)
     sheared = [f.compose(x + s * y, y) for f in curves]
     if any(f.degrees()[1] != f.total_degree() for f in sheared):
         raise _NotGeneric
-    cache = _Cache()
     corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
     lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
     found = _critical_values(sheared, cache)
     critical = [a for a in found.values if not (a < lo or hi < a)]
     samples: list[Point] = []
-    strips: list[_Strip] = []
-    joined: list[tuple[int, int]] = []
-    with tqdm(
-        total=2 * len(critical), desc="slice", disable=not progress, leave=False, delay=1
-    ) as bar:
-        for a, b in itertools.pairwise(critical):
-            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples, cache))
-            bar.update()
-        for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
-            joined += _join_across(alpha, left, right, sheared, found, cache)
-            bar.update()
+    strips: list[_Strip | None] = []
+    strip_of: list[int] = []
+    for a, b in itertools.pairwise(critical):
+        u = rational_between(a, b)
+        strip = None
+        if within is None or within.covers(u):
+            strip = _strip(sheared, u, shear, box, samples, cache)
+            strip_of += [len(strips)] * (len(samples) - len(strip_of))
+        strips.append(strip)
+    joined = [
+        pair
+        for alpha, left, right in zip(critical[1:-1], strips, strips[1:])
+        if left is not None and right is not None
+        for pair in _join_across(alpha, left, right, sheared, found, cache)
+    ]
     neighbours = [
         (a, b)
         for strip in strips
+        if strip is not None
         for a, b in itertools.pairwise(strip.cells)
         if a is not None and b is not None
     ]
-    return _Decomposition(tuple(samples), tuple(neighbours), tuple(joined))
+    return _Decomposition(
+        tuple(samples),
+        tuple(neighbours),
+        tuple(joined),
+        tuple(strip_of),
+        tuple(itertools.pairwise(critical)),
+        shear,
+    )
 
 
 def _shears(seed: int) -> Iterator[Fraction]:
@@ -468,11 +511,18 @@ def _shears(seed: int) -> Iterator[Fraction]:
 
 
 def _decompose_generic(
-    curves: list, box: tuple, seed: int, progress: bool
-) -> tuple[_Decomposition, Fraction]:
+    curves: list, box: tuple, seed: int, cache: _Cache, hint: _Hint | None
+) -> _Decomposition:
+    """The decomposition with the hint's shear inside its intervals, else (that shear not
+    generic for these curves, or no hint) over the whole box with the seeded shears."""
+    if hint is not None:
+        try:
+            return _decompose(curves, box, hint.shear, cache, hint)
+        except _NotGeneric:
+            pass
     for shear in _shears(seed):
         try:
-            return _decompose(curves, box, shear, progress), shear
+            return _decompose(curves, box, shear, cache, None)
         except _NotGeneric:
             continue
     raise ArithmeticError(f"no generic shear found in {_SHEAR_TRIES} tries")  # pragma: no cover
@@ -496,7 +546,7 @@ def estimated_work(degrees: Iterable[int]) -> int:
     For curves of degrees ``d_i`` (box edges included) the critical values number at most
     ``Σ_i d_i (d_i - 1) + Σ_{i<j} d_i d_j`` (degrees of the discriminants and, by Bézout, of
     the pairwise resultants), and a vertical line meets at most ``Σ_i d_i`` branches. The
-    time of :func:`exact_regions` grows with this product (measured in ``docs/benchmarks.md``).
+    time of a decomposition grows with this product (measured in ``docs/benchmarks.md``).
     """
     degrees = [int(d) for d in degrees]
     total = sum(degrees)
@@ -504,16 +554,19 @@ def estimated_work(degrees: Iterable[int]) -> int:
     return critical * total
 
 
-def _check_work(curves: Iterable[flint.fmpq_mpoly], layer: int, max_work: int) -> None:
-    """Refuse, before its decomposition, a layer whose estimated work exceeds ``max_work``."""
-    degrees = [int(c.total_degree()) for c in curves]
-    work = estimated_work(degrees)
+def _check_work(decompositions: list[list[flint.fmpq_mpoly]], layer: int, max_work: int) -> int:
+    """The summed ``estimated_work`` of a layer's decompositions (one per prefix, curves with
+    the box edges); refused, before any of them starts, beyond ``max_work``."""
+    degrees = [[int(c.total_degree()) for c in curves] for curves in decompositions]
+    work = sum(estimated_work(d) for d in degrees)
     if work > max_work:
         raise QexprValueError(
-            f"layers[{layer}]: {len(degrees)} boundary curves of degree up to {max(degrees)}, "
+            f"layers[{layer}]: {len(degrees)} decompositions of up to "
+            f"{max(map(len, degrees))} boundary curves of degree up to {max(map(max, degrees))}, "
             f"estimated work {work:.3g} > max_work {max_work:.3g} (see docs/slices.md); "
             "use method 'grid' (an estimate), a smaller network, or a larger max_work"
         )
+    return work
 
 
 class _UnionFind:
@@ -528,6 +581,116 @@ class _UnionFind:
 
     def union(self, i: int, j: int) -> None:
         self.parent[self.find(i)] = self.find(j)
+
+
+def _components(cut: _Decomposition, states: list[tuple[bool, ...] | None]) -> list[int]:
+    """One cell per component of equal pattern among the kept cells (``states`` not ``None``):
+    neighbours in a strip with equal patterns, and cells joined across a critical line (a
+    kept cell may be joined only to a kept cell of its pattern, which is checked)."""
+    parts = _UnionFind(len(states))
+    for a, b in cut.joined:
+        if states[a] is not None or states[b] is not None:
+            if states[a] != states[b]:
+                raise ArithmeticError("cells joined across a critical line differ in pattern")
+            parts.union(a, b)
+    for a, b in cut.neighbours:
+        if states[a] is not None and states[a] == states[b]:
+            parts.union(a, b)
+    return list(dict.fromkeys(parts.find(i) for i, s in enumerate(states) if s is not None))
+
+
+def _hints(cut: _Decomposition, states: list[tuple[bool, ...] | None]) -> dict[tuple, _Hint]:
+    """For each pattern of the kept cells, the runs of consecutive strips holding one."""
+    strips: dict[tuple[bool, ...], set[int]] = {}
+    for k, pattern in zip(cut.strip_of, states):
+        if pattern is not None:
+            strips.setdefault(pattern, set()).add(k)
+    hints = {}
+    for pattern, ks in strips.items():
+        runs: list[list[int]] = []
+        for k in sorted(ks):
+            if runs and runs[-1][1] == k - 1:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k])
+        intervals = tuple((cut.bounds[a][0], cut.bounds[b][1]) for a, b in runs)
+        hints[pattern] = _Hint(cut.shear, intervals)
+    return hints
+
+
+@dataclass
+class _Layers:
+    """The ReLU layers read so far: ``zs[k]`` maps each occurring pattern of the ReLU layers
+    before ``k`` to layer ``k``'s pre-activation polynomials; ``factors`` caches their
+    irreducible factors (canonical, by string) per ``(k, prefix)``."""
+
+    zs: list[dict[tuple[bool, ...], list[flint.fmpq_mpoly]]]
+    factors: dict[tuple[int, tuple[bool, ...]], dict[str, flint.fmpq_mpoly]]
+
+    def curves(self, prefix: tuple[bool, ...]) -> dict[str, flint.fmpq_mpoly]:
+        """The curves of ``prefix`` at the last layer: the factors of every layer's
+        pre-activations for the part of ``prefix`` before it (the last layer's for all of it)."""
+        curves: dict[str, flint.fmpq_mpoly] = {}
+        start = 0
+        for k, zs in enumerate(self.zs):
+            key = (k, prefix[:start])
+            if key not in self.factors:
+                self.factors[key] = {}
+                _add_curves(self.factors[key], zs[prefix[:start]])
+            curves.update(self.factors[key])
+            start += len(zs[prefix[:start]])
+        return curves
+
+    def states(self, point: Point, prefix: tuple[bool, ...]) -> tuple[bool, ...] | None:
+        """Exact ReLU states at a rational point, layer by layer, or ``None`` as soon as they
+        leave ``prefix``."""
+        q = tuple(_fmpq(v) for v in point)
+        states: tuple[bool, ...] = ()
+        for zs in self.zs:
+            if states != prefix[: len(states)]:
+                return None
+            states += tuple(bool(z(*q) > 0) for z in zs[states])
+        return states if states[: len(prefix)] == prefix else None
+
+
+@dataclass(frozen=True)
+class _Level:
+    """What the decompositions of one ReLU layer found: per pattern of the layers so far, its
+    pre-activation inputs ``pieces`` for the next layer and its ``hints``; the ``regions``
+    (sample, pattern) of the components; the cells and the shears used."""
+
+    pieces: dict[tuple[bool, ...], list[flint.fmpq_mpoly]]
+    hints: dict[tuple[bool, ...], _Hint]
+    regions: list[tuple[Point, tuple[bool, ...]]]
+    cells: int
+    shears: tuple[Fraction, ...]
+
+
+def _relu_level(
+    layers: _Layers,
+    jobs: dict[tuple[bool, ...], list[flint.fmpq_mpoly]],
+    hints: dict[tuple[bool, ...], _Hint | None],
+    box: tuple,
+    seed: int,
+    cache: _Cache,
+    bar: object,
+) -> _Level:
+    """One decomposition per prefix (its curves in ``jobs``), keeping the cells of that prefix."""
+    pieces, found, regions, cells, shears = {}, {}, [], 0, {}
+    width = len(next(iter(layers.zs[-1].values())))
+    for prefix, curves in jobs.items():
+        cut = _decompose_generic(curves, box, seed, cache, hints.get(prefix))
+        states = [layers.states(point, prefix) for point in cut.samples]
+        regions += [(cut.samples[r], states[r]) for r in _components(cut, states)]
+        found.update(_hints(cut, states))
+        z = layers.zs[-1][prefix]
+        for pattern in found.keys() - pieces.keys():
+            on = pattern[len(pattern) - width :]
+            pieces[pattern] = [f if a else _CTX.constant(0) for f, a in zip(z, on)]
+        cells += len(cut.samples)
+        shears.setdefault(cut.shear, None)
+        bar.update()
+    return _Level(pieces, found, regions, cells, tuple(shears))
 
 
 def exact_regions(
@@ -553,16 +716,19 @@ def exact_regions(
     seed
         Seeds the sequence of shears tried (the result does not depend on it).
     progress
-        Show a tqdm progress bar over the strips of each decomposition (on stderr).
+        Show a tqdm progress bar over the decompositions of each ReLU layer (on stderr).
     max_work
-        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a
-        decomposition whose ``estimated_work`` exceeds this, before computing it.
+        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a ReLU
+        layer whose decompositions' summed ``estimated_work`` exceeds this, before
+        computing them.
 
     Returns
     -------
     RegionMap
         One rational sample point and the exact pattern per region.
     """
+    from tqdm import tqdm
+
     for name, value in (("seed", seed), ("max_work", max_work)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise QexprValueError(f"{name}: expected a non-negative integer, got {value!r}")
@@ -574,8 +740,11 @@ def exact_regions(
         for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
     }
     pieces = {(): list(_CTX.gens())}
+    hints: dict[tuple[bool, ...], _Hint | None] = {}
+    layers = _Layers([], {})
     curves: dict[str, flint.fmpq_mpoly] = {}
-    relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
+    cache = _Cache()
+    level = None
     with working_precision(_PRECISION):
         for index, layer in enumerate(two.layers):
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
@@ -583,32 +752,24 @@ def exact_regions(
                 square = layer.activation == "square"
                 pieces = {p: [z * z if square else z for z in z_] for p, z_ in zs.items()}
                 continue
-            _add_curves(curves, (z for z_ in zs.values() for z in z_))
-            relu_layers.append(zs)
-            _check_work({**curves, **edges}.values(), index - offset, max_work)
-            cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
-            pieces = {}
-            for point in cut.samples:
-                states = _states(relu_layers, point)
-                prefix, on = states[: -layer.out_dim], states[-layer.out_dim :]
-                pieces[states] = [z if a else _CTX.constant(0) for z, a in zip(zs[prefix], on)]
-        if not relu_layers:
-            cut, shear = _decompose_generic(list(edges.values()), box, seed, progress)
-    patterns = [_states(relu_layers, point) for point in cut.samples]
-    parts = _UnionFind(len(patterns))
-    for a, b in cut.joined:
-        if patterns[a] != patterns[b]:
-            raise ArithmeticError("cells joined across a critical line differ in pattern")
-        parts.union(a, b)
-    for a, b in cut.neighbours:
-        if patterns[a] == patterns[b]:
-            parts.union(a, b)
-    roots = list(dict.fromkeys(parts.find(i) for i in range(len(patterns))))
+            layers.zs.append(zs)
+            own = {prefix: layers.curves(prefix) for prefix in zs}
+            for found in own.values():
+                curves.update(found)
+            jobs = {prefix: list({**c, **edges}.values()) for prefix, c in own.items()}
+            _check_work(list(jobs.values()), index - offset, max_work)
+            desc = f"slice layers[{index - offset}]"
+            with tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
+                level = _relu_level(layers, jobs, hints, box, seed, cache, bar)
+            pieces, hints = level.pieces, level.hints
+        if level is None:
+            cut = _decompose_generic(list(edges.values()), box, seed, cache, None)
+            level = _Level({}, {}, [(cut.samples[0], ())], len(cut.samples), (cut.shear,))
     return RegionMap(
         box=box,
-        samples=tuple(cut.samples[r] for r in roots),
-        patterns=tuple(patterns[r] for r in roots),
+        samples=tuple(sample for sample, _ in level.regions),
+        patterns=tuple(pattern for _, pattern in level.regions),
         curves=tuple(c for key, c in curves.items() if key not in edges),
-        cells=len(patterns),
-        shear=shear,
+        cells=level.cells,
+        shears=level.shears,
     )
