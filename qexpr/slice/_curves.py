@@ -7,13 +7,40 @@ regions touching in a single point stay separate.
 
 **Curves.** Going layer by layer, every ReLU neuron's pre-activation is, for each activation
 pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the plane
-coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
-irreducible factors, with the four box edges, are the curves: off them every pattern is
-locally constant. The patterns that occur are read at the cells of the decomposition of the
-curves found so far. Scope: any depth and degree. Before each decomposition the work is
-estimated from the curves' degrees (``estimated_work``: a Bézout bound on the critical
-values times the branches per vertical line); beyond ``max_work`` a
-:class:`~qexpr.QexprValueError` names the layer and the estimate and points to the grid.
+coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``); its
+irreducible factors are curves. Scope: any depth and degree.
+
+**One decomposition per prefix.** At ReLU layer ``ℓ`` and for each occurring pattern ``π``
+of the layers before it (a *prefix*), the curves of ``π`` are the factors of layer ``k``'s
+pre-activations for ``π``'s part before layer ``k``, for every ``k ≤ ℓ``, with the four box
+edges. They are decomposed (below) and only the cells whose sample has prefix ``π`` are
+kept; kept cells of equal pattern are joined through the decomposition's adjacencies. This
+is exact: (i) on a connected open set ``U`` free of ``π``'s curves the points of prefix
+``π`` form an open and closed subset of ``U`` (layer by layer, the pre-activations that
+decide the next states are nonzero on ``U``), so a cell has prefix ``π`` everywhere or
+nowhere and its full pattern is then constant; (ii) at a boundary point of the set ``S_π``
+of prefix ``π``, take the first layer where the two sides differ: the states before it agree
+with ``π``, so the point lies on a curve of ``π``; hence each region (a connected set of
+constant pattern, so inside ``S_π`` for its prefix) is a union of kept cells chained by
+adjacencies with equal patterns, and conversely. The regions are the union over the
+prefixes of these components, read off the last ReLU layer.
+
+**Restricted strips.** The prefix ``π`` was found by the previous layer's decomposition
+``D'`` for ``π``'s own prefix. With ``D'``'s shear, ``π``'s curves contain ``D'``'s, so
+every critical value of ``D'`` is one of the new decomposition's; a new cell lies in one
+new strip, hence in one strip of ``D'``, and (connected, free of ``D'``'s curves) in one
+sector of it, whose prefix is then ``π``. So only the new strips inside the strips of
+``D'`` holding a ``π``-cell can hold one: the other strips, and the critical lines beside
+them, are skipped. If that shear is not generic for the new curves, the seeded shears are
+tried over the whole box. The discriminants' and pairwise resultants' real roots (keyed by
+the sheared curves) and the root isolations and norms are shared by the decompositions of
+one call.
+
+**Work limit.** Before a ReLU layer's decompositions start (its prefixes and their curves
+are known then) the work is estimated: the sum over the prefixes of ``estimated_work`` (a
+Bézout bound on the critical values times the branches per vertical line); beyond
+``max_work`` a :class:`~qexpr.QexprValueError` names the layer and the estimate and points
+to the grid.
 
 **Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
