@@ -102,8 +102,9 @@ from qexpr.spline._algebraic import (
 
 __all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Default limit of ``estimated_work`` per decomposition (minutes, see docs/slices.md).
-MAX_WORK = 5_000_000
+#: Default limit of a ReLU layer's summed ``estimated_work`` (at most about 10 minutes at
+#: the slowest rate measured, three quadratic layers; see docs/slices.md).
+MAX_WORK = 600_000
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
 _SHEAR_TRIES = 12
 _REFINE_LIMIT = 400
