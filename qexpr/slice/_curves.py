@@ -787,7 +787,9 @@ def exact_regions(
             jobs = {prefix: list({**c, **edges}.values()) for prefix, c in own.items()}
             _check_work(list(jobs.values()), index - offset, max_work)
             desc = f"slice layers[{index - offset}]"
-            with tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False) as bar:
+            with tqdm(
+                total=len(jobs), desc=desc, disable=not progress, leave=False, delay=1
+            ) as bar:
                 level = _relu_level(layers, jobs, hints, box, seed, cache, bar)
             pieces, hints = level.pieces, level.hints
         if level is None:
