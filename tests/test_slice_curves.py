@@ -388,11 +388,13 @@ def test_simple_roots_on_an_irrational_line_by_hand():
 def global_regions(net: qexpr.Network, curves: tuple) -> tuple[int, list]:
     """Regions from one decomposition of all the curves over the whole box (the method before
     the per-prefix decompositions), patterns from the network's own exact evaluation."""
-    from qexpr.slice._curves import _CTX, _Cache, _components, _decompose_generic
+    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _components, _decompose_generic
+    from qexpr.spline._algebraic import working_precision
 
     x, y = _CTX.gens()
     edges = [x + 1, y + 1, x - 1, y - 1]
-    cut = _decompose_generic([*curves, *edges], (-1, 1, -1, 1), 3, _Cache(), None)
+    with working_precision(_PRECISION):
+        cut = _decompose_generic([*curves, *edges], (-1, 1, -1, 1), 3, _Cache(), None)
     states = [exact_pattern(net, point) for point in cut.samples]
     components = _components(cut, states)
     return len(components), sorted(states[c] for c in components)
@@ -443,22 +445,26 @@ def test_prefix_cells_are_kept_only_inside_the_earlier_strips():
     # one global decomposition of the same curves.
     net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=2)
     result = exact_regions(net)
-    from qexpr.slice._curves import _CTX, _Cache, _decompose_generic
+    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _decompose_generic
+    from qexpr.spline._algebraic import working_precision
 
     x, y = _CTX.gens()
     edges = [x + 1, y + 1, x - 1, y - 1]
-    whole = _decompose_generic([*result.curves, *edges], (-1, 1, -1, 1), 0, _Cache(), None)
+    with working_precision(_PRECISION):
+        whole = _decompose_generic([*result.curves, *edges], (-1, 1, -1, 1), 0, _Cache(), None)
     assert result.shears == (whole.shear,)
     assert result.cells < len(whole.samples)
 
 
 def test_a_hint_shear_not_generic_for_the_new_curves_falls_back_to_the_whole_box():
-    from qexpr.slice._curves import _CTX, _Cache, _decompose_generic, _Hint
+    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _decompose_generic, _Hint
+    from qexpr.spline._algebraic import working_precision
 
     # With the shear s = 1 the line x = y becomes u = 0, vertical: not generic. The hint
     # covers no strip, so using it would give no cell at all.
     x, y = _CTX.gens()
     curves = [x - y, x + 1, y + 1, x - 1, y - 1]
-    cut = _decompose_generic(curves, (-1, 1, -1, 1), 0, _Cache(), _Hint(Fraction(1), ()))
+    with working_precision(_PRECISION):
+        cut = _decompose_generic(curves, (-1, 1, -1, 1), 0, _Cache(), _Hint(Fraction(1), ()))
     assert cut.shear != 1
     assert {px < py for px, py in cut.samples} == {True, False}
