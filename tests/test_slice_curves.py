@@ -388,7 +388,8 @@ def test_simple_roots_on_an_irrational_line_by_hand():
 def global_regions(net: qexpr.Network, curves: tuple) -> tuple[int, list]:
     """Regions from one decomposition of all the curves over the whole box (the method before
     the per-prefix decompositions), patterns from the network's own exact evaluation."""
-    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _components, _decompose_generic
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic
+    from qexpr.slice._curves import _PRECISION, _components
     from qexpr.spline._algebraic import working_precision
 
     x, y = _CTX.gens()
@@ -445,7 +446,8 @@ def test_prefix_cells_are_kept_only_inside_the_earlier_strips():
     # one global decomposition of the same curves.
     net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=2)
     result = exact_regions(net)
-    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _decompose_generic
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic
+    from qexpr.slice._curves import _PRECISION
     from qexpr.spline._algebraic import working_precision
 
     x, y = _CTX.gens()
@@ -457,7 +459,8 @@ def test_prefix_cells_are_kept_only_inside_the_earlier_strips():
 
 
 def test_a_hint_shear_not_generic_for_the_new_curves_falls_back_to_the_whole_box():
-    from qexpr.slice._curves import _CTX, _PRECISION, _Cache, _decompose_generic, _Hint
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic, _Hint
+    from qexpr.slice._curves import _PRECISION
     from qexpr.spline._algebraic import working_precision
 
     # With the shear s = 1 the line x = y becomes u = 0, vertical: not generic. The hint
