@@ -471,3 +471,17 @@ def test_a_hint_shear_not_generic_for_the_new_curves_falls_back_to_the_whole_box
         cut = _decompose_generic(curves, (-1, 1, -1, 1), 0, _Cache(), _Hint(Fraction(1), ()))
     assert cut.shear != 1
     assert {px < py for px, py in cut.samples} == {True, False}
+
+
+def test_selection_on_a_critical_line_survives_huge_cancelling_coefficients():
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._cad import _CTX, _select
+    from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots
+
+    # poly(u, v) = 10^400 (u² - 2) + v - 1 is v - 1 on u = √2, but its coefficients cancel
+    # 1330 bits there (as a gcd over Q(α) can): only the candidate 1 is a root.
+    x, y = _CTX.gens()
+    alpha = odd_real_roots(flint.fmpq_poly([-2, 0, 1]), RootCache())[1]
+    poly = 10**400 * (x * x - 2) + y - 1
+    near = [RealAlgebraic.rational(1), RealAlgebraic.rational(Fraction(10001, 10000))]
+    assert _select(poly, alpha, near, 1) == [RealAlgebraic.rational(1)]

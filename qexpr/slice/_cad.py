@@ -54,6 +54,7 @@ from qexpr.spline._algebraic import (
     RootCache,
     odd_real_roots,
     rational_between,
+    working_precision,
 )
 
 _CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
@@ -100,15 +101,21 @@ def _select(
     poly: flint.fmpq_mpoly, alpha: RealAlgebraic, candidates: list, count: int
 ) -> list[RealAlgebraic]:
     """The ``count`` candidates ``γ`` with ``poly(alpha, γ) = 0`` (the others are excluded by
-    interval evaluation; every candidate is a root over some conjugate of ``alpha``)."""
-    for _ in range(_REFINE_LIMIT):
-        u = ball(alpha)
-        candidates = [g for g in candidates if evaluate(poly, u, ball(g)).contains(0)]
-        if len(candidates) <= count:
-            break
-        alpha.refine()
-        for g in candidates:
-            g.refine()
+    interval evaluation; every candidate is a root over some conjugate of ``alpha``).
+
+    The precision and the number of refinements grow with the bits of ``poly``'s largest
+    coefficient (the gcd over ``Q(α)`` can have thousands): the evaluation cancels that many.
+    """
+    height = max(max(int(c.p).bit_length(), int(c.q).bit_length()) for c in poly.coeffs())
+    with working_precision(max(flint.ctx.prec, 2 * height + 64)):
+        for _ in range(_REFINE_LIMIT + 2 * height):
+            u = ball(alpha)
+            candidates = [g for g in candidates if evaluate(poly, u, ball(g)).contains(0)]
+            if len(candidates) <= count:
+                break
+            alpha.refine()
+            for g in candidates:
+                g.refine()
     if len(candidates) != count:
         raise ArithmeticError("roots on a critical line do not match their count")
     return candidates
