@@ -4,25 +4,25 @@
 makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
 ``s``), so no curve has a vertical asymptote or contains a vertical line. The critical
 values of ``u`` are the real roots of each curve's discriminant in ``v`` and of each pair's
-resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
-consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
-meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
-(a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
-exactly. At a critical value ``α`` only the curves it concerns need algebra: a curve whose
-discriminant does not vanish at ``α`` has simple roots there, as many as in the strip
-beside (its top coefficient in ``v`` is constant); if it meets no other curve on the line
-either (no pairwise resultant vanishes at ``α``), its roots are bracketed by certified ball
-signs (``qexpr.slice._line``), with no arithmetic in ``Q(α)``. Otherwise a curve's real
-roots on the line ``u = α`` come from the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal
-polynomial of ``α``), keeping the roots where interval evaluation of ``f`` cannot exclude
-zero until their number equals the known count or, for a curve singular at ``α``, the
-Sturm count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``);
-the multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At
-most one real root of a curve on the line may be multiple (else the next shear): a simple
-root takes exactly one branch of its curve from each side (implicit function theorem), the
-multiple root the rest, so branches map to roots in order (checked by counting). Two sectors on
-either side of ``u = α`` are joined when their limits on the line share an open interval
-free of curves.
+resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two consecutive critical
+values the curves' real roots in ``v`` are continuous, simple and never meet, so a vertical
+line at a rational ``u`` between them gives every 2-D cell of the strip (a sector between
+consecutive roots) and a rational sample point, whose pattern is evaluated exactly. At a
+critical value ``α`` only the curves it concerns need algebra: a curve whose discriminant
+does not vanish at ``α`` has simple roots there, as many as in the strip beside (its top
+coefficient in ``v`` is constant); if it meets no other curve on the line either (no
+pairwise resultant vanishes at ``α``), its roots are bracketed by certified ball signs
+(``qexpr.slice._line``), with no arithmetic in ``Q(α)``. Otherwise a curve's real roots on
+the line ``u = α`` come from the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal polynomial
+of ``α``), keeping the roots where interval evaluation of ``f`` (at a precision that grows
+with its coefficients' bits) cannot exclude zero until their number equals the known count
+or, for a curve singular at ``α``, the Sturm count of distinct real roots of ``f(α, v)``
+over ``Q(α)`` (``qexpr.slice._field``); the multiple roots are those of ``gcd(f, f_v)`` over
+``Q(α)``, selected the same way. At most one real root of a curve on the line may be
+multiple (else the next shear): a simple root takes exactly one branch of its curve from
+each side (implicit function theorem), the multiple root the rest, so branches map to roots
+in order (checked by counting). Two sectors on either side of ``u = α`` are joined when
+their limits on the line share an open interval free of curves.
 
 **Restricted strips.** Given a hint (a shear and ``u``-intervals between critical values of
 an earlier decomposition with that shear, see :mod:`qexpr.slice._curves`), only the strips
