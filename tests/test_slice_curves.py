@@ -144,7 +144,7 @@ def test_quadratic_against_grid_and_own_samples(kind, width, seed):
 def test_count_does_not_depend_on_the_shear(kind):
     net = qexpr.random_network(kind, [2, 3, 1], seed=11)
     first, second = exact_regions(net, seed=0), exact_regions(net, seed=5)
-    assert first.shear != second.shear
+    assert first.shears != second.shears
     assert first.regions == second.regions
     assert sorted(first.patterns) == sorted(second.patterns)
 
@@ -383,3 +383,105 @@ def test_simple_roots_on_an_irrational_line_by_hand():
         assert float(lo) < value < float(hi)
     one = RealAlgebraic.rational(1)
     assert line_order([high, one, low]) == [low, one, high]
+
+
+def global_regions(net: qexpr.Network, curves: tuple) -> tuple[int, list]:
+    """Regions from one decomposition of all the curves over the whole box (the method before
+    the per-prefix decompositions), patterns from the network's own exact evaluation."""
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic
+    from qexpr.slice._curves import _PRECISION, _components
+    from qexpr.spline._algebraic import working_precision
+
+    x, y = _CTX.gens()
+    edges = [x + 1, y + 1, x - 1, y - 1]
+    with working_precision(_PRECISION):
+        cut = _decompose_generic([*curves, *edges], (-1, 1, -1, 1), 3, _Cache(), None)
+    states = [exact_pattern(net, point) for point in cut.samples]
+    components = _components(cut, states)
+    return len(components), sorted(states[c] for c in components)
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.sampled_from([[2, 2, 2, 1], [2, 1, 1, 1, 1], [2, 2, 1, 1, 1]]), st.integers(0, 2**16))
+def test_per_prefix_equals_one_global_decomposition(widths, seed):
+    net = qexpr.random_network("quadratic", widths, seed=seed)
+    result = exact_regions(net)
+    assert (result.regions, sorted(result.patterns)) == global_regions(net, result.curves)
+    for point, pattern in zip(result.samples, result.patterns):
+        assert exact_pattern(net, point) == pattern
+
+
+# Region counts of random quadratic networks on [-1, 1]² measured before the per-prefix
+# decompositions, by one global decomposition with two different shears (docs/benchmarks.md,
+# part 3).
+GLOBAL_COUNTS = [([2, 2, 2, 1], 0, 5), ([2, 2, 2, 1], 1, 5), ([2, 2, 2, 1], 2, 9)]
+GLOBAL_COUNTS += [([2, 3, 3, 1], 0, 10), ([2, 3, 3, 1], 1, 5)]
+
+
+@pytest.mark.parametrize(("widths", "seed", "expected"), GLOBAL_COUNTS)
+def test_deep_quadratic_counts_equal_the_global_decomposition(widths, seed, expected):
+    net = qexpr.random_network("quadratic", widths, seed=seed)
+    result = exact_regions(net)
+    assert result.regions == expected
+    for point, pattern in zip(result.samples, result.patterns):
+        assert exact_pattern(net, point) == pattern
+    grid = grid_slice(net, resolution=128)
+    seen = {tuple(bool(v) for v in p) for p in grid.patterns}
+    assert seen <= set(result.patterns)
+    assert len(seen) <= result.regions
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 2), st.integers(0, 2**16), st.integers(1, 50))
+def test_two_quadratic_layers_do_not_depend_on_the_shears(width, net_seed, shear_seed):
+    net = qexpr.random_network("quadratic", [2, width, width, 1], seed=net_seed)
+    first, second = exact_regions(net), exact_regions(net, seed=shear_seed)
+    assert first.regions == second.regions
+    assert sorted(first.patterns) == sorted(second.patterns)
+
+
+def test_prefix_cells_are_kept_only_inside_the_earlier_strips():
+    # Two quadratic layers: the second layer's decompositions reuse the first one's shear
+    # (restricted to the strips holding their prefix) and compute fewer cells in all than
+    # one global decomposition of the same curves.
+    net = qexpr.random_network("quadratic", [2, 2, 2, 1], seed=2)
+    result = exact_regions(net)
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic
+    from qexpr.slice._curves import _PRECISION
+    from qexpr.spline._algebraic import working_precision
+
+    x, y = _CTX.gens()
+    edges = [x + 1, y + 1, x - 1, y - 1]
+    with working_precision(_PRECISION):
+        whole = _decompose_generic([*result.curves, *edges], (-1, 1, -1, 1), 0, _Cache(), None)
+    assert result.shears == (whole.shear,)
+    assert result.cells < len(whole.samples)
+
+
+def test_a_hint_shear_not_generic_for_the_new_curves_falls_back_to_the_whole_box():
+    from qexpr.slice._cad import _CTX, _Cache, _decompose_generic, _Hint
+    from qexpr.slice._curves import _PRECISION
+    from qexpr.spline._algebraic import working_precision
+
+    # With the shear s = 1 the line x = y becomes u = 0, vertical: not generic. The hint
+    # covers no strip, so using it would give no cell at all.
+    x, y = _CTX.gens()
+    curves = [x - y, x + 1, y + 1, x - 1, y - 1]
+    with working_precision(_PRECISION):
+        cut = _decompose_generic(curves, (-1, 1, -1, 1), 0, _Cache(), _Hint(Fraction(1), ()))
+    assert cut.shear != 1
+    assert {px < py for px, py in cut.samples} == {True, False}
+
+
+def test_selection_on_a_critical_line_survives_huge_cancelling_coefficients():
+    flint = pytest.importorskip("flint")
+    from qexpr.slice._cad import _CTX, _select
+    from qexpr.spline._algebraic import RealAlgebraic, RootCache, odd_real_roots
+
+    # poly(u, v) = 10^400 (u² - 2) + v - 1 is v - 1 on u = √2, but its coefficients cancel
+    # 1330 bits there (as a gcd over Q(α) can): only the candidate 1 is a root.
+    x, y = _CTX.gens()
+    alpha = odd_real_roots(flint.fmpq_poly([-2, 0, 1]), RootCache())[1]
+    poly = 10**400 * (x * x - 2) + y - 1
+    near = [RealAlgebraic.rational(1), RealAlgebraic.rational(Fraction(10001, 10000))]
+    assert _select(poly, alpha, near, 1) == [RealAlgebraic.rational(1)]

@@ -99,7 +99,8 @@ def command(
     max_work: Annotated[
         int | None,
         typer.Option(
-            help="Refuse an exact curve decomposition whose estimated work exceeds this "
+            help="Refuse an exact curve map once a ReLU layer's estimated work (summed over "
+            "its decompositions) exceeds this "
             "(auto then falls back to the grid estimate); default: exact_regions' max_work, "
             "see the slices page.",
             show_default=False,

@@ -4,6 +4,7 @@
 * ``_polygons`` — exact rational polygons for piecewise-linear (conventional ReLU) networks;
 * ``_curves`` — exact region maps for every neuron type, within a work estimate (a
   cylindrical decomposition; loads python-flint on first use);
+* ``_cad`` — the cylindrical decomposition of plane curves used by ``_curves``;
 * ``_field`` — polynomials over a real number field: gcd and Sturm counts;
 * ``_line`` — simple roots on a critical line, bracketed by certified signs;
 * ``_grid`` — the grid method for every network: an estimate, with regions confirmed

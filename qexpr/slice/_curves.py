@@ -7,44 +7,47 @@ regions touching in a single point stay separate.
 
 **Curves.** Going layer by layer, every ReLU neuron's pre-activation is, for each activation
 pattern of the earlier layers that occurs on a 2-D cell, a polynomial in the plane
-coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``). All its
-irreducible factors, with the four box edges, are the curves: off them every pattern is
-locally constant. The patterns that occur are read at the cells of the decomposition of the
-curves found so far. Scope: any depth and degree. Before each decomposition the work is
-estimated from the curves' degrees (``estimated_work``: a Bézout bound on the critical
-values times the branches per vertical line); beyond ``max_work`` a
-:class:`~qexpr.QexprValueError` names the layer and the estimate and points to the grid.
+coordinates ``(x, y)`` with rational coefficients (python-flint ``fmpq_mpoly``); its
+irreducible factors are curves. Scope: any depth and degree.
 
-**Decomposition.** A rational shear ``x = u + s v, y = v`` (``s`` from a seeded sequence)
-makes every curve's top power of ``v`` a nonzero constant (checked; otherwise the next
-``s``), so no curve has a vertical asymptote or contains a vertical line. The critical
-values of ``u`` are the real roots of each curve's discriminant in ``v`` and of each pair's
-resultant in ``v`` (exact :class:`~qexpr.RealAlgebraic`). Between two
-consecutive critical values the curves' real roots in ``v`` are continuous, simple and never
-meet, so a vertical line at a rational ``u`` between them gives every 2-D cell of the strip
-(a sector between consecutive roots) and a rational sample point, whose pattern is evaluated
-exactly. At a critical value ``α`` only the curves it concerns need algebra: a curve whose
-discriminant does not vanish at ``α`` has simple roots there, as many as in the strip
-beside (its top coefficient in ``v`` is constant); if it meets no other curve on the line
-either (no pairwise resultant vanishes at ``α``), its roots are bracketed by certified ball
-signs (``qexpr.slice._line``), with no arithmetic in ``Q(α)``. Otherwise a curve's real
-roots on the line ``u = α`` come from the norm ``res_u(p(u), f(u, v))`` (``p`` the minimal
-polynomial of ``α``), keeping the roots where interval evaluation of ``f`` cannot exclude
-zero until their number equals the known count or, for a curve singular at ``α``, the
-Sturm count of distinct real roots of ``f(α, v)`` over ``Q(α)`` (``qexpr.slice._field``);
-the multiple roots are those of ``gcd(f, f_v)`` over ``Q(α)``, selected the same way. At
-most one real root of a curve on the line may be multiple (else the next shear): a simple
-root takes exactly one branch of its curve from each side (implicit function theorem), the
-multiple root the rest, so branches map to roots in order (checked by counting). Two sectors on
-either side of ``u = α`` are joined when their limits on the line share an open interval
-free of curves.
+**One decomposition per prefix.** At ReLU layer ``ℓ`` and for each occurring pattern ``π``
+of the layers before it (a *prefix*), the curves of ``π`` are the factors of layer ``k``'s
+pre-activations for ``π``'s part before layer ``k``, for every ``k ≤ ℓ``, with the four box
+edges. They are decomposed (``qexpr.slice._cad``) and only the cells whose sample has prefix
+``π`` are kept; kept cells of equal pattern are joined through the decomposition's
+adjacencies. This is exact: (i) on a connected open set ``U`` free of ``π``'s curves the
+points of prefix ``π`` form an open and closed subset of ``U`` (layer by layer, the
+pre-activations that decide the next states are nonzero on ``U``), so a cell has prefix
+``π`` everywhere or nowhere and its full pattern is then constant; (ii) at a boundary point
+of the set ``S_π`` of prefix ``π``, take the first layer where the two sides differ: the
+states before it agree with ``π``, so the point lies on a curve of ``π``; hence each region
+(a connected set of constant pattern, so inside ``S_π`` for its prefix) is a union of kept
+cells chained by adjacencies with equal patterns, and conversely. The regions are the union
+over the prefixes of these components, read off the last ReLU layer.
+
+**Restricted strips.** The prefix ``π`` was found by the previous layer's decomposition
+``D'`` for ``π``'s own prefix. With ``D'``'s shear, ``π``'s curves contain ``D'``'s, so
+every critical value of ``D'`` is one of the new decomposition's; a new cell lies in one
+new strip, hence in one strip of ``D'``, and (connected, free of ``D'``'s curves) in one
+sector of it, whose prefix is then ``π``. So only the new strips inside the strips of
+``D'`` holding a ``π``-cell can hold one: the other strips, and the critical lines beside
+them, are skipped. If that shear is not generic for the new curves, the seeded shears are
+tried over the whole box. The discriminants' and pairwise resultants' real roots (keyed by
+the sheared curves) and the root isolations and norms are shared by the decompositions of
+one call.
+
+**Work limit.** Before a ReLU layer's decompositions start (its prefixes and their curves
+are known then) the work is estimated: the sum over the prefixes of ``estimated_work`` (a
+Bézout bound on the critical values times the branches per vertical line); beyond
+``max_work`` a :class:`~qexpr.QexprValueError` names the layer and the estimate and points
+to the grid.
+
+The decompositions themselves are in :mod:`qexpr.slice._cad`.
 """
 
 from __future__ import annotations
 
-import itertools
-import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -54,36 +57,24 @@ import numpy as np
 
 from qexpr._errors import QexprValueError
 from qexpr._network import Network
-from qexpr.slice._field import Field, FieldPoly, derivative, real_root_count
-from qexpr.slice._line import (
-    SimpleRoot,
-    ball,
-    evaluate,
-    guessed_roots,
-    line_order,
-    simple_roots,
+from qexpr.slice._cad import (
+    _CTX,
+    Point,
+    _Cache,
+    _decompose_generic,
+    _Decomposition,
+    _fmpq,
+    _Hint,
 )
 from qexpr.slice._plane import check_box, plane_network
-from qexpr.spline._algebraic import (
-    RealAlgebraic,
-    RootCache,
-    odd_real_roots,
-    rational_between,
-    working_precision,
-)
+from qexpr.spline._algebraic import working_precision
 
 __all__ = ["MAX_WORK", "RegionMap", "estimated_work", "exact_regions"]
 
-#: Default limit of ``estimated_work`` per decomposition (minutes, see docs/slices.md).
-MAX_WORK = 5_000_000
-_CTX = flint.fmpq_mpoly_ctx.get(("x", "y"), "lex")
-_SHEAR_TRIES = 12
-_REFINE_LIMIT = 400
+#: Default limit of a ReLU layer's summed ``estimated_work`` (at most about 10 minutes at
+#: the slowest rate measured, three quadratic layers; see docs/slices.md).
+MAX_WORK = 600_000
 _PRECISION = 1024
-#: Highest degree isolated from float guesses (a Sturm sequence over Q grows fast beyond).
-_GUESS_DEGREE = 8
-
-Point = tuple[Fraction, Fraction]
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,9 @@ class RegionMap:
     ``samples[i]`` is a rational point of region ``i`` and ``patterns[i]`` its activation
     pattern (all ReLU neurons in layer order, exact); ``curves`` are the boundary curves in
     plane coordinates (irreducible ``fmpq_mpoly`` in ``x, y``, box edges excluded);
-    ``cells`` the number of 2-D cells of the decomposition; ``shear`` the ``s`` used.
+    ``cells`` the number of 2-D cells (sectors) computed by the decompositions of the last
+    ReLU layer, all prefixes together (kept or not); ``shears`` the shears ``s`` those
+    decompositions used, in order of first use.
     """
 
     method: ClassVar[str] = "exact"
@@ -103,16 +96,12 @@ class RegionMap:
     patterns: tuple[tuple[bool, ...], ...]
     curves: tuple[flint.fmpq_mpoly, ...]
     cells: int
-    shear: Fraction
+    shears: tuple[Fraction, ...]
 
     @property
     def regions(self) -> int:
         """The number of regions."""
         return len(self.samples)
-
-
-class _NotGeneric(Exception):
-    """The shear put the curves in a position the decomposition cannot read; try another."""
 
 
 class _Poly:
@@ -140,15 +129,6 @@ class _Poly:
     __rmul__ = __mul__
 
 
-def _fmpq(value: object) -> flint.fmpq:
-    q = Fraction(value)
-    return flint.fmpq(q.numerator, q.denominator)
-
-
-def _fraction(value: flint.fmpq) -> Fraction:
-    return Fraction(int(value.p), int(value.q))
-
-
 def _as_mpoly(value: object) -> flint.fmpq_mpoly:
     lifted = _Poly.lift(value)
     return lifted if isinstance(lifted, flint.fmpq_mpoly) else _CTX.constant(lifted)
@@ -158,324 +138,6 @@ def _pre_activations(layer, inputs: list[flint.fmpq_mpoly]) -> list[flint.fmpq_m
     """The layer's pre-activation polynomials, from its own formula (any neuron type)."""
     z = layer.pre_activation(np.array([_Poly(p) for p in inputs], dtype=object))
     return [_as_mpoly(v) for v in z]
-
-
-def _states(relu_layers: list[dict], point: Point) -> tuple[bool, ...]:
-    """Exact ReLU states at a rational point, layer by layer from the pre-activation polynomials.
-
-    ``relu_layers[k]`` maps the states of the earlier ReLU layers to layer k's polynomials.
-    """
-    q = tuple(_fmpq(v) for v in point)
-    states: tuple[bool, ...] = ()
-    for zs in relu_layers:
-        states += tuple(bool(z(*q) > 0) for z in zs[states])
-    return states
-
-
-def _dense(coeffs: dict[int, flint.fmpq]) -> flint.fmpq_poly:
-    return flint.fmpq_poly([coeffs.get(i, 0) for i in range(max(coeffs, default=-1) + 1)])
-
-
-def _univariate(poly: flint.fmpq_mpoly, var: int) -> flint.fmpq_poly:
-    """A polynomial in one of the two variables as an ``fmpq_poly``."""
-    return _dense({int(exps[var]): c for exps, c in poly.to_dict().items()})
-
-
-def _real_roots(poly: flint.fmpq_poly, cache: RootCache) -> list[RealAlgebraic]:
-    """All distinct real roots of a nonzero polynomial, increasing."""
-    if poly.degree() < 1:
-        return []
-    if poly.degree() == 1:
-        return [RealAlgebraic.rational(-poly[0] / poly[1])]
-    return odd_real_roots(poly // poly.gcd(poly.derivative()), cache)
-
-
-def _select(
-    poly: flint.fmpq_mpoly, alpha: RealAlgebraic, candidates: list, count: int
-) -> list[RealAlgebraic]:
-    """The ``count`` candidates ``γ`` with ``poly(alpha, γ) = 0`` (the others are excluded by
-    interval evaluation; every candidate is a root over some conjugate of ``alpha``)."""
-    for _ in range(_REFINE_LIMIT):
-        u = ball(alpha)
-        candidates = [g for g in candidates if evaluate(poly, u, ball(g)).contains(0)]
-        if len(candidates) <= count:
-            break
-        alpha.refine()
-        for g in candidates:
-            g.refine()
-    if len(candidates) != count:
-        raise ArithmeticError("roots on a critical line do not match their count")
-    return candidates
-
-
-def _in_v(poly: flint.fmpq_mpoly) -> FieldPoly:
-    """``poly(u, v)`` as a list of coefficients of powers of ``v`` (``fmpq_poly`` in ``u``)."""
-    rows: dict[int, dict[int, flint.fmpq]] = {}
-    for (i, j), c in poly.to_dict().items():
-        rows.setdefault(int(j), {})[int(i)] = c
-    return [_dense(rows.get(j, {})) for j in range(max(rows) + 1)]
-
-
-def _from_v(f: FieldPoly) -> flint.fmpq_mpoly:
-    return _CTX.from_dict(
-        {(i, j): c for j, row in enumerate(f) for i, c in enumerate(row.coeffs()) if c != 0}
-    )
-
-
-def _line_roots(
-    curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache
-) -> tuple[list[RealAlgebraic], int | None]:
-    """The distinct real roots in ``v`` of ``curve(alpha, v)``, and which one is multiple,
-    for a rational ``alpha`` or a curve whose discriminant vanishes at ``alpha``.
-
-    At most one real root may be multiple (else :class:`_NotGeneric`).
-    """
-    if alpha.is_rational:
-        line = _univariate(curve.subs({"x": _fmpq(alpha.as_fraction())}), 1)
-        roots = _real_roots(line, cache)
-        multiple = [r for f, m in line.factor()[1] if m > 1 for r in _real_roots(f, cache)]
-    else:
-        field = Field(alpha)
-        f = _in_v(curve)
-        g = field.gcd(f, derivative(f))
-        norm = _norm_roots(curve, alpha, cache)
-        roots = _select(curve, alpha, norm, real_root_count(field, f))
-        count = real_root_count(field, g) if len(g) > 1 else 0
-        multiple = _select(_from_v(g), alpha, list(roots), count) if count else []
-    if len(multiple) > 1:
-        raise _NotGeneric
-    return roots, roots.index(multiple[0]) if multiple else None
-
-
-class _Cache(RootCache):
-    """Real roots of irreducible factors (of degree at most ``_GUESS_DEGREE`` isolated from
-    float guesses where they certify, :func:`~qexpr.slice._line.guessed_roots`, else by
-    :class:`RootCache`), and of the norm of
-    each curve per minimal polynomial (shared by the conjugate critical values that are real)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.norms: dict[tuple[str, tuple[int, ...]], list[RealAlgebraic]] = {}
-        self.guessed: dict[tuple[int, ...], list[RealAlgebraic] | None] = {}
-
-    def roots(self, factor: flint.fmpz_poly) -> list[RealAlgebraic]:
-        if not 2 <= factor.degree() <= _GUESS_DEGREE:
-            return super().roots(factor)
-        key = tuple(int(c) for c in factor.coeffs())
-        if key not in self.guessed:
-            self.guessed[key] = guessed_roots(factor)
-        found = self.guessed[key]
-        return super().roots(factor) if found is None else found
-
-
-def _on_line(
-    index: int,
-    curve: flint.fmpq_mpoly,
-    alpha: RealAlgebraic,
-    count: int,
-    critical: _Critical,
-    cache: _Cache,
-) -> tuple[list[RealAlgebraic | SimpleRoot], int | None]:
-    """The roots of a curve on the critical line ``u = alpha`` (see :func:`_line_roots`).
-
-    A curve whose discriminant does not vanish at ``alpha`` has ``count`` simple roots there
-    (as in the strip beside); when it meets no other curve on the line they are bracketed
-    without the norm (:func:`~qexpr.slice._line.simple_roots`), else selected from it.
-    """
-    if alpha.is_rational or index in critical.singular.get(alpha, ()):
-        return _line_roots(curve, alpha, cache)
-    if index not in critical.meeting.get(alpha, ()):
-        roots = simple_roots(curve, alpha, count, cache)
-        if roots is not None:
-            return roots, None
-    return _select(curve, alpha, _norm_roots(curve, alpha, cache), count), None
-
-
-def _norm_roots(curve: flint.fmpq_mpoly, alpha: RealAlgebraic, cache: _Cache) -> list:
-    """Real roots in ``v`` of ``res_u(p(u), curve(u, v))``: candidates for every conjugate."""
-    key = (str(curve), tuple(int(c) for c in alpha.poly.coeffs()))
-    if key not in cache.norms:
-        p = _CTX.from_dict({(i, 0): int(c) for i, c in enumerate(alpha.poly.coeffs())})
-        cache.norms[key] = _real_roots(_univariate(p.resultant(curve, "x"), 1), cache)
-    return cache.norms[key]
-
-
-@dataclass(frozen=True)
-class _Critical:
-    """Critical values of ``u``, increasing, and for each the curves it concerns.
-
-    ``singular[α]``: curves whose discriminant in ``v`` vanishes at ``α`` (a multiple root on
-    the line); ``meeting[α]``: curves sharing a root with another curve on the line (the
-    pair's resultant vanishes). Every other curve has only simple roots on ``u = α``, none of
-    them on another curve.
-    """
-
-    values: list[RealAlgebraic]
-    singular: dict[RealAlgebraic, set[int]]
-    meeting: dict[RealAlgebraic, set[int]]
-
-
-def _critical_values(curves: list[flint.fmpq_mpoly], cache: RootCache) -> _Critical:
-    """Real roots of every discriminant and pairwise resultant in ``v``."""
-    singular: dict[RealAlgebraic, set[int]] = {}
-    meeting: dict[RealAlgebraic, set[int]] = {}
-    for i, f in enumerate(curves):
-        if f.degrees()[1] >= 2:
-            for alpha in _real_roots(_univariate(f.discriminant("y"), 0), cache):
-                singular.setdefault(alpha, set()).add(i)
-    for (i, f), (j, g) in itertools.combinations(enumerate(curves), 2):
-        for alpha in _real_roots(_univariate(f.resultant(g, "y"), 0), cache):
-            meeting.setdefault(alpha, set()).update((i, j))
-    return _Critical(sorted({*singular, *meeting}), singular, meeting)
-
-
-@dataclass(frozen=True)
-class _Strip:
-    """The sectors of a vertical strip: cell ids (``None`` outside the box) between branches.
-
-    ``branches[k] = (curve, rank)``: the k-th root from below is the rank-th root of a curve.
-    """
-
-    branches: tuple[tuple[int, int], ...]
-    cells: tuple[int | None, ...]
-    counts: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class _Decomposition:
-    samples: tuple[tuple[Fraction, Fraction], ...]
-    neighbours: tuple[tuple[int, int], ...]
-    joined: tuple[tuple[int, int], ...]
-
-
-def _strip(
-    curves: list[flint.fmpq_mpoly],
-    u: flint.fmpq,
-    shear: Fraction,
-    box: tuple,
-    samples: list,
-    cache: _Cache,
-) -> _Strip:
-    branches = []
-    for index, curve in enumerate(curves):
-        roots = _real_roots(_univariate(curve.subs({"x": u}), 1), cache)
-        branches += [(root, index, rank) for rank, root in enumerate(roots)]
-    branches.sort(key=lambda b: b[0])
-    values = [None, *(b[0] for b in branches), None]
-    cells = []
-    for below, above in itertools.pairwise(values):
-        v = _fraction(rational_between(below, above))
-        x, y = _fraction(u) + shear * v, v
-        inside = box[0] < x < box[1] and box[2] < y < box[3]
-        cells.append(len(samples) if inside else None)
-        if inside:
-            samples.append((x, y))
-    counts = [0] * len(curves)
-    for _, index, _ in branches:
-        counts[index] += 1
-    return _Strip(tuple((i, r) for _, i, r in branches), tuple(cells), tuple(counts))
-
-
-def _limits(strip: _Strip, line: list[tuple[list, int | None]], index: dict) -> list[int]:
-    """For each branch of the strip, the index of its limit point on the critical line.
-
-    A simple root takes exactly one branch of its curve from each side; the multiple root (at
-    most one) takes the rest, so the branches map in order.
-    """
-    out = []
-    for curve, rank in strip.branches:
-        roots, multiple = line[curve]
-        extra = strip.counts[curve] - len(roots) + (multiple is not None)
-        if extra < 0 or (multiple is None and extra != 0):
-            raise _NotGeneric
-        if multiple is None or rank < multiple:
-            k = rank
-        else:
-            k = multiple if rank < multiple + extra else rank - extra + 1
-        out.append(index[roots[k]])
-    return out
-
-
-def _touching(strip: _Strip, limits: list[int], points: int) -> Iterator[tuple[int, int]]:
-    """``(interval, cell)``: open intervals of the critical line each inside cell touches."""
-    bounds = [-1, *limits, points]
-    for k, cell in enumerate(strip.cells):
-        if cell is not None:
-            for interval in range(bounds[k] + 1, bounds[k + 1] + 1):
-                yield interval, cell
-
-
-def _join_across(
-    alpha: RealAlgebraic,
-    left: _Strip,
-    right: _Strip,
-    curves: list,
-    critical: _Critical,
-    cache: _Cache,
-) -> list[tuple[int, int]]:
-    """Pairs of cells on either side of ``u = alpha`` sharing an interval free of curves."""
-    line = [_on_line(i, f, alpha, left.counts[i], critical, cache) for i, f in enumerate(curves)]
-    points = line_order([root for roots, _ in line for root in roots])
-    index = {root: k for k, root in enumerate(points)}
-    by_interval: dict[int, list[int]] = {}
-    for strip in (left, right):
-        for interval, cell in _touching(strip, _limits(strip, line, index), len(points)):
-            by_interval.setdefault(interval, []).append(cell)
-    return [(cells[0], c) for cells in by_interval.values() for c in cells[1:]]
-
-
-def _decompose(
-    curves: list[flint.fmpq_mpoly], box: tuple, shear: Fraction, progress: bool
-) -> _Decomposition:
-    """Cells (rational samples) and their adjacencies; :class:`_NotGeneric` if unreadable."""
-    from tqdm import tqdm
-
-    x, y = _CTX.gens()
-    s = _fmpq(shear)
-    sheared = [f.compose(x + s * y, y) for f in curves]
-    if any(f.degrees()[1] != f.total_degree() for f in sheared):
-        raise _NotGeneric
-    cache = _Cache()
-    corners = [box[i] - shear * box[j] for i in (0, 1) for j in (2, 3)]
-    lo, hi = (RealAlgebraic.rational(c) for c in (min(corners), max(corners)))
-    found = _critical_values(sheared, cache)
-    critical = [a for a in found.values if not (a < lo or hi < a)]
-    samples: list[Point] = []
-    strips: list[_Strip] = []
-    joined: list[tuple[int, int]] = []
-    with tqdm(
-        total=2 * len(critical), desc="slice", disable=not progress, leave=False, delay=1
-    ) as bar:
-        for a, b in itertools.pairwise(critical):
-            strips.append(_strip(sheared, rational_between(a, b), shear, box, samples, cache))
-            bar.update()
-        for alpha, left, right in zip(critical[1:-1], strips, strips[1:]):
-            joined += _join_across(alpha, left, right, sheared, found, cache)
-            bar.update()
-    neighbours = [
-        (a, b)
-        for strip in strips
-        for a, b in itertools.pairwise(strip.cells)
-        if a is not None and b is not None
-    ]
-    return _Decomposition(tuple(samples), tuple(neighbours), tuple(joined))
-
-
-def _shears(seed: int) -> Iterator[Fraction]:
-    rng = random.Random(seed)
-    for _ in range(_SHEAR_TRIES):
-        yield Fraction(rng.choice((-1, 1)) * rng.randint(1, 12), rng.randint(1, 12))
-
-
-def _decompose_generic(
-    curves: list, box: tuple, seed: int, progress: bool
-) -> tuple[_Decomposition, Fraction]:
-    for shear in _shears(seed):
-        try:
-            return _decompose(curves, box, shear, progress), shear
-        except _NotGeneric:
-            continue
-    raise ArithmeticError(f"no generic shear found in {_SHEAR_TRIES} tries")  # pragma: no cover
 
 
 def _canonical(poly: flint.fmpq_mpoly) -> flint.fmpq_mpoly:
@@ -496,7 +158,7 @@ def estimated_work(degrees: Iterable[int]) -> int:
     For curves of degrees ``d_i`` (box edges included) the critical values number at most
     ``Σ_i d_i (d_i - 1) + Σ_{i<j} d_i d_j`` (degrees of the discriminants and, by Bézout, of
     the pairwise resultants), and a vertical line meets at most ``Σ_i d_i`` branches. The
-    time of :func:`exact_regions` grows with this product (measured in ``docs/benchmarks.md``).
+    time of a decomposition grows with this product (measured in ``docs/benchmarks.md``).
     """
     degrees = [int(d) for d in degrees]
     total = sum(degrees)
@@ -504,16 +166,19 @@ def estimated_work(degrees: Iterable[int]) -> int:
     return critical * total
 
 
-def _check_work(curves: Iterable[flint.fmpq_mpoly], layer: int, max_work: int) -> None:
-    """Refuse, before its decomposition, a layer whose estimated work exceeds ``max_work``."""
-    degrees = [int(c.total_degree()) for c in curves]
-    work = estimated_work(degrees)
+def _check_work(decompositions: list[list[flint.fmpq_mpoly]], layer: int, max_work: int) -> int:
+    """The summed ``estimated_work`` of a layer's decompositions (one per prefix, curves with
+    the box edges); refused, before any of them starts, beyond ``max_work``."""
+    degrees = [[int(c.total_degree()) for c in curves] for curves in decompositions]
+    work = sum(estimated_work(d) for d in degrees)
     if work > max_work:
         raise QexprValueError(
-            f"layers[{layer}]: {len(degrees)} boundary curves of degree up to {max(degrees)}, "
+            f"layers[{layer}]: {len(degrees)} decompositions of up to "
+            f"{max(map(len, degrees))} boundary curves of degree up to {max(map(max, degrees))}, "
             f"estimated work {work:.3g} > max_work {max_work:.3g} (see docs/slices.md); "
             "use method 'grid' (an estimate), a smaller network, or a larger max_work"
         )
+    return work
 
 
 class _UnionFind:
@@ -528,6 +193,116 @@ class _UnionFind:
 
     def union(self, i: int, j: int) -> None:
         self.parent[self.find(i)] = self.find(j)
+
+
+def _components(cut: _Decomposition, states: list[tuple[bool, ...] | None]) -> list[int]:
+    """One cell per component of equal pattern among the kept cells (``states`` not ``None``):
+    neighbours in a strip with equal patterns, and cells joined across a critical line (a
+    kept cell may be joined only to a kept cell of its pattern, which is checked)."""
+    parts = _UnionFind(len(states))
+    for a, b in cut.joined:
+        if states[a] is not None or states[b] is not None:
+            if states[a] != states[b]:
+                raise ArithmeticError("cells joined across a critical line differ in pattern")
+            parts.union(a, b)
+    for a, b in cut.neighbours:
+        if states[a] is not None and states[a] == states[b]:
+            parts.union(a, b)
+    return list(dict.fromkeys(parts.find(i) for i, s in enumerate(states) if s is not None))
+
+
+def _hints(cut: _Decomposition, states: list[tuple[bool, ...] | None]) -> dict[tuple, _Hint]:
+    """For each pattern of the kept cells, the runs of consecutive strips holding one."""
+    strips: dict[tuple[bool, ...], set[int]] = {}
+    for k, pattern in zip(cut.strip_of, states):
+        if pattern is not None:
+            strips.setdefault(pattern, set()).add(k)
+    hints = {}
+    for pattern, ks in strips.items():
+        runs: list[list[int]] = []
+        for k in sorted(ks):
+            if runs and runs[-1][1] == k - 1:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k])
+        intervals = tuple((cut.bounds[a][0], cut.bounds[b][1]) for a, b in runs)
+        hints[pattern] = _Hint(cut.shear, intervals)
+    return hints
+
+
+@dataclass
+class _Layers:
+    """The ReLU layers read so far: ``zs[k]`` maps each occurring pattern of the ReLU layers
+    before ``k`` to layer ``k``'s pre-activation polynomials; ``factors`` caches their
+    irreducible factors (canonical, by string) per ``(k, prefix)``."""
+
+    zs: list[dict[tuple[bool, ...], list[flint.fmpq_mpoly]]]
+    factors: dict[tuple[int, tuple[bool, ...]], dict[str, flint.fmpq_mpoly]]
+
+    def curves(self, prefix: tuple[bool, ...]) -> dict[str, flint.fmpq_mpoly]:
+        """The curves of ``prefix`` at the last layer: the factors of every layer's
+        pre-activations for the part of ``prefix`` before it (the last layer's for all of it)."""
+        curves: dict[str, flint.fmpq_mpoly] = {}
+        start = 0
+        for k, zs in enumerate(self.zs):
+            key = (k, prefix[:start])
+            if key not in self.factors:
+                self.factors[key] = {}
+                _add_curves(self.factors[key], zs[prefix[:start]])
+            curves.update(self.factors[key])
+            start += len(zs[prefix[:start]])
+        return curves
+
+    def states(self, point: Point, prefix: tuple[bool, ...]) -> tuple[bool, ...] | None:
+        """Exact ReLU states at a rational point, layer by layer, or ``None`` as soon as they
+        leave ``prefix``."""
+        q = tuple(_fmpq(v) for v in point)
+        states: tuple[bool, ...] = ()
+        for zs in self.zs:
+            if states != prefix[: len(states)]:
+                return None
+            states += tuple(bool(z(*q) > 0) for z in zs[states])
+        return states if states[: len(prefix)] == prefix else None
+
+
+@dataclass(frozen=True)
+class _Level:
+    """What the decompositions of one ReLU layer found: per pattern of the layers so far, its
+    pre-activation inputs ``pieces`` for the next layer and its ``hints``; the ``regions``
+    (sample, pattern) of the components; the cells and the shears used."""
+
+    pieces: dict[tuple[bool, ...], list[flint.fmpq_mpoly]]
+    hints: dict[tuple[bool, ...], _Hint]
+    regions: list[tuple[Point, tuple[bool, ...]]]
+    cells: int
+    shears: tuple[Fraction, ...]
+
+
+def _relu_level(
+    layers: _Layers,
+    jobs: dict[tuple[bool, ...], list[flint.fmpq_mpoly]],
+    hints: dict[tuple[bool, ...], _Hint | None],
+    box: tuple,
+    seed: int,
+    cache: _Cache,
+    bar: object,
+) -> _Level:
+    """One decomposition per prefix (its curves in ``jobs``), keeping the cells of that prefix."""
+    pieces, found, regions, cells, shears = {}, {}, [], 0, {}
+    width = len(next(iter(layers.zs[-1].values())))
+    for prefix, curves in jobs.items():
+        cut = _decompose_generic(curves, box, seed, cache, hints.get(prefix))
+        states = [layers.states(point, prefix) for point in cut.samples]
+        regions += [(cut.samples[r], states[r]) for r in _components(cut, states)]
+        found.update(_hints(cut, states))
+        z = layers.zs[-1][prefix]
+        for pattern in found.keys() - pieces.keys():
+            on = pattern[len(pattern) - width :]
+            pieces[pattern] = [f if a else _CTX.constant(0) for f, a in zip(z, on)]
+        cells += len(cut.samples)
+        shears.setdefault(cut.shear, None)
+        bar.update()
+    return _Level(pieces, found, regions, cells, tuple(shears))
 
 
 def exact_regions(
@@ -553,16 +328,19 @@ def exact_regions(
     seed
         Seeds the sequence of shears tried (the result does not depend on it).
     progress
-        Show a tqdm progress bar over the strips of each decomposition (on stderr).
+        Show a tqdm progress bar over the decompositions of each ReLU layer (on stderr).
     max_work
-        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a
-        decomposition whose ``estimated_work`` exceeds this, before computing it.
+        Refuse (:class:`~qexpr.QexprValueError`, naming the layer and the estimate) a ReLU
+        layer whose decompositions' summed ``estimated_work`` exceeds this, before
+        computing them.
 
     Returns
     -------
     RegionMap
         One rational sample point and the exact pattern per region.
     """
+    from tqdm import tqdm
+
     for name, value in (("seed", seed), ("max_work", max_work)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise QexprValueError(f"{name}: expected a non-negative integer, got {value!r}")
@@ -574,8 +352,11 @@ def exact_regions(
         for e in (g - _fmpq(v) for g, v in zip(_CTX.gens() * 2, (box[0], box[2], box[1], box[3])))
     }
     pieces = {(): list(_CTX.gens())}
+    hints: dict[tuple[bool, ...], _Hint | None] = {}
+    layers = _Layers([], {})
     curves: dict[str, flint.fmpq_mpoly] = {}
-    relu_layers: list[dict[tuple, list[flint.fmpq_mpoly]]] = []
+    cache = _Cache()
+    level = None
     with working_precision(_PRECISION):
         for index, layer in enumerate(two.layers):
             zs = {prefix: _pre_activations(layer, h) for prefix, h in pieces.items()}
@@ -583,32 +364,26 @@ def exact_regions(
                 square = layer.activation == "square"
                 pieces = {p: [z * z if square else z for z in z_] for p, z_ in zs.items()}
                 continue
-            _add_curves(curves, (z for z_ in zs.values() for z in z_))
-            relu_layers.append(zs)
-            _check_work({**curves, **edges}.values(), index - offset, max_work)
-            cut, shear = _decompose_generic(list({**curves, **edges}.values()), box, seed, progress)
-            pieces = {}
-            for point in cut.samples:
-                states = _states(relu_layers, point)
-                prefix, on = states[: -layer.out_dim], states[-layer.out_dim :]
-                pieces[states] = [z if a else _CTX.constant(0) for z, a in zip(zs[prefix], on)]
-        if not relu_layers:
-            cut, shear = _decompose_generic(list(edges.values()), box, seed, progress)
-    patterns = [_states(relu_layers, point) for point in cut.samples]
-    parts = _UnionFind(len(patterns))
-    for a, b in cut.joined:
-        if patterns[a] != patterns[b]:
-            raise ArithmeticError("cells joined across a critical line differ in pattern")
-        parts.union(a, b)
-    for a, b in cut.neighbours:
-        if patterns[a] == patterns[b]:
-            parts.union(a, b)
-    roots = list(dict.fromkeys(parts.find(i) for i in range(len(patterns))))
+            layers.zs.append(zs)
+            own = {prefix: layers.curves(prefix) for prefix in zs}
+            for found in own.values():
+                curves.update(found)
+            jobs = {prefix: list({**c, **edges}.values()) for prefix, c in own.items()}
+            _check_work(list(jobs.values()), index - offset, max_work)
+            desc = f"slice layers[{index - offset}]"
+            with tqdm(
+                total=len(jobs), desc=desc, disable=not progress, leave=False, delay=1
+            ) as bar:
+                level = _relu_level(layers, jobs, hints, box, seed, cache, bar)
+            pieces, hints = level.pieces, level.hints
+        if level is None:
+            cut = _decompose_generic(list(edges.values()), box, seed, cache, None)
+            level = _Level({}, {}, [(cut.samples[0], ())], len(cut.samples), (cut.shear,))
     return RegionMap(
         box=box,
-        samples=tuple(cut.samples[r] for r in roots),
-        patterns=tuple(patterns[r] for r in roots),
+        samples=tuple(sample for sample, _ in level.regions),
+        patterns=tuple(pattern for _, pattern in level.regions),
         curves=tuple(c for key, c in curves.items() if key not in edges),
-        cells=len(patterns),
-        shear=shear,
+        cells=level.cells,
+        shears=level.shears,
     )
