@@ -427,11 +427,8 @@ finally:
 """
 
 
-def test_a_wide_quadratic_layer_counts_in_bounded_memory():
-    """1,2000,1 quadratic in float mode: 431-557 MB peak measured (2-core CPU, 2026-12-01); the
-    degree bound once built 2000 x 2000 exact forms here (about 1 GB, and 10^8 entries at
-    width 10,000: 20 GB). The budget's estimate must cover the measured peak, not by far."""
-    args = ["count-pieces", "--kind", "quadratic", "--widths", "1,2000,1", "--mode", "float"]
+def _run_with_peak(args: list[str]) -> tuple[dict, int]:
+    """The command's JSON record and its process's peak resident memory (MB)."""
     result = subprocess.run(
         [sys.executable, "-c", _PEAK_RSS, *args, "--json"],
         capture_output=True,
@@ -439,10 +436,17 @@ def test_a_wide_quadratic_layer_counts_in_bounded_memory():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads(result.stdout)
+    return json.loads(result.stdout), int(result.stderr.strip().splitlines()[-1])
+
+
+def test_a_wide_quadratic_layer_counts_in_bounded_memory():
+    """1,2000,1 quadratic in float mode: 431-557 MB peak measured (2-core CPU, 2026-12-01); the
+    degree bound once built 2000 x 2000 exact forms here (about 1 GB, and 10^8 entries at
+    width 10,000: 20 GB). The budget's estimate must cover the measured peak, not by far."""
+    args = ["count-pieces", "--kind", "quadratic", "--widths", "1,2000,1", "--mode", "float"]
+    record, peak = _run_with_peak(args)
     assert record["bound_pieces"] == 2 * 2000 + 1  # 2 roots per neuron, one ReLU layer
     assert record["pieces"] <= 2 * 2000 + 1
-    peak = int(result.stderr.strip().splitlines()[-1])
     assert peak < 1024  # 431-557 MB measured; the issue's goal is 2 GB at five times the width
     from qexpr.cli._budget import float_bytes
 
@@ -456,17 +460,9 @@ def test_a_wide_quadratic_layer_is_certified_by_default_in_bounded_memory():
     2.2 s measured on the 2-core CPU, 2026-12-01). The budget's estimate must cover the
     measured peak, not by far; the count is certified and has every root of the layer."""
     args = ["count-pieces", "--kind", "quadratic", "--widths", "1,4000,1"]
-    result = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS, *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    record = json.loads(result.stdout)
+    record, peak = _run_with_peak(args)
     assert record["mode"] == "hybrid" and record["certified"] is True
     assert record["activation_regions"] <= 2 * 4000 + 1
-    peak = int(result.stderr.strip().splitlines()[-1])
     from qexpr.cli._budget import _certified_cost
 
     net = qexpr.random_network("quadratic", [1, 4000, 1], seed=0)
