@@ -72,6 +72,8 @@ nitpick_ignore_regex = [
     # qexpr.spline._types's private alias for an interval end, RealAlgebraic | float | None
     # (Piece and Region say so in their docstrings).
     ("py:class", r"Endpoint"),
+    # qexpr._network's type variable: Network.derived returns what its ``make`` returns.
+    ("py:class", r"qexpr\._network\.T"),
 ]
 
 #: The packages whose ``__all__`` the API reference must cover (checked at build time).
