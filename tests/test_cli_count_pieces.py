@@ -458,18 +458,45 @@ def test_a_wide_quadratic_layer_counts_in_bounded_memory():
     assert peak * 2**20 <= float_bytes(net) < 4 * peak * 2**20  # the budget's estimate
 
 
+def _distinct_roots(layer: qexpr.QuadraticLayer) -> set[tuple]:
+    """The distinct real roots of odd multiplicity of a one-input quadratic layer's neurons,
+    by hand: ``a x^2 + b x + c`` from the neuron's formula, a rational root as ``("q", r)``,
+    an irrational ``p ± sqrt(q)`` as ``("r", p, q, ±1)`` (a unique form for non-square q)."""
+
+    def square_root(q: Fraction) -> Fraction | None:
+        p, r = math.isqrt(q.numerator), math.isqrt(q.denominator)
+        return Fraction(p, r) if Fraction(p * p, r * r) == q else None
+
+    roots: set[tuple] = set()
+    for j in range(layer.out_dim):
+        wr, br, wg, bg, wb, c = (
+            Fraction(v[j, 0] if v.ndim == 2 else v[j])
+            for v in (layer.wr, layer.br, layer.wg, layer.bg, layer.wb, layer.c)
+        )
+        a, b, c0 = wr * wg + wb, wr * bg + br * wg, br * bg + c
+        if a == 0:
+            roots |= {("q", -c0 / b)} if b != 0 else set()
+            continue
+        p, q = -b / (2 * a), (b * b - 4 * a * c0) / (4 * a * a)
+        if q > 0:  # q == 0: a double root, no sign change
+            s = square_root(q)
+            roots |= {("q", p + k * s) if s is not None else ("r", p, q, k) for k in (1, -1)}
+    return roots
+
+
 def test_a_wide_quadratic_layer_is_certified_by_default_in_bounded_memory():
     """1,4000,1 quadratic in the default (certified) mode: only the first layer has ReLU, so
     the hybrid engine isolates its roots exactly, without the float engine (236 MB peak,
     2.2 s measured on the 2-core CPU, 2026-12-01). The budget's estimate must cover the
-    measured peak, not by far; the count is certified and has every root of the layer."""
+    measured peak, not by far; the certified count has one region more than the layer's
+    distinct roots, found by hand from each neuron's discriminant."""
     args = ["count-pieces", "--kind", "quadratic", "--widths", "1,4000,1"]
     record, peak = _run_with_peak(args)
     assert record["mode"] == "hybrid" and record["certified"] is True
-    assert record["activation_regions"] <= 2 * 4000 + 1
+    net = qexpr.random_network("quadratic", [1, 4000, 1], seed=0)
+    assert record["activation_regions"] == 1 + len(_distinct_roots(net.layers[0]))
     from qexpr.cli._budget import _certified_cost
 
-    net = qexpr.random_network("quadratic", [1, 4000, 1], seed=0)
     assert peak * 2**20 <= _certified_cost(net, "hybrid")[0] < 4 * peak * 2**20
 
 

@@ -130,6 +130,10 @@ def _check(net: qexpr.Network, domain: object = None) -> qexpr.Spline:
     return exact
 
 
+#: Bounded domains around the adversarial roots: near 0 and 1, within 10^-6, up to 10^6.
+domains = st.sampled_from([(F(-1), F(1)), (-MICRO, MICRO), (F(0), MEGA)])
+
+
 @settings(max_examples=300)
 @given(adversarial_networks())
 def test_auto_equals_exact(net):
@@ -137,7 +141,7 @@ def test_auto_equals_exact(net):
 
 
 @settings(max_examples=100)
-@given(adversarial_networks(), st.sampled_from([(F(-1), F(1)), (-MICRO, MICRO), (F(0), MEGA)]))
+@given(adversarial_networks(), domains)
 def test_auto_equals_exact_on_a_domain(net, domain):
     _check(net, domain)
 
@@ -149,7 +153,7 @@ def test_float_equals_exact_or_says_unresolved(net):
 
 
 @settings(max_examples=50)
-@given(adversarial_networks(), st.sampled_from([(F(-1), F(1)), (-MICRO, MICRO), (F(0), MEGA)]))
+@given(adversarial_networks(), domains)
 def test_float_is_honest_on_a_domain(net, domain):
     _check_float(net, (float(domain[0]), float(domain[1])))
 
